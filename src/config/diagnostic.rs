@@ -1,0 +1,61 @@
+//! Problems found in resources, each naming the resource, the field path and the reason.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Identifies one resource: its kind, namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceId {
+    /// Kind, for example `OAuthProvider`.
+    pub kind: String,
+    /// Namespace (`default` when a manifest leaves it out).
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl ResourceId {
+    /// A resource id from its parts.
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+/// One problem in one field of one resource.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    /// The resource at fault.
+    pub resource: ResourceId,
+    /// Path of the field at fault, for example `spec.regions[1].name`.
+    pub path: String,
+    /// Why, in words a platform engineer can act on.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic for `resource` at `path`.
+    pub fn new(resource: &ResourceId, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            resource: resource.clone(),
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.resource, self.path, self.message)
+    }
+}

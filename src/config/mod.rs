@@ -1,0 +1,16 @@
+//! The runtime config contract and the compile step that produces it from resources.
+//!
+//! `compile` is pure: the operator, `vestibule validate` and `vestibule dev` all call it, so what
+//! runs locally is what runs in the cluster.
+
+pub mod bundle;
+pub mod compile;
+pub mod diagnostic;
+pub mod runtime;
+mod theme;
+mod uri;
+
+pub use bundle::{Bundle, Resources};
+pub use compile::compile;
+pub use diagnostic::{Diagnostic, ResourceId};
+pub use runtime::RuntimeConfig;

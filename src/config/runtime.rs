@@ -1,0 +1,418 @@
+//! `RuntimeConfig`: the one contract between the operator (or `vestibule dev`) and the server.
+//!
+//! It is versioned by `apiVersion`, content-hashed, and holds no secret values: a secret is a
+//! [`SecretValue`] naming a key of the region's Secret, and `secrets` says where the operator
+//! copies each key from.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use crate::resources::application::{ApplicationType, GrantType};
+pub use crate::resources::mfa_policy::{MfaEnforcement, UserVerification};
+pub use crate::resources::oauth_provider::ProviderType;
+pub use crate::resources::organization::DomainEnrollment;
+pub use crate::resources::theme::{LayoutVariant, SocialButtonsPlacement};
+pub use crate::resources::vestibule::{SignUpMode, SigningAlgorithm, SmtpTls};
+
+/// `apiVersion` of the runtime config document. Bump it on any incompatible change.
+pub const API_VERSION: &str = "config.vestibule.dev/v1alpha1";
+/// `kind` of the runtime config document.
+pub const KIND: &str = "RuntimeConfig";
+
+/// Everything an auth server needs to serve one Vestibule, minus secret values.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Always [`API_VERSION`].
+    pub api_version: String,
+    /// Always [`KIND`].
+    pub kind: String,
+    /// `sha256:` of the document with this field empty; changes whenever anything else does.
+    pub hash: String,
+    /// Which Vestibule this config serves.
+    pub vestibule: VestibuleId,
+    /// OpenID issuer URL, exactly as published.
+    pub issuer: String,
+    /// Region names, in spec order.
+    pub regions: Vec<String>,
+    /// Storage backend.
+    pub database: DatabaseConfig,
+    /// Session timeouts.
+    pub sessions: SessionConfig,
+    /// Sign-up rules.
+    pub sign_up: SignUpConfig,
+    /// Password policy and hashing cost.
+    pub passwords: PasswordConfig,
+    /// Outgoing email.
+    pub email: EmailConfig,
+    /// The Vestibule's theme, with its `extends` chain resolved.
+    pub theme: ThemeConfig,
+    /// The Vestibule's MFA policy.
+    pub mfa: MfaConfig,
+    /// Upstream identity providers, by slug.
+    pub providers: Vec<ProviderConfig>,
+    /// Organization settings and declared organizations, by slug.
+    pub organizations: OrganizationsConfig,
+    /// OIDC clients, by client id.
+    pub applications: Vec<ApplicationConfig>,
+    /// Token signing.
+    pub signing_keys: SigningKeysConfig,
+    /// Keys of the region's Secret, each with the Secret key it is copied from.
+    pub secrets: BTreeMap<String, SecretSource>,
+}
+
+impl RuntimeConfig {
+    /// The content hash of this config, ignoring the current `hash` field.
+    pub fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        // Serialization of these types cannot fail: every map key is a string.
+        let bytes = serde_json::to_vec(&unhashed).unwrap_or_default();
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// Sets `hash` from the content.
+    pub fn seal(mut self) -> Self {
+        self.hash = self.compute_hash();
+        self
+    }
+
+    /// Whether `hash` matches the content (a config edited by hand, or truncated, does not).
+    pub fn hash_is_valid(&self) -> bool {
+        self.hash == self.compute_hash()
+    }
+}
+
+/// Namespace and name of a Vestibule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VestibuleId {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A secret value, by the key of the region's Secret that holds it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretValue {
+    /// Key in the region's Secret.
+    pub secret_key: String,
+}
+
+/// Where a key of the region's Secret comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// Source Secret, in the Vestibule's namespace.
+    pub name: String,
+    /// Key in the source Secret.
+    pub key: String,
+}
+
+/// Storage backend.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", tag = "engine", deny_unknown_fields)]
+pub enum DatabaseConfig {
+    /// Embedded SQLite.
+    Sqlite {},
+    /// PostgreSQL.
+    #[serde(rename_all = "camelCase")]
+    Postgres {
+        /// Connection URL.
+        url: SecretValue,
+        /// Pool size per server.
+        max_connections: u32,
+    },
+}
+
+/// Session timeouts in seconds.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Absolute lifetime.
+    pub lifetime_seconds: u64,
+    /// Idle timeout.
+    pub idle_timeout_seconds: u64,
+}
+
+/// Sign-up rules.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignUpConfig {
+    /// Who may sign up.
+    pub mode: SignUpMode,
+    /// Lower-case email domains allowed to sign up; empty: any.
+    pub allowed_domains: Vec<String>,
+    /// Whether email must be verified before signing in.
+    pub require_email_verification: bool,
+}
+
+/// Password policy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Minimum length in characters.
+    pub min_length: u32,
+    /// Maximum length in characters.
+    pub max_length: u32,
+    /// Reject common passwords.
+    pub reject_common: bool,
+    /// Check breached-password corpus.
+    pub breach_check: bool,
+    /// argon2id memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// argon2id parallelism.
+    pub argon2_parallelism: u32,
+}
+
+/// Outgoing email.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Sender.
+    pub from: String,
+    /// Reply-To.
+    pub reply_to: Option<String>,
+    /// SMTP relay; `None` keeps mail in the outbox.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// An SMTP relay.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// User name, if the relay needs authentication.
+    pub username: Option<SecretValue>,
+    /// Password, if the relay needs authentication.
+    pub password: Option<SecretValue>,
+}
+
+/// A theme with its `extends` chain flattened.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// Names of the Theme resources this was built from, base first; empty for the default.
+    pub sources: Vec<String>,
+    /// CSS custom property values for the light appearance (`primary` → `#4f46e5`).
+    pub tokens: BTreeMap<String, String>,
+    /// Dark appearance color overrides.
+    pub dark: BTreeMap<String, String>,
+    /// Logo.
+    pub logo: Option<LogoConfig>,
+    /// Layout variant.
+    pub layout: LayoutVariant,
+    /// Social button placement.
+    pub social_buttons: SocialButtonsPlacement,
+    /// Show the "Secured by Vestibule" footer.
+    pub show_footer_branding: bool,
+    /// Strings per locale per id.
+    pub strings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Extra CSS, base theme first.
+    pub css: Vec<String>,
+    /// Component template overrides.
+    pub templates: BTreeMap<String, String>,
+}
+
+/// A logo.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogoConfig {
+    /// Logo URL.
+    pub url: String,
+    /// Dark appearance logo URL.
+    pub dark_url: Option<String>,
+    /// Alternative text.
+    pub alt: Option<String>,
+    /// Link target.
+    pub href: Option<String>,
+}
+
+/// MFA policy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaConfig {
+    /// The MfaPolicy resource this came from; `None`: no policy, no factors.
+    pub source: Option<String>,
+    /// TOTP offered.
+    pub totp: bool,
+    /// TOTP issuer label.
+    pub totp_issuer_label: Option<String>,
+    /// WebAuthn offered.
+    pub webauthn: bool,
+    /// Passkeys may replace the password.
+    pub passwordless: bool,
+    /// WebAuthn user verification.
+    pub user_verification: UserVerification,
+    /// Backup codes issued.
+    pub backup_codes: bool,
+    /// Number of backup codes.
+    pub backup_code_count: u32,
+    /// Who must use MFA.
+    pub enforcement: MfaEnforcement,
+    /// Roles that must use MFA.
+    pub required_roles: Vec<String>,
+    /// Grace period in seconds.
+    pub enrollment_grace_period_seconds: u64,
+    /// Remembered devices allowed.
+    pub remember_device: bool,
+    /// How long a device is remembered, in seconds.
+    pub remember_device_seconds: u64,
+    /// Step-up window in seconds.
+    pub step_up_max_age_seconds: u64,
+}
+
+impl MfaConfig {
+    /// No MFA policy: nothing offered, nothing enforced.
+    pub fn disabled() -> Self {
+        Self {
+            source: None,
+            totp: false,
+            totp_issuer_label: None,
+            webauthn: false,
+            passwordless: false,
+            user_verification: UserVerification::Preferred,
+            backup_codes: false,
+            backup_code_count: 0,
+            enforcement: MfaEnforcement::Optional,
+            required_roles: Vec::new(),
+            enrollment_grace_period_seconds: 0,
+            remember_device: false,
+            remember_device_seconds: 0,
+            step_up_max_age_seconds: 600,
+        }
+    }
+}
+
+/// An upstream identity provider.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Name in URLs.
+    pub slug: String,
+    /// Kind of provider.
+    #[serde(rename = "type")]
+    pub provider_type: ProviderType,
+    /// Button label.
+    pub display_name: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: SecretValue,
+    /// Scopes requested.
+    pub scopes: Vec<String>,
+    /// OIDC issuer, where discovery applies.
+    pub issuer: Option<String>,
+    /// Authorization endpoint override.
+    pub authorization_endpoint: Option<String>,
+    /// Token endpoint override.
+    pub token_endpoint: Option<String>,
+    /// Userinfo endpoint override.
+    pub userinfo_endpoint: Option<String>,
+    /// JWKS override.
+    pub jwks_uri: Option<String>,
+    /// Allowed email domains; empty: any.
+    pub allowed_domains: Vec<String>,
+    /// Claim names: `subject`, `email`, `emailVerified`, `name`, `picture`, plus extras.
+    pub claims: BTreeMap<String, String>,
+    /// Extra claims copied to metadata.
+    pub extra_claims: BTreeMap<String, String>,
+    /// May create accounts.
+    pub allow_sign_up: bool,
+}
+
+/// Organization settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrganizationsConfig {
+    /// Organizations enabled.
+    pub enabled: bool,
+    /// Users may create organizations.
+    pub allow_user_created: bool,
+    /// Role of an organization's creator.
+    pub creator_role: String,
+    /// Role of members without an explicit role.
+    pub default_role: String,
+    /// Organizations declared as resources.
+    pub declared: Vec<OrganizationConfig>,
+}
+
+/// A declared organization.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrganizationConfig {
+    /// Stable slug.
+    pub slug: String,
+    /// Display name.
+    pub display_name: String,
+    /// Domains: lower-case domain → enrollment.
+    pub domains: BTreeMap<String, DomainEnrollment>,
+    /// Roles: name → permissions (sorted).
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Members: lower-case email → role.
+    pub members: BTreeMap<String, String>,
+    /// Organization theme, if it differs from the Vestibule's.
+    pub theme: Option<ThemeConfig>,
+    /// Organization MFA policy, if it differs from the Vestibule's.
+    pub mfa: Option<MfaConfig>,
+    /// Provider slugs members may use; empty: all.
+    pub allowed_providers: Vec<String>,
+}
+
+/// An OIDC client.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationConfig {
+    /// Client id.
+    pub client_id: String,
+    /// Kind of client.
+    #[serde(rename = "type")]
+    pub application_type: ApplicationType,
+    /// Consent screen name.
+    pub display_name: String,
+    /// Confidential clients authenticate at the token endpoint.
+    pub confidential: bool,
+    /// Where the operator puts the hash of the generated client secret (confidential clients).
+    pub client_secret_hash: Option<SecretValue>,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// CORS origins.
+    pub allowed_origins: Vec<String>,
+    /// Allowed scopes.
+    pub scopes: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Access token lifetime in seconds.
+    pub access_token_seconds: u64,
+    /// ID token lifetime in seconds.
+    pub id_token_seconds: u64,
+    /// Refresh token family lifetime in seconds.
+    pub refresh_token_seconds: u64,
+    /// Consent required.
+    pub require_consent: bool,
+}
+
+/// Token signing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SigningKeysConfig {
+    /// JWS algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// Rotation interval in seconds.
+    pub rotation_interval_seconds: u64,
+}

@@ -1,0 +1,6 @@
+//! Reading resource manifests: YAML with line positions, checks against the CRD schemas, and the
+//! `validate` pipeline built on them.
+
+pub mod schema;
+pub mod validate;
+pub mod yaml;

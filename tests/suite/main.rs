@@ -1,0 +1,7 @@
+//! Integration tests for the resource model, the compiler and the CLI. One test binary, one
+//! module per area, to keep link times down.
+
+mod cel_rules;
+mod compile;
+mod crds;
+mod validate_cli;
