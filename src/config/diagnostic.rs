@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// Identifies one resource: its kind, namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -58,4 +59,26 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}: {}", self.resource, self.path, self.message)
     }
+}
+
+/// Path of the entry `key` of the mapping at `parent` (the path syntax of every diagnostic).
+pub fn join_path(parent: &str, key: &str) -> String {
+    let needs_brackets = key.is_empty()
+        || key
+            .chars()
+            .any(|c| matches!(c, '.' | '[' | ']') || c.is_control());
+    if needs_brackets {
+        // JSON string syntax keeps the key unambiguous and printable.
+        let quoted = Value::String(key.to_owned()).to_string();
+        format!("{parent}[{quoted}]")
+    } else if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// Path of item `i` of the sequence at `parent` (the path syntax of every diagnostic).
+pub fn index_path(parent: &str, i: usize) -> String {
+    format!("{parent}[{i}]")
 }

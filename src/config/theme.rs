@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use regex::Regex;
 
 use super::bundle::id_of;
-use super::diagnostic::{Diagnostic, ResourceId};
+use super::diagnostic::{Diagnostic, ResourceId, join_path};
 use super::runtime::{LogoConfig, ThemeConfig};
 use crate::resources::Theme;
 use crate::resources::theme::ThemeColors;
@@ -162,13 +162,13 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
     for (locale, strings) in &spec.strings {
         if !LOCALE.is_match(locale) {
             bad(
-                format!("spec.strings[{locale:?}]"),
+                join_path("spec.strings", locale),
                 format!("{locale:?} is not a locale such as en, de or pt-BR"),
             );
         }
         for key in strings.keys().filter(|k| !STRING_ID.is_match(k)) {
             bad(
-                format!("spec.strings[{locale:?}][{key:?}]"),
+                join_path(&join_path("spec.strings", locale), key),
                 format!("{key:?} is not a string id such as signIn.title"),
             );
         }
@@ -179,7 +179,7 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
         bad("spec.css".into(), "must not contain </style".into());
     }
     for (component, template) in &spec.templates {
-        let path = format!("spec.templates[{component:?}]");
+        let path = join_path("spec.templates", component);
         if !COMPONENTS.contains(&component.as_str()) {
             bad(
                 path,
