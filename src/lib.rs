@@ -2,5 +2,11 @@
 
 pub mod config;
 pub mod crd;
+pub mod dev;
+pub mod email;
+pub mod flows;
 pub mod manifest;
+pub mod password;
 pub mod resources;
+pub mod server;
+pub mod store;

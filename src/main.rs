@@ -18,6 +18,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole product locally: compile DIR, serve it on SQLite with a dev mailbox, and
+    /// reload when files change.
+    Dev {
+        /// Directory of resource YAML (Vestibule, Theme, ..., Secrets).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Port on localhost.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Where the SQLite database is kept.
+        #[arg(long, default_value = ".vestibule", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Which Vestibule to serve when DIR holds several.
+        #[arg(long, value_name = "NAME")]
+        vestibule: Option<String>,
+        /// Turn rate limits and lockout off, for load tests where every request comes from one
+        /// address. Never for anything exposed.
+        #[arg(long)]
+        no_rate_limits: bool,
+    },
+    /// Run the auth server as it runs in a pod: a runtime config file (JSON) and a directory of
+    /// secret values (one file per key), both watched for changes.
+    Server {
+        /// The runtime config (JSON), as rendered into the region's ConfigMap.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The region's Secret, mounted as a directory.
+        #[arg(long, value_name = "DIR")]
+        secrets: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        listen: std::net::SocketAddr,
+        /// Database URL (`sqlite:///path` or `postgres://...`). Default: the config's database
+        /// (PostgreSQL URL from the secret `database.url`) or SQLite in /var/lib/vestibule.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
     /// Print the CustomResourceDefinitions (multi-document YAML), or write one file per kind.
     Crd {
         /// Write `<group>_<plural>.yaml` files into this directory instead of printing.
@@ -44,6 +81,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -53,8 +91,68 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs as JSON lines when `VESTIBULE_LOG_FORMAT=json` (pods), else human-readable; level from
+/// `RUST_LOG` (default `info`, with request lines at `warn` in dev to keep the terminal quiet).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("VESTIBULE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Dev {
+            dir,
+            port,
+            data_dir,
+            vestibule,
+            no_rate_limits,
+        } => {
+            let options = vestibule::dev::DevOptions {
+                dir,
+                port,
+                data_dir,
+                vestibule,
+                poll_interval: std::time::Duration::from_millis(500),
+                no_rate_limits,
+            };
+            match runtime()?.block_on(vestibule::dev::run(options)) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(vestibule::dev::DevError::Config(message)) => {
+                    eprintln!("error: {message}");
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Server {
+            config,
+            secrets,
+            listen,
+            database_url,
+        } => {
+            let options = vestibule::server::run::ServerOptions {
+                config,
+                secrets,
+                listen,
+                database_url,
+            };
+            runtime()?.block_on(vestibule::server::run::run(options))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Crd {
             reference: true, ..
         } => {

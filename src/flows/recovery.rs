@@ -1,0 +1,133 @@
+//! Forgot and reset password (SECURITY 12, 15, 17, 20).
+//!
+//! The request form always answers the same; the reset link is single use, valid 10 minutes,
+//! stored hashed, and a successful reset ends every session and lifts the sign-in lockout.
+
+use crate::email::messages;
+use crate::password::check_policy;
+use crate::store::{NewToken, TokenPurpose, User};
+
+use super::limits::{self, RECOVERY_PER_ACCOUNT, RECOVERY_PER_IP, SIGN_IN_FAILURES_PER_ACCOUNT};
+use super::{Ctx, FlowError, TOKEN_TTL_MS, link, normalize_email, product, send};
+
+/// What the reset form says on a dead link.
+pub const INVALID_LINK: &str = "This reset link is not valid any more. Ask for a new one.";
+
+/// Emails a reset link if the address has an account (and a short note if not).
+pub async fn request_reset(ctx: &Ctx<'_>, email: &str) -> Result<(), FlowError> {
+    limits::hit(ctx, &RECOVERY_PER_IP, limits::ip(ctx)).await?;
+    let Some(email) = normalize_email(email) else {
+        return Ok(());
+    };
+    if !limits::allow(ctx, &RECOVERY_PER_ACCOUNT, &email).await? {
+        return Ok(());
+    }
+    let product = product(ctx);
+    match ctx.state.store.user_by_email(&email).await? {
+        Some(user) => {
+            let token = issue_reset_token(ctx, &user).await?;
+            let url = link(ctx, &format!("/reset-password?token={token}"));
+            send(ctx, messages::password_reset(&email, &product, &url, 10)).await;
+        }
+        None => {
+            send(
+                ctx,
+                messages::password_reset_unknown_account(&email, &product),
+            )
+            .await
+        }
+    }
+    Ok(())
+}
+
+async fn issue_reset_token(ctx: &Ctx<'_>, user: &User) -> Result<String, FlowError> {
+    let token = crate::server::cookies::random_token();
+    ctx.state
+        .store
+        .issue_token(&NewToken {
+            user_id: user.id.clone(),
+            purpose: TokenPurpose::ResetPassword,
+            email: user.email.clone(),
+            code_hash: None,
+            link_hash: crate::server::cookies::token_hash(&token),
+            expires_at: ctx.now + TOKEN_TTL_MS,
+            now: ctx.now,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// What happened.
+#[derive(Debug)]
+pub enum ResetOutcome {
+    /// The password was replaced and every session ended.
+    Done(User),
+    /// The new password was refused after the link was used; here is a fresh link token so the
+    /// user can try again without another email.
+    Retry {
+        /// Why.
+        message: String,
+        /// The replacement token for the form.
+        token: String,
+    },
+}
+
+/// Sets a new password with a reset link's token.
+pub async fn reset(
+    ctx: &Ctx<'_>,
+    token: &str,
+    new_password: &str,
+) -> Result<ResetOutcome, FlowError> {
+    let invalid = || FlowError::Invalid(INVALID_LINK.into());
+    if !crate::server::cookies::is_token(token) {
+        return Err(invalid());
+    }
+    let config = &ctx.active.config;
+    // Rules that need no account first, so a typo does not use up the link.
+    check_policy(new_password, &config.passwords, "")
+        .map_err(|v| FlowError::Invalid(v.to_string()))?;
+    let hash = crate::server::cookies::token_hash(token);
+    let Some(token) = ctx
+        .state
+        .store
+        .consume_link(TokenPurpose::ResetPassword, &hash, ctx.now)
+        .await?
+    else {
+        return Err(invalid());
+    };
+    let user = ctx
+        .state
+        .store
+        .user_by_id(&token.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    if token.email != user.email {
+        return Err(invalid());
+    }
+    if let Err(v) = check_policy(new_password, &config.passwords, &user.email) {
+        let fresh = issue_reset_token(ctx, &user).await?;
+        return Ok(ResetOutcome::Retry {
+            message: v.to_string(),
+            token: fresh,
+        });
+    }
+    let new_hash = ctx
+        .state
+        .hasher
+        .hash(new_password, &config.passwords)
+        .await?;
+    ctx.state
+        .store
+        .replace_password(&user.id, &new_hash, None, ctx.now)
+        .await?;
+    // The link proved control of the mailbox: the address is verified and a lockout lifted.
+    if user.email_verified_at.is_none() {
+        ctx.state
+            .store
+            .mark_email_verified(&user.id, ctx.now)
+            .await?;
+    }
+    limits::clear(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
+    send(ctx, messages::password_changed(&user.email, &product(ctx))).await;
+    Ok(ResetOutcome::Done(user))
+}

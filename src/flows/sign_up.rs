@@ -1,0 +1,135 @@
+//! Sign-up with email and password (SECURITY 2–5, 12).
+//!
+//! The response never says whether the address already has an account: a new account and a
+//! taken address both lead to "check your email", cost one password hash, and send one email
+//! (a code to a new account; a note to the owner of an existing one).
+
+use crate::config::runtime::SignUpMode;
+use crate::email::{Message, messages};
+use crate::password::check_policy;
+use crate::store::{NewToken, StoreError, TokenPurpose};
+
+use super::limits::{self, SIGN_UP_PER_IP};
+use super::{Ctx, FlowError, TOKEN_TTL_MS, link, new_code, normalize_email, product, send};
+
+/// What happened.
+#[derive(Debug)]
+pub enum SignUpOutcome {
+    /// Go to the verification page for this (normalized) address.
+    VerifyEmail(String),
+    /// Verification is not required: the account exists and may sign in now.
+    Created(crate::store::User),
+}
+
+/// Creates an account (or pretends to, for a taken address).
+pub async fn sign_up(
+    ctx: &Ctx<'_>,
+    email: &str,
+    password: &str,
+) -> Result<SignUpOutcome, FlowError> {
+    let config = &ctx.active.config;
+    match config.sign_up.mode {
+        SignUpMode::Public => {}
+        SignUpMode::InviteOnly => {
+            return Err(FlowError::Invalid("Sign-up is by invitation only.".into()));
+        }
+        SignUpMode::Disabled => return Err(FlowError::Invalid("Sign-up is closed.".into())),
+    }
+    limits::hit(ctx, &SIGN_UP_PER_IP, limits::ip(ctx)).await?;
+    let email = normalize_email(email)
+        .ok_or_else(|| FlowError::Invalid("Enter a valid email address.".into()))?;
+    let domain = email.rsplit('@').next().unwrap_or_default();
+    let domains = &config.sign_up.allowed_domains;
+    if !domains.is_empty() && !domains.iter().any(|d| d == domain) {
+        return Err(FlowError::Invalid(format!(
+            "Sign-up is limited to addresses at {}.",
+            domains.join(", ")
+        )));
+    }
+    check_policy(password, &config.passwords, &email)
+        .map_err(|v| FlowError::Invalid(v.to_string()))?;
+
+    let hash = ctx.state.hasher.hash(password, &config.passwords).await?;
+    match ctx
+        .state
+        .store
+        .create_user_with_email(&email, &hash, ctx.now)
+        .await
+    {
+        Ok(user) => {
+            if !config.sign_up.require_email_verification {
+                return Ok(SignUpOutcome::Created(user));
+            }
+            issue_verification(ctx, &user.id, &email).await?;
+            Ok(SignUpOutcome::VerifyEmail(email))
+        }
+        Err(StoreError::EmailTaken) => {
+            let product = product(ctx);
+            send(
+                ctx,
+                account_exists_notice(
+                    &email,
+                    &product,
+                    &link(ctx, "/sign-in"),
+                    &link(ctx, "/forgot-password"),
+                ),
+            )
+            .await;
+            Ok(SignUpOutcome::VerifyEmail(email))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Issues a verification code and link for `email` and mails them.
+pub async fn issue_verification(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    email: &str,
+) -> Result<(), FlowError> {
+    let (code, code_hash) = new_code(user_id, TokenPurpose::VerifyEmail);
+    let link_token = crate::server::cookies::random_token();
+    ctx.state
+        .store
+        .issue_token(&NewToken {
+            user_id: user_id.to_owned(),
+            purpose: TokenPurpose::VerifyEmail,
+            email: email.to_owned(),
+            code_hash: Some(code_hash),
+            link_hash: crate::server::cookies::token_hash(&link_token),
+            expires_at: ctx.now + TOKEN_TTL_MS,
+            now: ctx.now,
+        })
+        .await?;
+    let url = link(ctx, &format!("/verify-email?token={link_token}"));
+    send(
+        ctx,
+        messages::verification_code(email, &product(ctx), &code, &url, 10),
+    )
+    .await;
+    Ok(())
+}
+
+/// Told to the owner of an address someone tried to sign up with.
+fn account_exists_notice(to: &str, product: &str, sign_in: &str, reset: &str) -> Message {
+    let text = format!(
+        "Someone tried to create a {product} account with this address, which already has one.\n\n\
+         If it was you, sign in: {sign_in}\nForgot your password? {reset}\n\n\
+         If it was not you, you can ignore this message."
+    );
+    let e = crate::server::error::html_escape;
+    let html = format!(
+        "<p>Someone tried to create a {} account with this address, which already has one.</p>\
+         <p>If it was you, <a href=\"{}\">sign in</a> or <a href=\"{}\">reset your password</a>.</p>\
+         <p>If it was not you, you can ignore this message.</p>",
+        e(product),
+        e(sign_in),
+        e(reset)
+    );
+    Message {
+        to: to.to_owned(),
+        subject: format!("Your {product} account"),
+        text,
+        html,
+    }
+}

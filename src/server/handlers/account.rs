@@ -1,0 +1,313 @@
+//! `/account`: sessions, password, email, sign-out.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{ctx, page, see_other, shown};
+use crate::flows::account;
+use crate::server::csrf::CsrfToken;
+use crate::server::error::HttpError;
+use crate::server::live::Active;
+use crate::server::session::{self, ClientInfo, SignedIn};
+use crate::server::state::AppState;
+
+/// `?notice=` — a fixed set of messages, so nothing from the URL is echoed into the page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    notice: String,
+}
+
+fn notice_text(key: &str) -> Option<&'static str> {
+    match key {
+        "password-changed" => Some("Your password was changed. Other sessions were signed out."),
+        "email-changed" => Some("Your email address was changed. Other sessions were signed out."),
+        "session-revoked" => Some("The session was signed out."),
+        _ => None,
+    }
+}
+
+/// Password-change form.
+#[derive(Debug, Default, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Email-change form.
+#[derive(Debug, Default, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current_password: String,
+}
+
+/// Email-change code form.
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Session-revoke form.
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    session_id: String,
+}
+
+async fn require(
+    state: &AppState,
+    active: &Active,
+    headers: &HeaderMap,
+) -> Result<Result<SignedIn, Response>, HttpError> {
+    Ok(match session::current(state, active, headers).await? {
+        Some(s) => Ok(s),
+        None => Err(see_other("/sign-in?redirect_url=%2Faccount", &[])),
+    })
+}
+
+/// A short device description from the User-Agent.
+fn device(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or_default();
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        });
+    let os = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"]
+        .iter()
+        .find(|o| ua.contains(*o))
+        .map(|o| if *o == "Mac OS X" { "macOS" } else { o });
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) if !ua.is_empty() => ua.chars().take(40).collect(),
+        _ => "Unknown device".to_owned(),
+    }
+}
+
+fn ago(now: i64, then: i64) -> String {
+    let minutes = (now - then).max(0) / 60_000;
+    match minutes {
+        0 => "just now".into(),
+        1 => "1 minute ago".into(),
+        m if m < 60 => format!("{m} minutes ago"),
+        m if m < 120 => "1 hour ago".into(),
+        m if m < 48 * 60 => format!("{} hours ago", m / 60),
+        m => format!("{} days ago", m / (24 * 60)),
+    }
+}
+
+async fn account_page(
+    state: &AppState,
+    active: &Active,
+    csrf: &CsrfToken,
+    who: &SignedIn,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, HttpError> {
+    let now = state.clock.now();
+    let sessions: Vec<_> = state
+        .store
+        .list_sessions(&who.user.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.expires_at > now)
+        .map(|s| {
+            context! {
+                current => s.id == who.session.id,
+                id => s.id,
+                device => device(s.user_agent.as_deref()),
+                ip => s.ip,
+                last_seen => ago(now, s.last_seen_at),
+            }
+        })
+        .collect();
+    page(
+        status,
+        "account.html",
+        active,
+        csrf,
+        "Your account",
+        context! { email => &who.user.email, sessions => sessions, error => error, notice => notice },
+    )
+}
+
+/// `GET /account`
+pub async fn account_get(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<NoticeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let who = match require(&state, &active, &headers).await? {
+        Ok(who) => who,
+        Err(redirect) => return Ok(redirect),
+    };
+    account_page(
+        &state,
+        &active,
+        &csrf,
+        &who,
+        StatusCode::OK,
+        None,
+        notice_text(&q.notice),
+    )
+    .await
+}
+
+/// `POST /account/password`
+pub async fn change_password(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let who = match require(&state, &active, &headers).await? {
+        Ok(who) => who,
+        Err(redirect) => return Ok(redirect),
+    };
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    match account::change_password(&ctx, &who, &form.current_password, &form.new_password).await {
+        Ok(()) => {
+            // Privilege change: every old session is gone; this browser gets a new token.
+            let cookie = session::start(
+                &state,
+                &active,
+                &who.user,
+                &who.session
+                    .factors
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                &client,
+            )
+            .await?;
+            Ok(see_other("/account?notice=password-changed", &[cookie]))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/email`
+pub async fn change_email(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let who = match require(&state, &active, &headers).await? {
+        Ok(who) => who,
+        Err(redirect) => return Ok(redirect),
+    };
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    match account::start_email_change(&ctx, &who, &form.email, &form.current_password).await {
+        Ok(email) => page(
+            StatusCode::OK,
+            "verify_email.html",
+            &active,
+            &csrf,
+            "Confirm your new address",
+            context! {
+                subtitle => format!("Enter the 6-digit code we sent to {email}."),
+                email => email,
+                action => "/account/email/verify",
+            },
+        ),
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/email/verify`
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let who = match require(&state, &active, &headers).await? {
+        Ok(who) => who,
+        Err(redirect) => return Ok(redirect),
+    };
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    match account::confirm_email_change(&ctx, &who, &form.code).await {
+        Ok(_) => {
+            let user = state
+                .store
+                .user_by_id(&who.user.id)
+                .await?
+                .ok_or(HttpError::NotFound)?;
+            let cookie =
+                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            Ok(see_other("/account?notice=email-changed", &[cookie]))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/sessions/revoke`
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let who = match require(&state, &active, &headers).await? {
+        Ok(who) => who,
+        Err(redirect) => return Ok(redirect),
+    };
+    // Scoped to the signed-in user: another user's session id revokes nothing.
+    state
+        .store
+        .revoke_session(&who.user.id, &form.session_id, state.clock.now())
+        .await?;
+    Ok(see_other("/account?notice=session-revoked", &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_described_briefly() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device(Some(chrome)), "Chrome on Linux");
+        assert_eq!(device(None), "Unknown device");
+        assert_eq!(ago(10 * 60_000, 0), "10 minutes ago");
+    }
+}

@@ -1,0 +1,239 @@
+//! `/sign-in`, `/sign-up` and `POST /sign-out`.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{ctx, page, redirect_query, see_other, shown};
+use crate::config::runtime::SignUpMode;
+use crate::flows::redirect;
+use crate::flows::sign_in::{SignInOutcome, sign_in};
+use crate::flows::sign_up::{SignUpOutcome, sign_up};
+use crate::server::cookies;
+use crate::server::csrf::CsrfToken;
+use crate::server::error::HttpError;
+use crate::server::session::{self, ClientInfo};
+use crate::server::state::AppState;
+
+/// `?redirect_url=`
+#[derive(Debug, Default, Deserialize)]
+pub struct ReturnTo {
+    /// Where to go afterwards.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+}
+
+/// The sign-in and sign-up forms.
+#[derive(Debug, Default, Deserialize)]
+pub struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+fn kept_redirect(active: &crate::server::live::Active, candidate: Option<&str>) -> String {
+    candidate
+        .and_then(|c| redirect::allowed(active, c))
+        .unwrap_or_default()
+}
+
+/// `GET /sign-in`
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ReturnTo>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    if session::current(&state, &active, &headers).await?.is_some() {
+        return Ok(see_other(
+            &redirect::resolve(&active, q.redirect_url.as_deref()),
+            &[],
+        ));
+    }
+    let redirect_url = kept_redirect(&active, q.redirect_url.as_deref());
+    sign_in_form(&active, &csrf, StatusCode::OK, "", &redirect_url, None)
+}
+
+fn sign_in_form(
+    active: &crate::server::live::Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    email: &str,
+    redirect_url: &str,
+    error: Option<&str>,
+) -> Result<Response, HttpError> {
+    page(
+        status,
+        "sign_in.html",
+        active,
+        csrf,
+        "Sign in",
+        context! {
+            email => email,
+            error => error,
+            redirect_url => redirect_url,
+            redirect_query => redirect_query(redirect_url),
+            sign_up_open => active.config.sign_up.mode == SignUpMode::Public,
+        },
+    )
+}
+
+/// `POST /sign-in`
+pub async fn sign_in_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CredentialsForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    let redirect_url = kept_redirect(&active, form.redirect_url.as_deref());
+    match sign_in(&ctx, &form.email, &form.password).await {
+        Ok(SignInOutcome::Success(user)) => {
+            // A fresh session, and the pre-login one (if any) is dead: no fixation.
+            if let Some(old) = session::current(&state, &active, &headers).await? {
+                state
+                    .store
+                    .revoke_session(&old.user.id, &old.session.id, ctx.now)
+                    .await?;
+            }
+            let cookie = session::start(&state, &active, &user, &["password"], &client).await?;
+            Ok(see_other(
+                &redirect::resolve(&active, Some(&redirect_url)),
+                &[cookie],
+            ))
+        }
+        Ok(SignInOutcome::Unverified(email)) => {
+            let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            let extra = if redirect_url.is_empty() {
+                String::new()
+            } else {
+                redirect_query(&redirect_url).replacen('?', "&", 1)
+            };
+            Ok(see_other(
+                &format!("/verify-email?email={email_q}{extra}"),
+                &[],
+            ))
+        }
+        Err(e) => {
+            let (message, _) = shown(e)?;
+            // The same status and body for an unknown address and a wrong password.
+            sign_in_form(
+                &active,
+                &csrf,
+                StatusCode::UNAUTHORIZED,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+            )
+        }
+    }
+}
+
+/// `GET /sign-up`
+pub async fn sign_up_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ReturnTo>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let redirect_url = kept_redirect(&active, q.redirect_url.as_deref());
+    sign_up_form(&active, &csrf, StatusCode::OK, "", &redirect_url, None)
+}
+
+fn sign_up_form(
+    active: &crate::server::live::Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    email: &str,
+    redirect_url: &str,
+    error: Option<&str>,
+) -> Result<Response, HttpError> {
+    let closed = match active.config.sign_up.mode {
+        SignUpMode::Public => None,
+        SignUpMode::InviteOnly => Some("Sign-up is by invitation only."),
+        SignUpMode::Disabled => Some("Sign-up is closed."),
+    };
+    page(
+        status,
+        "sign_up.html",
+        active,
+        csrf,
+        "Create your account",
+        context! {
+            email => email,
+            error => error.or(closed),
+            redirect_url => redirect_url,
+            redirect_query => redirect_query(redirect_url),
+            min_length => active.config.passwords.min_length,
+        },
+    )
+}
+
+/// `POST /sign-up`
+pub async fn sign_up_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CredentialsForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    let redirect_url = kept_redirect(&active, form.redirect_url.as_deref());
+    match sign_up(&ctx, &form.email, &form.password).await {
+        Ok(SignUpOutcome::VerifyEmail(email)) => {
+            let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            let extra = redirect_query(&redirect_url).replacen('?', "&", 1);
+            Ok(see_other(
+                &format!("/verify-email?email={email_q}{extra}"),
+                &[],
+            ))
+        }
+        Ok(SignUpOutcome::Created(user)) => {
+            let cookie = session::start(&state, &active, &user, &["password"], &client).await?;
+            Ok(see_other(
+                &redirect::resolve(&active, Some(&redirect_url)),
+                &[cookie],
+            ))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            sign_up_form(
+                &active,
+                &csrf,
+                status,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+            )
+        }
+    }
+}
+
+/// `POST /sign-out`: ends the session server-side and clears the cookie.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    if let Some(current) = session::current(&state, &active, &headers).await? {
+        state
+            .store
+            .revoke_session(&current.user.id, &current.session.id, state.clock.now())
+            .await?;
+    }
+    Ok(see_other("/sign-in", &[cookies::clear(cookies::SESSION)]))
+}

@@ -1,0 +1,160 @@
+//! `/forgot-password` and `/reset-password`.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{ctx, page, shown};
+use crate::flows::recovery::{self, ResetOutcome};
+use crate::server::cookies;
+use crate::server::csrf::CsrfToken;
+use crate::server::error::HttpError;
+use crate::server::live::Active;
+use crate::server::session::ClientInfo;
+use crate::server::state::AppState;
+
+/// The forgot-password form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `?token=`
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The reset form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// `GET /forgot-password`
+pub async fn forgot_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    page(
+        StatusCode::OK,
+        "forgot_password.html",
+        &active,
+        &csrf,
+        "Reset your password",
+        context! { subtitle => "We will email you a link to set a new password.", email => "" },
+    )
+}
+
+/// `POST /forgot-password`: the same answer whether or not the address has an account.
+pub async fn forgot_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    if let Err(e) = recovery::request_reset(&ctx, &form.email).await {
+        shown(e)?;
+    }
+    page(
+        StatusCode::OK,
+        "notice.html",
+        &active,
+        &csrf,
+        "Check your email",
+        context! {
+            notice => "If an account exists for that address, we sent a link to reset its password. The link works once, for 10 minutes.",
+            link => context! { href => "/sign-in", text => "Back to sign in" },
+        },
+    )
+}
+
+fn reset_form(
+    active: &Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    token: &str,
+    error: Option<&str>,
+) -> Result<Response, HttpError> {
+    page(
+        status,
+        "reset_password.html",
+        active,
+        csrf,
+        "Choose a new password",
+        context! {
+            subtitle => format!("At least {} characters.", active.config.passwords.min_length),
+            token => token,
+            error => error,
+        },
+    )
+}
+
+/// `GET /reset-password?token=`: shows the form; the token is used only on submit.
+pub async fn reset_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    reset_form(&active, &csrf, StatusCode::OK, &q.token, None)
+}
+
+/// `POST /reset-password`
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    match recovery::reset(&ctx, &form.token, &form.new_password).await {
+        Ok(ResetOutcome::Done(_)) => {
+            let mut response = page(
+                StatusCode::OK,
+                "notice.html",
+                &active,
+                &csrf,
+                "Password changed",
+                context! {
+                    notice => "Your password has been changed and every session was signed out.",
+                    link => context! { href => "/sign-in", text => "Sign in with your new password" },
+                },
+            )?;
+            response.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                cookies::clear(cookies::SESSION),
+            );
+            Ok(response)
+        }
+        Ok(ResetOutcome::Retry { message, token }) => reset_form(
+            &active,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            Some(&message),
+        ),
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            reset_form(&active, &csrf, status, &form.token, Some(&message))
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! `/verify-email`: by code (form), by link (confirm button, so mail scanners that fetch links
+//! cannot use them up), and resend.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{ctx, page, see_other, shown};
+use crate::flows::{redirect, verify};
+use crate::server::csrf::CsrfToken;
+use crate::server::error::HttpError;
+use crate::server::live::Active;
+use crate::server::session::{self, ClientInfo};
+use crate::server::state::AppState;
+
+/// `GET /verify-email` parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyQuery {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+/// The code form.
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+/// The link confirmation form.
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    token: String,
+}
+
+fn code_page(
+    active: &Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    email: &str,
+    redirect_url: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, HttpError> {
+    page(
+        status,
+        "verify_email.html",
+        active,
+        csrf,
+        "Check your email",
+        context! {
+            subtitle => format!("Enter the 6-digit code we sent to {email}."),
+            email => email,
+            action => "/verify-email",
+            resend_action => "/verify-email/resend",
+            redirect_url => redirect_url,
+            error => error,
+            notice => notice,
+        },
+    )
+}
+
+/// `GET /verify-email`
+pub async fn verify_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<VerifyQuery>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    if let Some(token) = q.token {
+        return page(
+            StatusCode::OK,
+            "confirm_link.html",
+            &active,
+            &csrf,
+            "Verify your email",
+            context! { action => "/verify-email/link", token => token, button => "Verify email" },
+        );
+    }
+    let redirect_url = q
+        .redirect_url
+        .as_deref()
+        .and_then(|c| redirect::allowed(&active, c))
+        .unwrap_or_default();
+    code_page(
+        &active,
+        &csrf,
+        StatusCode::OK,
+        &q.email,
+        &redirect_url,
+        None,
+        None,
+    )
+}
+
+/// `POST /verify-email`
+pub async fn verify_code_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    let redirect_url = form
+        .redirect_url
+        .as_deref()
+        .and_then(|c| redirect::allowed(&active, c))
+        .unwrap_or_default();
+    match verify::verify_code(&ctx, &form.email, &form.code).await {
+        Ok(user) => {
+            if let Some(old) = session::current(&state, &active, &headers).await? {
+                state
+                    .store
+                    .revoke_session(&old.user.id, &old.session.id, ctx.now)
+                    .await?;
+            }
+            let cookie =
+                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            Ok(see_other(
+                &redirect::resolve(&active, Some(&redirect_url)),
+                &[cookie],
+            ))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            code_page(
+                &active,
+                &csrf,
+                status,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+                None,
+            )
+        }
+    }
+}
+
+/// `POST /verify-email/link`
+pub async fn verify_link_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    match verify::verify_link(&ctx, &form.token).await {
+        Ok(user) => {
+            let cookie =
+                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            Ok(see_other(redirect::DEFAULT, &[cookie]))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            page(
+                status,
+                "notice.html",
+                &active,
+                &csrf,
+                "Link expired",
+                context! { error => message, link => context! { href => "/sign-in", text => "Sign in" } },
+            )
+        }
+    }
+}
+
+/// `POST /verify-email/resend`
+pub async fn resend_submit(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let client = ClientInfo::from_request(&headers, Some(peer));
+    let ctx = ctx(&state, &active, &client);
+    let redirect_url = form
+        .redirect_url
+        .as_deref()
+        .and_then(|c| redirect::allowed(&active, c))
+        .unwrap_or_default();
+    match verify::resend(&ctx, &form.email).await {
+        Ok(()) => code_page(
+            &active,
+            &csrf,
+            StatusCode::OK,
+            &form.email,
+            &redirect_url,
+            None,
+            Some(
+                "If this address has an account waiting for verification, a new code is on its way.",
+            ),
+        ),
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            code_page(
+                &active,
+                &csrf,
+                status,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+                None,
+            )
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The hosted pages' stylesheet: theme tokens as CSS custom properties, base styles on the stable
+//! part names (`[data-part="card"]`, ...), then the theme's own CSS.
+//!
+//! Token values were checked by `compile` against strict grammars, so they cannot break out of a
+//! declaration.
+
+use crate::config::runtime::ThemeConfig;
+
+/// Base styles. Only custom properties carry the theme; these rules stay the same for every theme.
+const BASE: &str = r#"*,*::before,*::after{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:var(--vst-color-background);color:var(--vst-color-foreground);font-family:var(--vst-font-family);font-size:var(--vst-font-size);line-height:1.5}
+[data-part="card"]{width:100%;max-width:26rem;margin:calc(var(--vst-spacing)*6);padding:calc(var(--vst-spacing)*8);background:var(--vst-color-surface);border:1px solid var(--vst-color-border);border-radius:var(--vst-radius)}
+[data-part="heading"]{margin:0 0 calc(var(--vst-spacing)*2);font-family:var(--vst-heading-font-family);font-size:1.5em}
+[data-part="subheading"]{margin:0 0 calc(var(--vst-spacing)*6);color:var(--vst-color-muted)}
+[data-part="form"]{display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*4)}
+[data-part="field"]{display:flex;flex-direction:column;gap:var(--vst-spacing)}
+[data-part="label"]{font-weight:600;font-size:.9em}
+[data-part="input"]{padding:calc(var(--vst-spacing)*2.5) calc(var(--vst-spacing)*3);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75);background:var(--vst-color-background);color:var(--vst-color-foreground);font:inherit}
+[data-part="input"]:focus{outline:2px solid var(--vst-color-focus-ring);outline-offset:1px}
+[data-part="button"]{padding:calc(var(--vst-spacing)*2.5);border:0;border-radius:calc(var(--vst-radius)*.75);background:var(--vst-color-primary);color:var(--vst-color-primary-foreground);font:inherit;font-weight:600;cursor:pointer}
+[data-part="button"][data-variant="secondary"]{background:transparent;color:var(--vst-color-foreground);border:1px solid var(--vst-color-border)}
+[data-part="button"]:focus-visible{outline:2px solid var(--vst-color-focus-ring);outline-offset:2px}
+[data-part="error"]{padding:calc(var(--vst-spacing)*3);border-radius:calc(var(--vst-radius)*.75);background:color-mix(in srgb,var(--vst-color-danger) 12%,transparent);color:var(--vst-color-danger)}
+[data-part="notice"]{padding:calc(var(--vst-spacing)*3);border-radius:calc(var(--vst-radius)*.75);background:color-mix(in srgb,var(--vst-color-success) 12%,transparent)}
+[data-part="footer"]{margin-top:calc(var(--vst-spacing)*6);color:var(--vst-color-muted);font-size:.9em}
+[data-part="link"]{color:var(--vst-color-primary)}
+[data-part="logo"]{max-height:2.5rem;margin-bottom:calc(var(--vst-spacing)*4)}
+[data-part="session-list"]{list-style:none;padding:0;display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*3)}
+[data-part="session"]{display:flex;justify-content:space-between;align-items:center;gap:calc(var(--vst-spacing)*3);padding:calc(var(--vst-spacing)*3);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75)}
+[data-part="section"]{margin-top:calc(var(--vst-spacing)*8)}
+"#;
+
+fn declarations(tokens: &std::collections::BTreeMap<String, String>) -> String {
+    tokens
+        .iter()
+        .map(|(name, value)| {
+            let prefix = if is_color(name) { "color-" } else { "" };
+            format!("--vst-{prefix}{name}:{value};")
+        })
+        .collect()
+}
+
+fn is_color(token: &str) -> bool {
+    !matches!(
+        token,
+        "radius" | "font-family" | "heading-font-family" | "font-size" | "spacing"
+    )
+}
+
+/// The full stylesheet for a theme.
+pub fn stylesheet(theme: &ThemeConfig) -> String {
+    let mut css = format!(":root{{{}}}\n", declarations(&theme.tokens));
+    if !theme.dark.is_empty() {
+        css.push_str(&format!(
+            "@media (prefers-color-scheme: dark){{:root{{{}}}}}\n",
+            declarations(&theme.dark)
+        ));
+    }
+    css.push_str(BASE);
+    for extra in &theme.css {
+        css.push_str(extra);
+        css.push('\n');
+    }
+    css
+}

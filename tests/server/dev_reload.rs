@@ -1,0 +1,180 @@
+//! `vestibule dev` as a developer runs it: edits apply without a restart, and a broken edit is
+//! reported with `file:line` while the previous config keeps serving.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct DevServer {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    base: String,
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+    }
+}
+
+fn start(dir: &Path, data: &Path) -> DevServer {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vestibule"))
+        .args([
+            "dev",
+            &dir.to_string_lossy(),
+            "--port",
+            &port.to_string(),
+            "--data-dir",
+            &data.to_string_lossy(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vestibule dev");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let pipe = child.stderr.take().expect("stderr");
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+    });
+    DevServer {
+        child,
+        stderr,
+        base: format!("http://localhost:{port}"),
+    }
+}
+
+async fn get(base: &str, path: &str) -> Option<String> {
+    let response = reqwest::get(format!("{base}{path}")).await.ok()?;
+    response.text().await.ok()
+}
+
+/// Polls until `check` holds for the body of `path`, or fails after 15 s.
+async fn eventually(
+    server: &DevServer,
+    path: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(body) = get(&server.base, path).await
+            && check(&body)
+        {
+            return body;
+        }
+        if Instant::now() > deadline {
+            let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+            panic!("timed out waiting for {what}; dev stderr:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).expect("read");
+    assert!(text.contains(from), "{from:?} not in {}", file.display());
+    std::fs::write(file, text.replace(from, to)).expect("write");
+}
+
+#[tokio::test]
+async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_keeps_the_old_config()
+{
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("dev-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &dir,
+    );
+    let server = start(&dir, &root.join("data"));
+    let pid = server.child.id();
+
+    eventually(&server, "/sign-up", "the first config", |b| {
+        b.contains("At least 10 characters")
+    })
+    .await;
+    let first_hash = eventually(&server, "/readyz", "readyz", |b| b.contains("configHash")).await;
+
+    // A good edit: the new minimum shows up, same process.
+    let file = dir.join("vestibule.yaml");
+    edit(&file, "minLength: 10", "minLength: 12");
+    eventually(&server, "/sign-up", "the edited minimum", |b| {
+        b.contains("At least 12 characters")
+    })
+    .await;
+    let second_hash = get(&server.base, "/readyz").await.unwrap_or_default();
+    assert_ne!(first_hash, second_hash);
+    assert_eq!(server.child.id(), pid);
+
+    // A broken edit: reported with file:line, the previous config keeps serving.
+    edit(&file, "minLength: 12", "minLength: 3");
+    let readyz = eventually(&server, "/readyz", "the rejection", |b| {
+        b.contains("spec.passwords.minLength")
+    })
+    .await;
+    assert!(readyz.contains("\"ready\":true"), "{readyz}");
+    let line = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains("minLength"))
+        .expect("minLength line")
+        + 1;
+    let expected = format!(
+        "{}:{line}: Vestibule/quickstart: spec.passwords.minLength: must be at least 8",
+        file.display()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server
+        .stderr
+        .lock()
+        .map(|s| s.contains(&expected))
+        .unwrap_or(false)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    assert!(log.contains("still serving the previous config"), "{log}");
+    let page = get(&server.base, "/sign-up").await.unwrap_or_default();
+    assert!(
+        page.contains("At least 12 characters"),
+        "the last good config serves"
+    );
+
+    // Fixing it clears the rejection.
+    edit(&file, "minLength: 3", "minLength: 14");
+    eventually(&server, "/sign-up", "the fixed config", |b| {
+        b.contains("At least 14 characters")
+    })
+    .await;
+    let readyz = get(&server.base, "/readyz").await.unwrap_or_default();
+    assert!(readyz.contains("\"rejectedConfig\":null"), "{readyz}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,0 +1,9 @@
+//! Integration tests for the auth server. One test binary, one module per area.
+
+mod support;
+
+mod app;
+mod dev_reload;
+mod pages;
+mod security;
+mod store;

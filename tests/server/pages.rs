@@ -1,0 +1,347 @@
+//! The hosted pages as a user goes through them, on every backend.
+
+use reqwest::StatusCode;
+
+use crate::app::{
+    Client, PASSWORD, code_in, last_mail, link_in, signed_up, spawn_app, spawn_app_with,
+};
+use crate::support::each_backend;
+
+#[tokio::test]
+async fn sign_up_verify_sign_out_and_sign_in_again() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = signed_up(&app, "ada@example.com").await;
+        let account = client.get("/account").await;
+        assert_eq!(account.status, StatusCode::OK);
+        assert!(
+            account
+                .body
+                .contains("Signed in as <strong>ada@example.com</strong>")
+        );
+
+        let token = account.csrf();
+        let out = client.post("/sign-out", &[("csrf_token", &token)]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert_eq!(out.location(), "/sign-in");
+        assert!(client.session().is_none(), "the cookie is cleared");
+        assert_eq!(client.get("/account").await.status, StatusCode::SEE_OTHER);
+
+        let page = client
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "Ada@Example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/account");
+        assert_eq!(client.get("/account").await.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verification_link_needs_a_confirming_post() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "link@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        let link = link_in(&app, &last_mail(&app, "link@example.com").text);
+        // A mail scanner fetching the link does not use it up.
+        let confirm = client.get(&link).await;
+        assert_eq!(confirm.status, StatusCode::OK);
+        let token = crate::app::field_value(&confirm.body, "token").expect("token field");
+        let done = client
+            .post(
+                "/verify-email/link",
+                &[("csrf_token", &confirm.csrf()), ("token", &token)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(client.get("/account").await.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unverified_user_who_signs_in_is_sent_to_verify() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "late@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        let before = app.outbox.entries().len();
+        let mut later = Client::new(&app);
+        let page = later
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "late@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(
+            page.location()
+                .starts_with("/verify-email?email=late%40example.com"),
+            "{}",
+            page.location()
+        );
+        assert!(later.session().is_none(), "no session before verification");
+        // A fresh code is on its way, and it works.
+        assert_eq!(app.outbox.entries().len(), before + 1);
+        let code = code_in(&last_mail(&app, "late@example.com").text);
+        let page = later
+            .submit(
+                page.location(),
+                "/verify-email",
+                &[("email", "late@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(later.session().is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forgot_and_reset_password_ends_other_sessions_and_notifies() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut old_device = signed_up(&app, "reset@example.com").await;
+        let mut client = Client::new(&app);
+        let sent = client
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "reset@example.com")],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK);
+        let link = link_in(&app, &last_mail(&app, "reset@example.com").text);
+        assert!(link.starts_with("/reset-password?token="));
+        let form = client.get(&link).await;
+        let token = crate::app::field_value(&form.body, "token").expect("token field");
+        let new_password = "a completely new passphrase";
+        let done = client
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("token", &token),
+                    ("new_password", new_password),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(done.body.contains("Password changed"));
+        assert!(
+            last_mail(&app, "reset@example.com")
+                .subject
+                .to_lowercase()
+                .contains("password")
+        );
+        // Every session, including the one on another device, is over (SECURITY 20).
+        assert_eq!(
+            old_device.get("/account").await.status,
+            StatusCode::SEE_OTHER
+        );
+        let old = client
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "reset@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+        let new = client
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "reset@example.com"), ("password", new_password)],
+            )
+            .await;
+        assert_eq!(new.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn account_lists_and_revokes_sessions() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut laptop = signed_up(&app, "two@example.com").await;
+        let mut phone = Client::new(&app);
+        phone
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "two@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        let account = laptop.get("/account").await;
+        assert_eq!(account.body.matches("data-part=\"session\"").count(), 2);
+        assert_eq!(account.body.matches("data-current=\"true\"").count(), 1);
+        // Only other sessions have a revoke form, so the first session_id field is the phone's.
+        let phone_session =
+            crate::app::field_value(&account.body, "session_id").expect("a revoke form");
+        let revoked = laptop
+            .post(
+                "/account/sessions/revoke",
+                &[
+                    ("csrf_token", &account.csrf()),
+                    ("session_id", &phone_session),
+                ],
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+        // Revocation takes effect on the next request.
+        assert_eq!(phone.get("/account").await.status, StatusCode::SEE_OTHER);
+        assert_eq!(laptop.get("/account").await.status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn change_password_requires_the_current_one_and_rotates_the_session() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = signed_up(&app, "pw@example.com").await;
+        let before = client.session().cloned();
+        let account = client.get("/account").await;
+        let wrong = client
+            .post(
+                "/account/password",
+                &[
+                    ("csrf_token", &account.csrf()),
+                    ("current_password", "not my password"),
+                    ("new_password", "another fine passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.body.contains("Your current password is not correct."));
+        let ok = client
+            .post(
+                "/account/password",
+                &[
+                    ("csrf_token", &account.csrf()),
+                    ("current_password", PASSWORD),
+                    ("new_password", "another fine passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        assert_ne!(
+            client.session().cloned(),
+            before,
+            "a new session token after a privilege change"
+        );
+        assert_eq!(client.get("/account").await.status, StatusCode::OK);
+        assert!(
+            last_mail(&app, "pw@example.com")
+                .subject
+                .to_lowercase()
+                .contains("password")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn change_email_verifies_the_new_address_and_notifies_the_old() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = signed_up(&app, "old@example.com").await;
+        let account = client.get("/account").await;
+        let started = client
+            .post(
+                "/account/email",
+                &[
+                    ("csrf_token", &account.csrf()),
+                    ("email", "new@example.com"),
+                    ("current_password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+        let code = code_in(&last_mail(&app, "new@example.com").text);
+        let done = client
+            .post(
+                "/account/email/verify",
+                &[("csrf_token", &started.csrf()), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        let notice = last_mail(&app, "old@example.com");
+        assert!(notice.text.contains("n***@example.com"), "{}", notice.text);
+        assert!(
+            client
+                .get("/account")
+                .await
+                .body
+                .contains("new@example.com")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_up_without_required_verification_signs_in_at_once() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| c.sign_up.require_email_verification = false).await;
+        let mut client = Client::new(&app);
+        let page = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "quick@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/account");
+        assert!(client.session().is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn operational_endpoints_answer() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        assert_eq!(client.get("/healthz").await.body, "ok");
+        let ready = client.get("/readyz").await;
+        assert_eq!(ready.status, StatusCode::OK);
+        let json: serde_json::Value = serde_json::from_str(&ready.body).expect("json");
+        assert_eq!(
+            json["configHash"],
+            app.state.live.load().config.hash.as_str()
+        );
+        client.get("/sign-in").await;
+        let metrics = client.get("/metrics").await.body;
+        assert!(
+            metrics.contains(
+                "vestibule_http_requests_total{route=\"/sign-in\",method=\"GET\",status=\"200\"} 1"
+            ),
+            "{metrics}"
+        );
+        assert!(metrics.contains("vestibule_password_hash_queue"));
+        let css = client.get("/assets/vestibule.css").await;
+        assert!(css.body.contains("--vst-color-primary:#4f46e5"));
+        let mailbox = client.get("/dev/mailbox.json").await;
+        assert_eq!(mailbox.status, StatusCode::OK);
+    })
+    .await;
+}

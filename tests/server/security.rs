@@ -1,0 +1,747 @@
+//! Negative tests for the SECURITY.md items of the password, login, recovery and session groups,
+//! each named after the rule it checks, on every backend.
+
+use reqwest::StatusCode;
+
+use crate::app::{
+    Client, PASSWORD, code_in, last_mail, link_in, signed_up, spawn_app, spawn_app_with,
+};
+use crate::support::each_backend;
+
+#[tokio::test]
+async fn session_cookie_flags_are_exact() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let client = signed_up(&app, "flags@example.com").await;
+        let session = client
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("__Host-vestibule_session="))
+            .expect("session cookie set");
+        let (pair, attributes) = session.split_once("; ").expect("attributes");
+        let token = pair.trim_start_matches("__Host-vestibule_session=");
+        assert_eq!(token.len(), 43, "256 random bits, base64url");
+        assert_eq!(
+            attributes,
+            "Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=86400"
+        );
+        assert!(session.len() < 4096);
+        let csrf = client
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("__Host-vestibule_csrf="))
+            .expect("csrf cookie");
+        assert!(
+            csrf.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax"),
+            "{csrf}"
+        );
+        // Only a hash of the token is stored.
+        let hash = vestibule::server::cookies::token_hash(token);
+        assert!(
+            app.state
+                .store
+                .session_by_token_hash(token)
+                .await
+                .expect("db")
+                .is_none()
+        );
+        assert!(
+            app.state
+                .store
+                .session_by_token_hash(&hash)
+                .await
+                .expect("db")
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cross_site_post_without_token_is_refused() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        let token = client.get("/sign-up").await.csrf();
+        let form = [("email", "csrf@example.com"), ("password", PASSWORD)];
+        // No token at all.
+        assert_eq!(
+            client.post("/sign-up", &form).await.status,
+            StatusCode::FORBIDDEN
+        );
+        // A token that is not this browser's.
+        let mut forged = form.to_vec();
+        forged.push(("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+        assert_eq!(
+            client.post("/sign-up", &forged).await.status,
+            StatusCode::FORBIDDEN
+        );
+        // The right token, but from another site (Origin and Fetch Metadata).
+        let mut with_token = form.to_vec();
+        with_token.push(("csrf_token", &token));
+        let evil = client
+            .post_with(
+                "/sign-up",
+                &with_token,
+                &[("origin", "https://evil.example")],
+            )
+            .await;
+        assert_eq!(evil.status, StatusCode::FORBIDDEN);
+        let cross = client
+            .post_with("/sign-up", &with_token, &[("sec-fetch-site", "cross-site")])
+            .await;
+        assert_eq!(cross.status, StatusCode::FORBIDDEN);
+        assert!(
+            app.state
+                .store
+                .user_by_email("csrf@example.com")
+                .await
+                .expect("db")
+                .is_none(),
+            "nothing was created"
+        );
+        // And the same request from our own page goes through.
+        assert_eq!(
+            client.post("/sign-up", &with_token).await.status,
+            StatusCode::SEE_OTHER
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_responses_are_identical() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "known@example.com").await;
+        let mut client = Client::new(&app);
+        let token = client.get("/sign-in").await.csrf();
+        let wrong = client
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "known@example.com"),
+                    ("password", "wrong password 123"),
+                ],
+            )
+            .await;
+        let unknown = client
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "known@example.com"),
+                    ("password", "wrong password 123"),
+                ],
+            )
+            .await;
+        let nobody = client
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "nobody@example.com"),
+                    ("password", "wrong password 123"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.status, nobody.status);
+        // Bodies differ only in the echoed address; with it swapped they are byte-identical.
+        assert_eq!(wrong.body, unknown.body);
+        assert_eq!(
+            wrong.body.replace("known@example.com", "X"),
+            nobody.body.replace("nobody@example.com", "X")
+        );
+        assert!(wrong.body.contains("Incorrect email or password."));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repeated_bad_passwords_are_throttled_and_the_lock_survives_a_restart() {
+    each_backend(async |store| {
+        let app = spawn_app(store.clone()).await;
+        signed_up(&app, "target@example.com").await;
+        let mut attacker = Client::new(&app);
+        let token = attacker.get("/sign-in").await.csrf();
+        for _ in 0..10 {
+            let page = attacker
+                .post(
+                    "/sign-in",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", "target@example.com"),
+                        ("password", "guess guess guess"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        }
+        let locked = attacker
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "target@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            locked.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "even the right password waits"
+        );
+        assert!(locked.headers.contains_key("retry-after"));
+        // The counter is in the database: a new server (another replica, or after a restart)
+        // sees it too.
+        drop(app);
+        let app = spawn_app(store).await;
+        let mut owner = Client::new(&app);
+        let page = owner
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "target@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        // The documented way out (SECURITY 10): a password reset lifts the lock.
+        owner
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "target@example.com")],
+            )
+            .await;
+        let link = link_in(&app, &last_mail(&app, "target@example.com").text);
+        let form = owner.get(&link).await;
+        let reset_token = crate::app::field_value(&form.body, "token").expect("token");
+        owner
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("token", &reset_token),
+                    ("new_password", "fresh long passphrase"),
+                ],
+            )
+            .await;
+        let page = owner
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[
+                    ("email", "target@example.com"),
+                    ("password", "fresh long passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lockout_applies_equally_to_unknown_addresses() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        let token = client.get("/sign-in").await.csrf();
+        for _ in 0..10 {
+            client
+                .post(
+                    "/sign-in",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", "ghost@example.com"),
+                        ("password", "guess guess guess"),
+                    ],
+                )
+                .await;
+        }
+        let page = client
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "ghost@example.com"),
+                    ("password", "guess guess guess"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "no difference between known and unknown addresses"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reused_verification_code_is_rejected() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = signed_up(&app, "once@example.com").await;
+        let code = code_in(&last_mail(&app, "once@example.com").text);
+        let again = client
+            .submit(
+                "/verify-email?email=once%40example.com",
+                "/verify-email",
+                &[("email", "once@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.body.contains("That code is not valid."));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verification_code_attempts_are_limited() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "guess@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        let code = code_in(&last_mail(&app, "guess@example.com").text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            let page = client
+                .submit(
+                    "/verify-email?email=guess%40example.com",
+                    "/verify-email",
+                    &[("email", "guess@example.com"), ("code", wrong)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let right = client
+            .submit(
+                "/verify-email?email=guess%40example.com",
+                "/verify-email",
+                &[("email", "guess@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(
+            right.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "after 5 wrong guesses the code is dead"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verification_code_expires_after_ten_minutes() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "slow@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        let code = code_in(&last_mail(&app, "slow@example.com").text);
+        app.state.clock.advance(10 * 60 * 1000 + 1);
+        let page = client
+            .submit(
+                "/verify-email?email=slow%40example.com",
+                "/verify-email",
+                &[("email", "slow@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn used_reset_link_fails() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "link@example.com").await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "link@example.com")],
+            )
+            .await;
+        let link = link_in(&app, &last_mail(&app, "link@example.com").text);
+        let form = client.get(&link).await;
+        let token = crate::app::field_value(&form.body, "token").expect("token");
+        let first = client
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("token", &token),
+                    ("new_password", "first new passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::OK);
+        let second = client
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("token", &token),
+                    ("new_password", "second new passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(second.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(second.body.contains("not valid any more"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reset_link_expires_after_ten_minutes() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "late@example.com").await;
+        let mut client = Client::new(&app);
+        client
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "late@example.com")],
+            )
+            .await;
+        let link = link_in(&app, &last_mail(&app, "late@example.com").text);
+        let form = client.get(&link).await;
+        let token = crate::app::field_value(&form.body, "token").expect("token");
+        app.state.clock.advance(10 * 60 * 1000 + 1);
+        let page = client
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("token", &token),
+                    ("new_password", "too late passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forgot_password_does_not_reveal_accounts() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "exists@example.com").await;
+        let mut client = Client::new(&app);
+        let token = client.get("/forgot-password").await.csrf();
+        let known = client
+            .post(
+                "/forgot-password",
+                &[("csrf_token", &token), ("email", "exists@example.com")],
+            )
+            .await;
+        let unknown = client
+            .post(
+                "/forgot-password",
+                &[("csrf_token", &token), ("email", "absent@example.com")],
+            )
+            .await;
+        assert_eq!(known.status, unknown.status);
+        assert_eq!(known.body, unknown.body);
+        // The owner of the unknown address learns why they got mail, but gets no link.
+        let note = last_mail(&app, "absent@example.com");
+        assert!(!note.text.contains("/reset-password"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_up_does_not_reveal_existing_accounts() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "taken@example.com").await;
+        let mut client = Client::new(&app);
+        let taken = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[
+                    ("email", "taken@example.com"),
+                    ("password", "some other passphrase"),
+                ],
+            )
+            .await;
+        let fresh = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[
+                    ("email", "fresh@example.com"),
+                    ("password", "some other passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(taken.status, fresh.status);
+        assert_eq!(
+            taken.location().replace("taken", "X"),
+            fresh.location().replace("fresh", "X")
+        );
+        // The existing account's password is untouched.
+        let mut owner = Client::new(&app);
+        let page = owner
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "taken@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn passwords_follow_the_policy() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        let short = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "p1@example.com"), ("password", "short")],
+            )
+            .await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            short.body.contains("10"),
+            "says the minimum: {}",
+            short.body
+        );
+        let common = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "p2@example.com"), ("password", "password1234")],
+            )
+            .await;
+        assert_eq!(common.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Long, Unicode, with spaces: accepted and verified byte-exact (SECURITY 3).
+        let long =
+            "  Ünïcödé pässphrase with spaces and 😀 emoji, well past sixty-four characters long  ";
+        assert!(long.chars().count() > 64);
+        let email = "p3@example.com";
+        let ok = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", email), ("password", long)],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let code = code_in(&last_mail(&app, email).text);
+        let verify = ok.location().to_owned();
+        client
+            .submit(
+                &verify,
+                "/verify-email",
+                &[("email", email), ("code", &code)],
+            )
+            .await;
+        let mut other = Client::new(&app);
+        let trimmed = other
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", email), ("password", long.trim())],
+            )
+            .await;
+        assert_eq!(trimmed.status, StatusCode::UNAUTHORIZED, "no trimming");
+        let exact = other
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", email), ("password", long)],
+            )
+            .await;
+        assert_eq!(exact.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_session_at_sign_in_kills_the_previous_one() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = signed_up(&app, "fix@example.com").await;
+        let before = client.session().cloned().expect("session");
+        // Signing in again while signed in (the sign-in page itself redirects, so take the
+        // token from another page of this browser).
+        let token = client.get("/sign-up").await.csrf();
+        let page = client
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "fix@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let after = client.session().cloned().expect("session");
+        assert_ne!(before, after, "a new token at sign-in");
+        let mut stale = Client::new(&app);
+        stale
+            .cookies
+            .insert("__Host-vestibule_session".into(), before);
+        assert_eq!(
+            stale.get("/account").await.status,
+            StatusCode::SEE_OTHER,
+            "the old token is dead"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_time_out_when_idle_and_at_their_absolute_lifetime() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut idle = signed_up(&app, "idle@example.com").await;
+        app.state.clock.advance(61 * 60 * 1000);
+        assert_eq!(
+            idle.get("/account").await.status,
+            StatusCode::SEE_OTHER,
+            "idle for more than 1 h"
+        );
+
+        let mut busy = signed_up(&app, "busy@example.com").await;
+        for _ in 0..25 {
+            app.state.clock.advance(59 * 60 * 1000);
+            if busy.get("/account").await.status != StatusCode::OK {
+                break;
+            }
+        }
+        // 25 × 59 min > 24 h: activity never extends a session past its lifetime.
+        assert_eq!(busy.get("/account").await.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redirect_url_cannot_leave_allowed_origins() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "nav@example.com").await;
+        for (target, expected) in [
+            ("https://evil.example/steal", "/account"),
+            ("//evil.example/steal", "/account"),
+            ("/\\evil.example", "/account"),
+            ("javascript:alert(1)", "/account"),
+            ("/account?tab=sessions", "/account?tab=sessions"),
+            // The quickstart application's origin is registered.
+            ("http://localhost:3000/after", "http://localhost:3000/after"),
+        ] {
+            let mut client = Client::new(&app);
+            let page = client
+                .submit(
+                    "/sign-in",
+                    "/sign-in",
+                    &[
+                        ("email", "nav@example.com"),
+                        ("password", PASSWORD),
+                        ("redirect_url", target),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{target}");
+            assert_eq!(page.location(), expected, "{target}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn security_headers_are_set() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        let page = client.get("/sign-in").await;
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        for directive in [
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "default-src 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{csp}");
+        }
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(header("cache-control"), "no-store");
+        // HSTS only over TLS: this test server is plain http.
+        assert!(page.headers.get("strict-transport-security").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hsts_is_sent_for_an_https_issuer() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| c.issuer = "https://auth.example.com".into()).await;
+        let page = Client::new(&app).get("/healthz").await;
+        let hsts = page
+            .headers
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(hsts, Some("max-age=31536000; includeSubDomains"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_clear_4xx() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        let token = client.get("/sign-in").await.csrf();
+        // Missing fields: the form re-renders with a message, not a 500.
+        let empty = client.post("/sign-in", &[("csrf_token", &token)]).await;
+        assert_eq!(empty.status, StatusCode::UNAUTHORIZED);
+        // An oversized body is refused before any handler runs.
+        let huge = "x".repeat(100 * 1024);
+        let big = client
+            .post("/sign-in", &[("csrf_token", &token), ("email", &huge)])
+            .await;
+        assert!(big.status.is_client_error(), "{}", big.status);
+        assert_eq!(
+            client.get("/no-such-page").await.status,
+            StatusCode::NOT_FOUND
+        );
+        let garbage_token = client.get("/reset-password?token=%00%ff").await;
+        assert_eq!(garbage_token.status, StatusCode::OK);
+    })
+    .await;
+}

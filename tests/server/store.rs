@@ -1,0 +1,1208 @@
+//! The storage layer, against every available backend (see `support`). Each test is named after
+//! the rule it checks.
+
+use vestibule::store::{
+    Backend, CodeOutcome, NewSession, NewToken, Store, StoreError, Token, TokenPurpose, User,
+};
+
+use crate::support::{self, TEST_POOL_SIZE, each_backend};
+
+/// An arbitrary "now": 2023-11-14T22:13:20Z in Unix milliseconds.
+const T0: i64 = 1_700_000_000_000;
+const MINUTE: i64 = 60_000;
+const MAX_ATTEMPTS: i64 = 3;
+
+async fn user(store: &Store, email: &str) -> User {
+    match store
+        .create_user_with_email(email, "$argon2id$stub", T0)
+        .await
+    {
+        Ok(user) => user,
+        Err(e) => panic!("creating {email}: {e}"),
+    }
+}
+
+fn new_token(
+    user: &User,
+    purpose: TokenPurpose,
+    code: Option<&str>,
+    link: &str,
+    now: i64,
+) -> NewToken {
+    NewToken {
+        user_id: user.id.clone(),
+        purpose,
+        email: user.email.clone(),
+        code_hash: code.map(str::to_owned),
+        link_hash: link.to_owned(),
+        expires_at: now + 10 * MINUTE,
+        now,
+    }
+}
+
+async fn issue(
+    store: &Store,
+    user: &User,
+    purpose: TokenPurpose,
+    code: &str,
+    link: &str,
+    now: i64,
+) -> Token {
+    store
+        .issue_token(&new_token(user, purpose, Some(code), link, now))
+        .await
+        .expect("issue token")
+}
+
+async fn consume(store: &Store, user: &User, code: &str, now: i64) -> CodeOutcome {
+    store
+        .consume_code(&user.id, TokenPurpose::VerifyEmail, code, MAX_ATTEMPTS, now)
+        .await
+        .expect("consume code")
+}
+
+fn new_session(user: &User, token_hash: &str, now: i64) -> NewSession {
+    NewSession {
+        token_hash: token_hash.to_owned(),
+        user_id: user.id.clone(),
+        factors: vec!["password".to_owned()],
+        ip: Some("192.0.2.7".to_owned()),
+        user_agent: Some("test-agent/1.0".to_owned()),
+        expires_at: now + 24 * 60 * MINUTE,
+        now,
+    }
+}
+
+async fn session(
+    store: &Store,
+    user: &User,
+    token_hash: &str,
+    now: i64,
+) -> vestibule::store::Session {
+    store
+        .create_session(&new_session(user, token_hash, now))
+        .await
+        .expect("create session")
+}
+
+fn live_session_ids(sessions: &[vestibule::store::Session]) -> Vec<&str> {
+    sessions.iter().map(|s| s.id.as_str()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting and migrations
+
+#[tokio::test]
+async fn store_reports_its_backend_and_answers_ping() {
+    for t in support::stores().await {
+        assert_eq!(t.store.backend(), t.database.backend);
+        t.store.ping().await.expect("ping");
+    }
+}
+
+#[tokio::test]
+async fn unsupported_database_url_is_rejected_without_echoing_credentials() {
+    let err = Store::connect("mysql://admin:hunter2@db.example/auth", 1)
+        .await
+        .expect_err("mysql is not a supported backend");
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("mysql"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn migrations_run_twice_are_a_no_op() {
+    for database in support::fresh_databases().await {
+        let backend = database.backend;
+        let first = Store::connect(&database.url, TEST_POOL_SIZE)
+            .await
+            .expect("first connect");
+        let created = user(&first, "kept@example.com").await;
+        drop(first);
+
+        let second = Store::connect(&database.url, TEST_POOL_SIZE)
+            .await
+            .expect("second connect");
+        assert_eq!(
+            second
+                .user_by_email("kept@example.com")
+                .await
+                .expect("lookup"),
+            Some(created),
+            "{backend:?}: data survives a second connect"
+        );
+        drop(second);
+
+        // Each migration is recorded once, however often the server starts.
+        let dir = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let files = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .expect("migrations dir")
+            .count();
+        let pool = sqlx::AnyPool::connect(&database.url)
+            .await
+            .expect("raw connect");
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .expect("count migrations");
+        pool.close().await;
+        assert_eq!(applied, i64::try_from(files).expect("count"), "{backend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_connects_to_a_fresh_postgres_database_both_succeed() {
+    let Some(database) = support::fresh_postgres_database().await else {
+        return; // notice already printed; VESTIBULE_STRICT=1 makes this a failure instead
+    };
+    let (a, b) = tokio::join!(
+        Store::connect(&database.url, TEST_POOL_SIZE),
+        Store::connect(&database.url, TEST_POOL_SIZE),
+    );
+    let (a, b) = (a.expect("first server"), b.expect("second server"));
+    // Both see one schema: a user created through one is found through the other.
+    let created = user(&a, "both@example.com").await;
+    assert_eq!(
+        b.user_by_id(&created.id).await.expect("lookup"),
+        Some(created)
+    );
+}
+
+#[tokio::test]
+async fn sqlite_database_is_created_in_wal_mode() {
+    let database = support::fresh_sqlite_database();
+    let _store = Store::connect(&database.url, 1).await.expect("connect");
+    let pool = sqlx::AnyPool::connect(&database.url)
+        .await
+        .expect("raw connect");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .expect("journal mode");
+    pool.close().await;
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn session_for_a_nonexistent_user_is_refused() {
+    // Foreign keys are enforced on both backends (SQLite only when the connection enables them).
+    each_backend(async |store| {
+        let ghost = User {
+            id: "00000000000000000000000000000000".to_owned(),
+            email: "ghost@example.com".to_owned(),
+            email_verified_at: None,
+            password_hash: None,
+            created_at: T0,
+            updated_at: T0,
+        };
+        let result = store
+            .create_session(&new_session(&ghost, "ghost-session", T0))
+            .await;
+        assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+#[tokio::test]
+async fn created_user_is_found_by_email_and_by_id() {
+    each_backend(async |store| {
+        let created = user(&store, "ada@example.com").await;
+        assert_eq!(created.id.len(), 32);
+        assert!(created.id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(created.email, "ada@example.com");
+        assert_eq!(created.email_verified_at, None);
+        assert_eq!(created.password_hash.as_deref(), Some("$argon2id$stub"));
+        assert_eq!((created.created_at, created.updated_at), (T0, T0));
+
+        assert_eq!(
+            store.user_by_email("ada@example.com").await.unwrap(),
+            Some(created.clone())
+        );
+        assert_eq!(store.user_by_id(&created.id).await.unwrap(), Some(created));
+        assert_eq!(
+            store.user_by_email("nobody@example.com").await.unwrap(),
+            None
+        );
+        assert_eq!(store.user_by_id("nobody").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn duplicate_email_is_rejected_as_taken() {
+    each_backend(async |store| {
+        let first = user(&store, "taken@example.com").await;
+        let second = store
+            .create_user_with_email("taken@example.com", "other", T0 + 1)
+            .await;
+        assert!(matches!(second, Err(StoreError::EmailTaken)), "{second:?}");
+        // The first account is untouched.
+        assert_eq!(
+            store.user_by_email("taken@example.com").await.unwrap(),
+            Some(first)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verifying_an_email_records_the_first_verification_time() {
+    each_backend(async |store| {
+        let u = user(&store, "v@example.com").await;
+        store.mark_email_verified(&u.id, T0 + 5).await.unwrap();
+        store.mark_email_verified(&u.id, T0 + 9).await.unwrap();
+        let u = store.user_by_id(&u.id).await.unwrap().unwrap();
+        assert_eq!(u.email_verified_at, Some(T0 + 5));
+        assert_eq!(u.updated_at, T0 + 9);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rehashing_a_password_keeps_sessions() {
+    each_backend(async |store| {
+        let u = user(&store, "rehash@example.com").await;
+        session(&store, &u, "s1", T0).await;
+        store
+            .set_password_hash(&u.id, "$argon2id$stronger", T0 + 1)
+            .await
+            .unwrap();
+        let u = store.user_by_id(&u.id).await.unwrap().unwrap();
+        assert_eq!(u.password_hash.as_deref(), Some("$argon2id$stronger"));
+        assert_eq!(u.updated_at, T0 + 1);
+        assert!(store.session_by_token_hash("s1").await.unwrap().is_some());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-use tokens
+
+#[tokio::test]
+async fn right_verification_code_consumes_the_token() {
+    each_backend(async |store| {
+        let u = user(&store, "code@example.com").await;
+        let issued = issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        let CodeOutcome::Consumed(token) = consume(&store, &u, "c-right", T0 + 1).await else {
+            panic!("right code must consume");
+        };
+        assert_eq!(token.id, issued.id);
+        assert_eq!(token.user_id, u.id);
+        assert_eq!(token.purpose, TokenPurpose::VerifyEmail);
+        assert_eq!(token.email, u.email);
+        assert_eq!(token.attempts, 1);
+        assert_eq!(token.consumed_at, Some(T0 + 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_code_counts_an_attempt_and_reports_attempts_left() {
+    each_backend(async |store| {
+        let u = user(&store, "wrong@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        assert_eq!(consume(&store, &u, "c-wrong", T0 + 1).await, CodeOutcome::Mismatch { attempts_left: 2 });
+        assert_eq!(consume(&store, &u, "c-wrong", T0 + 2).await, CodeOutcome::Mismatch { attempts_left: 1 });
+        // A miss does not consume: the right code still works within the budget.
+        assert!(matches!(consume(&store, &u, "c-right", T0 + 3).await, CodeOutcome::Consumed(t) if t.attempts == 3));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn code_is_refused_after_max_attempts_even_when_right() {
+    each_backend(async |store| {
+        let u = user(&store, "brute@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        for _ in 0..MAX_ATTEMPTS {
+            assert!(matches!(
+                consume(&store, &u, "c-wrong", T0 + 1).await,
+                CodeOutcome::Mismatch { .. }
+            ));
+        }
+        assert_eq!(
+            consume(&store, &u, "c-right", T0 + 2).await,
+            CodeOutcome::TooManyAttempts
+        );
+        assert_eq!(
+            consume(&store, &u, "c-wrong", T0 + 3).await,
+            CodeOutcome::TooManyAttempts
+        );
+        let latest = store
+            .latest_token(&u.id, TokenPurpose::VerifyEmail)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            latest.attempts, MAX_ATTEMPTS,
+            "refused attempts are not counted beyond the limit"
+        );
+        assert_eq!(latest.consumed_at, None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_never_exceed_max_attempts() {
+    each_backend(async |store| {
+        let u = user(&store, "race@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        let guesses: Vec<_> = (0..200)
+            .map(|i| {
+                let (store, user_id) = (store.clone(), u.id.clone());
+                tokio::spawn(async move {
+                    store
+                        .consume_code(
+                            &user_id,
+                            TokenPurpose::VerifyEmail,
+                            &format!("c-{i}"),
+                            MAX_ATTEMPTS,
+                            T0 + 1,
+                        )
+                        .await
+                })
+            })
+            .collect();
+        let mut mismatches = 0;
+        for guess in guesses {
+            match guess.await.expect("task").expect("consume") {
+                CodeOutcome::Mismatch { .. } => mismatches += 1,
+                CodeOutcome::TooManyAttempts => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(mismatches, MAX_ATTEMPTS);
+        let latest = store
+            .latest_token(&u.id, TokenPurpose::VerifyEmail)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(latest.attempts, MAX_ATTEMPTS);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reused_verification_code_is_rejected() {
+    each_backend(async |store| {
+        let u = user(&store, "reuse@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        assert!(matches!(
+            consume(&store, &u, "c-right", T0 + 1).await,
+            CodeOutcome::Consumed(_)
+        ));
+        assert_eq!(
+            consume(&store, &u, "c-right", T0 + 2).await,
+            CodeOutcome::NoToken
+        );
+        // Its link is spent with it.
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::VerifyEmail, "l1", T0 + 3)
+                .await
+                .unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_code_is_rejected() {
+    each_backend(async |store| {
+        let u = user(&store, "late@example.com").await;
+        let t = issue(&store, &u, TokenPurpose::VerifyEmail, "c-right", "l1", T0).await;
+        assert_eq!(
+            consume(&store, &u, "c-right", t.expires_at).await,
+            CodeOutcome::Expired
+        );
+        assert_eq!(
+            consume(&store, &u, "c-right", t.expires_at + MINUTE).await,
+            CodeOutcome::Expired
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issuing_a_new_token_invalidates_the_older_one() {
+    each_backend(async |store| {
+        let u = user(&store, "again@example.com").await;
+        let old = issue(&store, &u, TokenPurpose::VerifyEmail, "c-old", "l-old", T0).await;
+        let new = issue(&store, &u, TokenPurpose::VerifyEmail, "c-new", "l-new", T0 + 1).await;
+        assert_ne!(old.id, new.id);
+        // The old code is compared against the new token (and misses); the old link is dead.
+        assert!(matches!(consume(&store, &u, "c-old", T0 + 2).await, CodeOutcome::Mismatch { .. }));
+        assert_eq!(store.consume_link(TokenPurpose::VerifyEmail, "l-old", T0 + 2).await.unwrap(), None);
+        assert!(matches!(consume(&store, &u, "c-new", T0 + 3).await, CodeOutcome::Consumed(t) if t.id == new.id));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_issues_leave_exactly_one_live_token() {
+    each_backend(async |store| {
+        let u = user(&store, "resend@example.com").await;
+        let issues: Vec<_> = (0..50)
+            .map(|i| {
+                let (store, u) = (store.clone(), u.clone());
+                tokio::spawn(async move {
+                    let link = format!("l-{i}");
+                    store
+                        .issue_token(&new_token(&u, TokenPurpose::VerifyEmail, None, &link, T0))
+                        .await
+                })
+            })
+            .collect();
+        for issue in issues {
+            issue.await.expect("task").expect("every issue succeeds");
+        }
+        let mut live = 0;
+        for i in 0..50 {
+            let link = format!("l-{i}");
+            if store
+                .consume_link(TokenPurpose::VerifyEmail, &link, T0 + 1)
+                .await
+                .unwrap()
+                .is_some()
+            {
+                live += 1;
+            }
+        }
+        assert_eq!(live, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn issuing_a_token_leaves_tokens_of_other_purposes_alone() {
+    each_backend(async |store| {
+        let u = user(&store, "purposes@example.com").await;
+        issue(
+            &store,
+            &u,
+            TokenPurpose::VerifyEmail,
+            "c-verify",
+            "l-verify",
+            T0,
+        )
+        .await;
+        issue(
+            &store,
+            &u,
+            TokenPurpose::ResetPassword,
+            "c-reset",
+            "l-reset",
+            T0 + 1,
+        )
+        .await;
+        assert!(matches!(
+            consume(&store, &u, "c-verify", T0 + 2).await,
+            CodeOutcome::Consumed(_)
+        ));
+        assert!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn link_works_once() {
+    each_backend(async |store| {
+        let u = user(&store, "link@example.com").await;
+        let issued = issue(&store, &u, TokenPurpose::ResetPassword, "c", "l-reset", T0).await;
+        let used = store
+            .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 1)
+            .await
+            .unwrap();
+        let used = used.expect("first use succeeds");
+        assert_eq!(used.id, issued.id);
+        assert_eq!(used.user_id, u.id);
+        assert_eq!(used.consumed_at, Some(T0 + 1));
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 2)
+                .await
+                .unwrap(),
+            None
+        );
+        // The code of a token used by its link is spent too.
+        let code = store
+            .consume_code(
+                &u.id,
+                TokenPurpose::ResetPassword,
+                "c",
+                MAX_ATTEMPTS,
+                T0 + 3,
+            )
+            .await
+            .unwrap();
+        assert_eq!(code, CodeOutcome::NoToken);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_link_is_rejected() {
+    each_backend(async |store| {
+        let u = user(&store, "oldlink@example.com").await;
+        let t = issue(&store, &u, TokenPurpose::ResetPassword, "c", "l-reset", T0).await;
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", t.expires_at)
+                .await
+                .unwrap(),
+            None
+        );
+        // Still unconsumed (and still expired): resend throttling sees it as the latest.
+        let latest = store
+            .latest_token(&u.id, TokenPurpose::ResetPassword)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(latest.consumed_at, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn link_for_one_purpose_is_rejected_for_another() {
+    each_backend(async |store| {
+        let u = user(&store, "flow@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c", "l-verify", T0).await;
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-verify", T0 + 1)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ChangeEmail, "l-verify", T0 + 1)
+                .await
+                .unwrap(),
+            None
+        );
+        // Refusal did not spend it for its own flow.
+        assert!(
+            store
+                .consume_link(TokenPurpose::VerifyEmail, "l-verify", T0 + 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_of_one_user_cannot_be_consumed_for_another() {
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let bob = user(&store, "bob@example.com").await;
+        issue(
+            &store,
+            &alice,
+            TokenPurpose::VerifyEmail,
+            "c-alice",
+            "l-alice",
+            T0,
+        )
+        .await;
+
+        // Bob has no token: Alice's code does not count for him, nor against her.
+        assert_eq!(
+            consume(&store, &bob, "c-alice", T0 + 1).await,
+            CodeOutcome::NoToken
+        );
+        // Bob with a token of his own: Alice's code is just wrong.
+        issue(
+            &store,
+            &bob,
+            TokenPurpose::VerifyEmail,
+            "c-bob",
+            "l-bob",
+            T0 + 1,
+        )
+        .await;
+        assert!(matches!(
+            consume(&store, &bob, "c-alice", T0 + 2).await,
+            CodeOutcome::Mismatch { .. }
+        ));
+        // A link names its owner; it is Alice's whoever clicks it.
+        let by_link = store
+            .consume_link(TokenPurpose::VerifyEmail, "l-alice", T0 + 3)
+            .await
+            .unwrap();
+        assert_eq!(by_link.map(|t| t.user_id), Some(alice.id.clone()));
+        // Bob's guesses did not touch Alice's token.
+        let alices = store
+            .latest_token(&alice.id, TokenPurpose::VerifyEmail)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(alices.attempts, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn link_only_token_cannot_be_redeemed_with_a_code() {
+    each_backend(async |store| {
+        let u = user(&store, "linkonly@example.com").await;
+        store
+            .issue_token(&new_token(
+                &u,
+                TokenPurpose::ResetPassword,
+                None,
+                "l-only",
+                T0,
+            ))
+            .await
+            .unwrap();
+        let outcome = store
+            .consume_code(
+                &u.id,
+                TokenPurpose::ResetPassword,
+                "anything",
+                MAX_ATTEMPTS,
+                T0 + 1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, CodeOutcome::NoToken);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn latest_token_is_the_newest_whether_consumed_or_not() {
+    each_backend(async |store| {
+        let u = user(&store, "latest@example.com").await;
+        assert_eq!(
+            store
+                .latest_token(&u.id, TokenPurpose::VerifyEmail)
+                .await
+                .unwrap(),
+            None
+        );
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c1", "l1", T0).await;
+        let second = issue(
+            &store,
+            &u,
+            TokenPurpose::VerifyEmail,
+            "c2",
+            "l2",
+            T0 + MINUTE,
+        )
+        .await;
+        assert_eq!(
+            store
+                .latest_token(&u.id, TokenPurpose::VerifyEmail)
+                .await
+                .unwrap(),
+            Some(second.clone())
+        );
+        assert!(matches!(
+            consume(&store, &u, "c2", T0 + MINUTE + 1).await,
+            CodeOutcome::Consumed(_)
+        ));
+        let latest = store
+            .latest_token(&u.id, TokenPurpose::VerifyEmail)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((latest.id, latest.created_at), (second.id, T0 + MINUTE));
+        assert_eq!(latest.consumed_at, Some(T0 + MINUTE + 1));
+        assert_eq!(
+            store
+                .latest_token(&u.id, TokenPurpose::ResetPassword)
+                .await
+                .unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_issued_in_the_same_millisecond_supersedes_the_older() {
+    each_backend(async |store| {
+        let u = user(&store, "samems@example.com").await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c1", "l1", T0).await;
+        let second = issue(&store, &u, TokenPurpose::VerifyEmail, "c2", "l2", T0).await;
+        assert_eq!(
+            store
+                .latest_token(&u.id, TokenPurpose::VerifyEmail)
+                .await
+                .unwrap(),
+            Some(second)
+        );
+        assert!(matches!(
+            consume(&store, &u, "c1", T0).await,
+            CodeOutcome::Mismatch { .. }
+        ));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+#[tokio::test]
+async fn session_is_found_by_its_token_hash_with_its_user() {
+    each_backend(async |store| {
+        let u = user(&store, "sess@example.com").await;
+        let created = store
+            .create_session(&NewSession {
+                factors: vec!["password".to_owned(), "totp".to_owned()],
+                ..new_session(&u, "hash-1", T0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(created.id.len(), 32);
+        assert_eq!(created.factors, ["password", "totp"]);
+        assert_eq!((created.created_at, created.last_seen_at), (T0, T0));
+
+        let (found, owner) = store
+            .session_by_token_hash("hash-1")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found, created);
+        assert_eq!(owner, u);
+        assert_eq!(
+            store.session_by_token_hash("hash-unknown").await.unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn session_without_factors_or_client_details_round_trips() {
+    each_backend(async |store| {
+        let u = user(&store, "bare@example.com").await;
+        let created = store
+            .create_session(&NewSession {
+                factors: vec![],
+                ip: None,
+                user_agent: None,
+                ..new_session(&u, "bare", T0)
+            })
+            .await
+            .unwrap();
+        let (found, _) = store
+            .session_by_token_hash("bare")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found, created);
+        assert!(found.factors.is_empty());
+        assert_eq!((found.ip, found.user_agent), (None, None));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn factor_names_that_cannot_be_stored_faithfully_are_refused() {
+    each_backend(async |store| {
+        let u = user(&store, "comma@example.com").await;
+        let bad = NewSession {
+            factors: vec!["pass,word".to_owned()],
+            ..new_session(&u, "comma", T0)
+        };
+        assert!(matches!(
+            store.create_session(&bad).await,
+            Err(StoreError::Database(_))
+        ));
+        assert_eq!(store.session_by_token_hash("comma").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_session_is_still_returned_for_the_caller_to_judge() {
+    each_backend(async |store| {
+        let u = user(&store, "expired@example.com").await;
+        let s = session(&store, &u, "old", T0).await;
+        // The store has no clock: nothing changes however late it is.
+        let (found, _) = store
+            .session_by_token_hash("old")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found.expires_at, s.expires_at);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn touching_a_session_records_activity_and_never_moves_it_back() {
+    each_backend(async |store| {
+        let u = user(&store, "touch@example.com").await;
+        let s = session(&store, &u, "t", T0).await;
+        store.touch_session(&s.id, T0 + MINUTE).await.unwrap();
+        store.touch_session(&s.id, T0 + 30_000).await.unwrap();
+        let (found, _) = store
+            .session_by_token_hash("t")
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found.last_seen_at, T0 + MINUTE);
+        assert_eq!(found.created_at, T0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_are_listed_newest_first_without_revoked_ones() {
+    each_backend(async |store| {
+        let u = user(&store, "list@example.com").await;
+        let other = user(&store, "other@example.com").await;
+        let s1 = session(&store, &u, "h1", T0).await;
+        let s2 = session(&store, &u, "h2", T0 + 2).await;
+        let s3 = session(&store, &u, "h3", T0 + 1).await;
+        session(&store, &other, "h-other", T0 + 3).await;
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&u.id).await.unwrap()),
+            [s2.id.as_str(), s3.id.as_str(), s1.id.as_str()]
+        );
+        assert!(store.revoke_session(&u.id, &s3.id, T0 + 4).await.unwrap());
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&u.id).await.unwrap()),
+            [s2.id.as_str(), s1.id.as_str()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_can_revoke_their_own_session() {
+    each_backend(async |store| {
+        let u = user(&store, "own@example.com").await;
+        let s = session(&store, &u, "mine", T0).await;
+        assert!(store.revoke_session(&u.id, &s.id, T0 + 1).await.unwrap());
+        assert_eq!(store.session_by_token_hash("mine").await.unwrap(), None);
+        // Revoking twice revokes nothing more; touching a revoked session does not revive it.
+        assert!(!store.revoke_session(&u.id, &s.id, T0 + 2).await.unwrap());
+        store.touch_session(&s.id, T0 + 3).await.unwrap();
+        assert_eq!(store.session_by_token_hash("mine").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_cannot_revoke_another_users_session() {
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let mallory = user(&store, "mallory@example.com").await;
+        let alices = session(&store, &alice, "alice-session", T0).await;
+        assert!(
+            !store
+                .revoke_session(&mallory.id, &alices.id, T0 + 1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .session_by_token_hash("alice-session")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_all_but_the_current_session_keeps_only_it() {
+    each_backend(async |store| {
+        let u = user(&store, "all@example.com").await;
+        let other = user(&store, "bystander@example.com").await;
+        let current = session(&store, &u, "current", T0).await;
+        session(&store, &u, "laptop", T0 + 1).await;
+        session(&store, &u, "phone", T0 + 2).await;
+        let bystander = session(&store, &other, "bystander", T0).await;
+
+        assert_eq!(
+            store
+                .revoke_user_sessions(&u.id, Some(&current.id), T0 + 3)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&u.id).await.unwrap()),
+            [current.id.as_str()]
+        );
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&other.id).await.unwrap()),
+            [bystander.id.as_str()]
+        );
+
+        assert_eq!(
+            store
+                .revoke_user_sessions(&u.id, None, T0 + 4)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(store.list_sessions(&u.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password and email changes
+
+#[tokio::test]
+async fn replacing_the_password_revokes_other_sessions_and_reset_links() {
+    each_backend(async |store| {
+        let u = user(&store, "replace@example.com").await;
+        let current = session(&store, &u, "current", T0).await;
+        session(&store, &u, "stolen", T0 + 1).await;
+        session(&store, &u, "old-phone", T0 + 2).await;
+        issue(&store, &u, TokenPurpose::ResetPassword, "c", "l-reset", T0).await;
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c", "l-verify", T0).await;
+
+        let revoked = store
+            .replace_password(&u.id, "$argon2id$new", Some(&current.id), T0 + 3)
+            .await
+            .unwrap();
+        assert_eq!(revoked, 2);
+        let (kept, owner) = store
+            .session_by_token_hash("current")
+            .await
+            .unwrap()
+            .expect("kept");
+        assert_eq!(kept.id, current.id);
+        assert_eq!(owner.password_hash.as_deref(), Some("$argon2id$new"));
+        assert_eq!(owner.updated_at, T0 + 3);
+        assert_eq!(store.session_by_token_hash("stolen").await.unwrap(), None);
+        assert_eq!(
+            store.session_by_token_hash("old-phone").await.unwrap(),
+            None
+        );
+        // An outstanding reset link mailed before the change no longer works; other flows do.
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 4)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            store
+                .consume_link(TokenPurpose::VerifyEmail, "l-verify", T0 + 4)
+                .await
+                .unwrap()
+                .is_some()
+        );
+
+        // Without a session to keep (a reset from the mailbox), every session ends.
+        assert_eq!(
+            store
+                .replace_password(&u.id, "$argon2id$newer", None, T0 + 5)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(store.list_sessions(&u.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changing_email_sets_a_verified_address_and_revokes_other_sessions() {
+    each_backend(async |store| {
+        let u = user(&store, "before@example.com").await;
+        let current = session(&store, &u, "current", T0).await;
+        session(&store, &u, "other", T0 + 1).await;
+        issue(&store, &u, TokenPurpose::ResetPassword, "c", "l-reset", T0).await;
+
+        store
+            .change_email(&u.id, "after@example.com", Some(&current.id), T0 + 2)
+            .await
+            .unwrap();
+        let changed = store.user_by_id(&u.id).await.unwrap().unwrap();
+        assert_eq!(changed.email, "after@example.com");
+        assert_eq!(changed.email_verified_at, Some(T0 + 2));
+        assert_eq!(
+            store.user_by_email("before@example.com").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&u.id).await.unwrap()),
+            [current.id.as_str()]
+        );
+        // A reset link mailed to the old address dies with the change.
+        assert_eq!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 3)
+                .await
+                .unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn email_change_to_a_taken_address_changes_nothing() {
+    each_backend(async |store| {
+        let u = user(&store, "mine@example.com").await;
+        user(&store, "theirs@example.com").await;
+        let current = session(&store, &u, "current", T0).await;
+        let other = session(&store, &u, "other", T0 + 1).await;
+        issue(&store, &u, TokenPurpose::ResetPassword, "c", "l-reset", T0).await;
+
+        let result = store
+            .change_email(&u.id, "theirs@example.com", Some(&current.id), T0 + 2)
+            .await;
+        assert!(matches!(result, Err(StoreError::EmailTaken)), "{result:?}");
+        // The whole change rolled back: address, sessions and tokens as before.
+        assert_eq!(store.user_by_id(&u.id).await.unwrap(), Some(u.clone()));
+        assert_eq!(
+            live_session_ids(&store.list_sessions(&u.id).await.unwrap()),
+            [other.id.as_str(), current.id.as_str()]
+        );
+        assert!(
+            store
+                .consume_link(TokenPurpose::ResetPassword, "l-reset", T0 + 3)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throttling
+
+#[tokio::test]
+async fn throttle_counts_hits_within_a_window() {
+    each_backend(async |store| {
+        let first = store
+            .throttle_hit("sign-in:ip:192.0.2.1", MINUTE, T0)
+            .await
+            .unwrap();
+        assert_eq!((first.count, first.window_started_at), (1, T0));
+        let second = store
+            .throttle_hit("sign-in:ip:192.0.2.1", MINUTE, T0 + 10)
+            .await
+            .unwrap();
+        assert_eq!((second.count, second.window_started_at), (2, T0));
+        let third = store
+            .throttle_hit("sign-in:ip:192.0.2.1", MINUTE, T0 + MINUTE - 1)
+            .await
+            .unwrap();
+        assert_eq!((third.count, third.window_started_at), (3, T0));
+        // Keys are independent.
+        let other = store
+            .throttle_hit("sign-in:ip:192.0.2.2", MINUTE, T0 + 20)
+            .await
+            .unwrap();
+        assert_eq!((other.count, other.window_started_at), (1, T0 + 20));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttle_window_restarts_once_it_is_over() {
+    each_backend(async |store| {
+        for i in 0..5 {
+            store.throttle_hit("k", MINUTE, T0 + i).await.unwrap();
+        }
+        // A window is [start, start + window): its end starts a fresh one.
+        let next = store.throttle_hit("k", MINUTE, T0 + MINUTE).await.unwrap();
+        assert_eq!((next.count, next.window_started_at), (1, T0 + MINUTE));
+        let later = store
+            .throttle_hit("k", MINUTE, T0 + 10 * MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(
+            (later.count, later.window_started_at),
+            (1, T0 + 10 * MINUTE)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttle_peek_reports_the_count_without_counting() {
+    each_backend(async |store| {
+        assert_eq!(store.throttle_peek("p", MINUTE, T0).await.unwrap(), 0);
+        store.throttle_hit("p", MINUTE, T0).await.unwrap();
+        store.throttle_hit("p", MINUTE, T0 + 1).await.unwrap();
+        assert_eq!(store.throttle_peek("p", MINUTE, T0 + 2).await.unwrap(), 2);
+        assert_eq!(store.throttle_peek("p", MINUTE, T0 + 3).await.unwrap(), 2);
+        // Once the window is over, the old hits no longer count.
+        assert_eq!(
+            store.throttle_peek("p", MINUTE, T0 + MINUTE).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store.throttle_hit("p", MINUTE, T0 + 4).await.unwrap().count,
+            3
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttle_clear_forgets_the_key() {
+    each_backend(async |store| {
+        store.throttle_hit("c", MINUTE, T0).await.unwrap();
+        store.throttle_hit("other", MINUTE, T0).await.unwrap();
+        store.throttle_clear("c").await.unwrap();
+        store.throttle_clear("never-seen").await.unwrap();
+        assert_eq!(store.throttle_peek("c", MINUTE, T0 + 1).await.unwrap(), 0);
+        assert_eq!(
+            store.throttle_peek("other", MINUTE, T0 + 1).await.unwrap(),
+            1
+        );
+        let fresh = store.throttle_hit("c", MINUTE, T0 + 2).await.unwrap();
+        assert_eq!((fresh.count, fresh.window_started_at), (1, T0 + 2));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_throttle_hits_are_all_counted() {
+    each_backend(async |store| {
+        let hits: Vec<_> = (0..50)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { store.throttle_hit("burst", MINUTE, T0 + i).await })
+            })
+            .collect();
+        let mut counts = Vec::new();
+        for hit in hits {
+            counts.push(hit.await.expect("task").expect("hit").count);
+        }
+        counts.sort_unstable();
+        // Every hit saw a distinct count: none was lost or double-counted.
+        assert_eq!(counts, (1..=50).collect::<Vec<u32>>());
+        assert_eq!(
+            store.throttle_peek("burst", MINUTE, T0 + 50).await.unwrap(),
+            50
+        );
+    })
+    .await;
+}
