@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             get(recovery::reset_page).post(recovery::reset_submit),
         )
         .route("/account", get(account::account_get))
+        .route("/session", get(ops::session))
         .route("/account/password", post(account::change_password))
         .route("/account/email", post(account::change_email))
         .route("/account/email/verify", post(account::confirm_email))

@@ -338,6 +338,20 @@ async fn operational_endpoints_answer() {
             "{metrics}"
         );
         assert!(metrics.contains("vestibule_password_hash_queue"));
+        let anonymous = client.get("/session").await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        let mut signed_in = signed_up(&app, "ops@example.com").await;
+        let session = signed_in.get("/session").await;
+        assert_eq!(session.status, StatusCode::OK);
+        let json: serde_json::Value = serde_json::from_str(&session.body).expect("json");
+        assert_eq!(json["email"], "ops@example.com");
+        assert_eq!(
+            session
+                .headers
+                .get("x-vestibule-email")
+                .and_then(|v| v.to_str().ok()),
+            Some("ops@example.com")
+        );
         let css = client.get("/assets/vestibule.css").await;
         assert!(css.body.contains("--vst-color-primary:#4f46e5"));
         let mailbox = client.get("/dev/mailbox.json").await;

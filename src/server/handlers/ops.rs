@@ -38,6 +38,39 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// `GET /session`: who is signed in, as JSON, or 401. Cheap enough to call on every request, so
+/// a reverse proxy can use it as a forward-auth check (nginx `auth-url`); the user id and email
+/// also come back as `X-Vestibule-User-Id` / `X-Vestibule-Email` headers for the proxy to pass on.
+pub async fn session(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, HttpError> {
+    let active = state.live.load();
+    let Some(signed_in) = crate::server::session::current(&state, &active, &headers).await? else {
+        return Ok((StatusCode::UNAUTHORIZED, Json(json!({ "signedIn": false }))).into_response());
+    };
+    let (session, user) = (signed_in.session, signed_in.user);
+    let mut response = Json(json!({
+        "signedIn": true,
+        "userId": user.id,
+        "email": user.email,
+        "emailVerified": user.email_verified_at.is_some(),
+        "sessionId": session.id,
+        "factors": session.factors,
+        "expiresAt": session.expires_at,
+    }))
+    .into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&user.id) {
+        h.insert("x-vestibule-user-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&user.email) {
+        h.insert("x-vestibule-email", v);
+    }
+    Ok(response)
+}
+
 /// `GET /metrics`
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.hash_queue(state.hasher.in_flight());
