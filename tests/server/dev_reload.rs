@@ -178,3 +178,150 @@ async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_kee
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The value of `name="field" value="..."` in a page.
+fn field(html: &str, name: &str) -> String {
+    crate::app::field_value(html, name).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn logs_never_contain_passwords_codes_tokens_or_cookies() {
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &dir,
+    );
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vestibule"))
+        .args([
+            "dev",
+            &dir.to_string_lossy(),
+            "--port",
+            &port.to_string(),
+            "--data-dir",
+            &root.join("data").to_string_lossy(),
+        ])
+        // Everything, including the database driver's statement logs.
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vestibule dev");
+    let pipe = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
+    });
+    let server = DevServer {
+        child,
+        stderr: log.clone(),
+        base: format!("http://localhost:{port}"),
+    };
+    eventually(&server, "/healthz", "the server", |b| b == "ok").await;
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let base = server.base.clone();
+    let password = "log-canary passphrase 7731";
+    let email = "owner@example.com";
+    let page = http
+        .get(format!("{base}/sign-up"))
+        .send()
+        .await
+        .expect("get");
+    let csrf_cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .expect("csrf cookie");
+    let token = field(&page.text().await.expect("body"), "csrf_token");
+    http.post(format!("{base}/sign-up"))
+        .header("cookie", &csrf_cookie)
+        .header("origin", &base)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("sign up");
+    let mail: serde_json::Value = http
+        .get(format!("{base}/dev/mailbox.json"))
+        .send()
+        .await
+        .expect("mailbox")
+        .json()
+        .await
+        .expect("json");
+    let text = mail[0]["text"].as_str().unwrap_or_default().to_owned();
+    let code = crate::app::code_in(&text);
+    let link_token = text
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    let verified = http
+        .post(format!("{base}/verify-email"))
+        .header("cookie", &csrf_cookie)
+        .header("origin", &base)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("verify");
+    let session = verified
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-vestibule_session="))
+        .and_then(|c| c.split(';').next())
+        .and_then(|c| c.split_once('=').map(|(_, v)| v.to_owned()))
+        .expect("session cookie");
+    http.get(format!("{base}/account"))
+        .header("cookie", format!("__Host-vestibule_session={session}"))
+        .send()
+        .await
+        .expect("account");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(server);
+    let _ = reader.join();
+    let log = log.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(
+        log.contains("route=/sign-up"),
+        "request logs are there: {log}"
+    );
+    let csrf_value = csrf_cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default();
+    for (what, secret) in [
+        ("password", password),
+        ("code", code.as_str()),
+        ("link token", link_token.as_str()),
+        ("session token", session.as_str()),
+        ("CSRF token", csrf_value.as_str()),
+    ] {
+        assert!(!secret.is_empty(), "{what} captured");
+        assert!(!log.contains(secret), "the {what} appears in the logs");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -6,4 +6,5 @@ mod app;
 mod dev_reload;
 mod pages;
 mod security;
+mod server_cmd;
 mod store;
