@@ -66,6 +66,47 @@ pub fn password_changed(to: &str, product: &str) -> Message {
     )
 }
 
+/// A sign-in from a browser or device this account has not used before (SECURITY 14).
+pub fn new_sign_in(to: &str, product: &str, device: &str, ip: &str) -> Message {
+    compose(
+        to,
+        format!("New sign-in to your {product} account"),
+        &[
+            Para::Text(format!(
+                "Your {product} account was just signed in to from {device} ({ip})."
+            )),
+            Para::Text(
+                "If this was you, there is nothing else to do. If it wasn't, reset your password \
+                 now and sign out the sessions you don't recognise on your account page."
+                    .into(),
+            ),
+        ],
+    )
+}
+
+/// Told to the owner of an address someone tried to sign up with again (SECURITY 12: the
+/// sign-up page itself says nothing about whether the address has an account).
+pub fn account_exists(to: &str, product: &str, sign_in: &str, reset: &str) -> Message {
+    compose(
+        to,
+        format!("Your {product} account"),
+        &[
+            Para::Text(format!(
+                "Someone tried to create a {product} account with this address, which already has one."
+            )),
+            Para::Link {
+                before: "If it was you, sign in:",
+                url: sign_in,
+            },
+            Para::Link {
+                before: "Forgot your password?",
+                url: reset,
+            },
+            Para::Text("If it was not you, you can ignore this email.".into()),
+        ],
+    )
+}
+
 /// Code confirming a new email address, sent to the new address (SECURITY 19).
 pub fn email_change_code(to: &str, product: &str, code: &str, minutes: u32) -> Message {
     let expiry = minutes_phrase(minutes);

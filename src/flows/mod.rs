@@ -4,6 +4,7 @@
 //! outcome to a page. Everything a flow needs comes in through `Ctx`.
 
 pub mod account;
+pub mod devices;
 pub mod limits;
 pub mod recovery;
 pub mod redirect;

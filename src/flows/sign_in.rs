@@ -78,6 +78,7 @@ pub async fn sign_in(
         metrics.sign_in("unverified");
         return Ok(SignInOutcome::Unverified(user.email));
     }
+    super::devices::note_sign_in(ctx, &user, true).await?;
     metrics.sign_in("success");
     Ok(SignInOutcome::Success(user))
 }

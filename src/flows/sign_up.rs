@@ -5,7 +5,7 @@
 //! (a code to a new account; a note to the owner of an existing one).
 
 use crate::config::runtime::SignUpMode;
-use crate::email::{Message, messages};
+use crate::email::messages;
 use crate::password::check_policy;
 use crate::store::{NewToken, StoreError, TokenPurpose};
 
@@ -65,14 +65,10 @@ pub async fn sign_up(
         }
         Err(StoreError::EmailTaken) => {
             let product = product(ctx);
+            let (sign_in, reset) = (link(ctx, "/sign-in"), link(ctx, "/forgot-password"));
             send(
                 ctx,
-                account_exists_notice(
-                    &email,
-                    &product,
-                    &link(ctx, "/sign-in"),
-                    &link(ctx, "/forgot-password"),
-                ),
+                messages::account_exists(&email, &product, &sign_in, &reset),
             )
             .await;
             Ok(SignUpOutcome::VerifyEmail(email))
@@ -108,28 +104,4 @@ pub async fn issue_verification(
     )
     .await;
     Ok(())
-}
-
-/// Told to the owner of an address someone tried to sign up with.
-fn account_exists_notice(to: &str, product: &str, sign_in: &str, reset: &str) -> Message {
-    let text = format!(
-        "Someone tried to create a {product} account with this address, which already has one.\n\n\
-         If it was you, sign in: {sign_in}\nForgot your password? {reset}\n\n\
-         If it was not you, you can ignore this message."
-    );
-    let e = crate::server::error::html_escape;
-    let html = format!(
-        "<p>Someone tried to create a {} account with this address, which already has one.</p>\
-         <p>If it was you, <a href=\"{}\">sign in</a> or <a href=\"{}\">reset your password</a>.</p>\
-         <p>If it was not you, you can ignore this message.</p>",
-        e(product),
-        e(sign_in),
-        e(reset)
-    );
-    Message {
-        to: to.to_owned(),
-        subject: format!("Your {product} account"),
-        text,
-        html,
-    }
 }

@@ -42,6 +42,8 @@ pub async fn verify_code(ctx: &Ctx<'_>, email: &str, code: &str) -> Result<User,
                 .store
                 .mark_email_verified(&user.id, ctx.now)
                 .await?;
+            // The browser that just verified is the account's first device: no notice for it.
+            super::devices::note_sign_in(ctx, &user, false).await?;
             Ok(user)
         }
         _ => Err(invalid()),

@@ -359,3 +359,196 @@ async fn operational_endpoints_answer() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_notified_once() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "devices@example.com").await;
+        let firefox = [(
+            "user-agent",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Gecko/20100101 Firefox/120.0",
+        )];
+        let sign_in = async |client: &mut Client| {
+            let token = client.get("/sign-in").await.csrf();
+            let origin = client.base.clone();
+            let mut headers = firefox.to_vec();
+            headers.push(("origin", origin.as_str()));
+            client
+                .post_with(
+                    "/sign-in",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", "devices@example.com"),
+                        ("password", PASSWORD),
+                    ],
+                    &headers,
+                )
+                .await
+        };
+        let before = app.outbox.entries().len();
+        let page = sign_in(&mut Client::new(&app)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let notice = last_mail(&app, "devices@example.com");
+        assert_eq!(app.outbox.entries().len(), before + 1);
+        assert!(notice.subject.contains("New sign-in"), "{}", notice.subject);
+        assert!(notice.text.contains("Firefox on macOS"), "{}", notice.text);
+        // The same browser again: no second notice.
+        sign_in(&mut Client::new(&app)).await;
+        assert_eq!(app.outbox.entries().len(), before + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_up_modes_and_allowed_domains_are_enforced() {
+    each_backend(async |store| {
+        let closed = spawn_app_with(store.clone(), |c| {
+            c.sign_up.mode = vestibule::config::runtime::SignUpMode::Disabled
+        })
+        .await;
+        let mut client = Client::new(&closed);
+        assert!(
+            client
+                .get("/sign-up")
+                .await
+                .body
+                .contains("Sign-up is closed.")
+        );
+        let page = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "no@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            closed
+                .state
+                .store
+                .user_by_email("no@example.com")
+                .await
+                .expect("db")
+                .is_none()
+        );
+        drop(closed);
+
+        let invite = spawn_app_with(store.clone(), |c| {
+            c.sign_up.mode = vestibule::config::runtime::SignUpMode::InviteOnly
+        })
+        .await;
+        let page = Client::new(&invite)
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "inv@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert!(page.body.contains("by invitation only"));
+        drop(invite);
+
+        let domains = spawn_app_with(store, |c| {
+            c.sign_up.allowed_domains = vec!["acme.com".into()]
+        })
+        .await;
+        let mut client = Client::new(&domains);
+        let outside = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "x@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(outside.body.contains("acme.com"));
+        let inside = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "x@ACME.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(inside.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hash_is_upgraded_at_sign_in_when_the_parameters_rise() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        signed_up(&app, "upgrade@example.com").await;
+        let stored = |app: &crate::app::TestApp| {
+            let store = app.state.store.clone();
+            async move {
+                store
+                    .user_by_email("upgrade@example.com")
+                    .await
+                    .expect("db")
+                    .expect("user")
+                    .password_hash
+                    .expect("hash")
+            }
+        };
+        assert!(stored(&app).await.contains("m=19456,t=2,p=1"));
+        // The operator raises the cost; the next sign-in rehashes with the new parameters.
+        let stronger =
+            crate::app::quickstart_config(&app.base, |c| c.passwords.argon2_iterations = 3);
+        let secrets = vestibule::server::live::SecretValues::new(
+            stronger
+                .secrets
+                .keys()
+                .map(|k| (k.clone(), "x".to_owned()))
+                .collect(),
+        );
+        let active =
+            vestibule::server::live::Active::build(stronger, secrets, Some(app.outbox.clone()))
+                .expect("activates");
+        app.state.live.swap(active);
+        let page = Client::new(&app)
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "upgrade@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let upgraded = stored(&app).await;
+        assert!(
+            upgraded.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"),
+            "{upgraded}"
+        );
+        let again = Client::new(&app)
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "upgrade@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(
+            again.status,
+            StatusCode::SEE_OTHER,
+            "the upgraded hash verifies"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn password_fields_allow_paste_and_managers() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let page = Client::new(&app).get("/sign-in").await;
+        // SECURITY 7: type=password, autocomplete hints for password managers, nothing that
+        // blocks pasting.
+        assert!(
+            page.body
+                .contains("type=\"password\" value=\"\" autocomplete=\"current-password\""),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("onpaste") && !page.body.contains("autocomplete=\"off\""));
+    })
+    .await;
+}

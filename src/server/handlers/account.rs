@@ -76,31 +76,6 @@ async fn require(
     })
 }
 
-/// A short device description from the User-Agent.
-fn device(user_agent: Option<&str>) -> String {
-    let ua = user_agent.unwrap_or_default();
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
-        .iter()
-        .find(|b| ua.contains(*b))
-        .map(|b| match *b {
-            "Edg/" => "Edge",
-            "Firefox/" => "Firefox",
-            "Chrome/" => "Chrome",
-            _ => "Safari",
-        });
-    let os = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"]
-        .iter()
-        .find(|o| ua.contains(*o))
-        .map(|o| if *o == "Mac OS X" { "macOS" } else { o });
-    match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
-        (Some(b), None) => b.to_owned(),
-        (None, Some(o)) => o.to_string(),
-        (None, None) if !ua.is_empty() => ua.chars().take(40).collect(),
-        _ => "Unknown device".to_owned(),
-    }
-}
-
 fn ago(now: i64, then: i64) -> String {
     let minutes = (now - then).max(0) / 60_000;
     match minutes {
@@ -133,7 +108,7 @@ async fn account_page(
             context! {
                 current => s.id == who.session.id,
                 id => s.id,
-                device => device(s.user_agent.as_deref()),
+                device => crate::flows::devices::describe(s.user_agent.as_deref()),
                 ip => s.ip,
                 last_seen => ago(now, s.last_seen_at),
             }
@@ -304,10 +279,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn devices_are_described_briefly() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-        assert_eq!(device(Some(chrome)), "Chrome on Linux");
-        assert_eq!(device(None), "Unknown device");
+    fn last_seen_is_relative() {
+        assert_eq!(ago(0, 0), "just now");
         assert_eq!(ago(10 * 60_000, 0), "10 minutes ago");
     }
 }
