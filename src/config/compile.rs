@@ -356,6 +356,15 @@ impl<'a> Compiler<'a> {
                 "must be at least 2 (OWASP floor)",
             );
         }
+        if p.breach_check {
+            // Refused rather than ignored: a protection that silently does nothing is worse
+            // than none.
+            self.error(
+                &id,
+                "spec.passwords.breachCheck",
+                "breach checking (Have I Been Pwned) is not available in this version; remove it (the built-in common-password blocklist always applies)",
+            );
+        }
         if p.min_length < 8 {
             self.error(
                 &id,

@@ -311,6 +311,7 @@ pub struct Passwords {
     #[serde(default = "default_true")]
     pub reject_common: bool,
     /// Also reject passwords seen in breaches (Have I Been Pwned, k-anonymity range queries).
+    /// Not available yet: `true` is refused until it is; the common-password list always applies.
     #[serde(default)]
     pub breach_check: bool,
     /// argon2id parameters. They cannot go below the OWASP floor (19 MiB, 2 iterations).
