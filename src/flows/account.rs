@@ -4,7 +4,6 @@
 //! session token changes with the privilege); both notify the user by email.
 
 use crate::email::messages;
-use crate::password::check_policy;
 use crate::server::session::SignedIn;
 use crate::store::{CodeOutcome, NewToken, StoreError, TokenPurpose};
 
@@ -45,8 +44,7 @@ pub async fn change_password(
 ) -> Result<(), FlowError> {
     reauthenticate(ctx, who, current).await?;
     let config = &ctx.active.config;
-    check_policy(new, &config.passwords, &who.user.email)
-        .map_err(|v| FlowError::Invalid(v.to_string()))?;
+    super::check_password(ctx, new, &who.user.email).await?;
     let hash = ctx.state.hasher.hash(new, &config.passwords).await?;
     ctx.state
         .store

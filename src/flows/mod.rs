@@ -99,6 +99,39 @@ pub fn code_hash(user_id: &str, purpose: TokenPurpose, code: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Checks a new password against the policy on the hashing pool: zxcvbn's estimate is
+/// CPU-bound and slow for crafted input, so it must not run on an async worker.
+pub async fn check_password(ctx: &Ctx<'_>, password: &str, email: &str) -> Result<(), FlowError> {
+    ctx.state
+        .hasher
+        .check_policy(password, &ctx.active.config.passwords, email)
+        .await?
+        .map_err(|v| FlowError::Invalid(v.to_string()))
+}
+
+/// Uses up an emailed link's token: the user it was issued to, if the token is live, of this
+/// purpose, and bound to the address the account still has.
+pub async fn consume_link(
+    ctx: &Ctx<'_>,
+    purpose: TokenPurpose,
+    token: &str,
+) -> Result<Option<crate::store::User>, FlowError> {
+    if !crate::server::cookies::is_token(token) {
+        return Ok(None);
+    }
+    let hash = crate::server::cookies::token_hash(token);
+    let Some(token) = ctx
+        .state
+        .store
+        .consume_link(purpose, &hash, ctx.now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let user = ctx.state.store.user_by_id(&token.user_id).await?;
+    Ok(user.filter(|u| u.email == token.email))
+}
+
 /// Sends an email; a failure is logged and counted, never fatal: the user can ask again.
 pub async fn send(ctx: &Ctx<'_>, message: Message) {
     match ctx.active.mailer.send(&message).await {

@@ -4,11 +4,10 @@
 //! stored hashed, and a successful reset ends every session and lifts the sign-in lockout.
 
 use crate::email::messages;
-use crate::password::check_policy;
 use crate::store::{NewToken, TokenPurpose, User};
 
 use super::limits::{self, RECOVERY_PER_ACCOUNT, RECOVERY_PER_IP, SIGN_IN_FAILURES_PER_ACCOUNT};
-use super::{Ctx, FlowError, TOKEN_TTL_MS, link, normalize_email, product, send};
+use super::{Ctx, FlowError, TOKEN_TTL_MS, check_password, link, normalize_email, product, send};
 
 /// What the reset form says on a dead link.
 pub const INVALID_LINK: &str = "This reset link is not valid any more. Ask for a new one.";
@@ -78,36 +77,16 @@ pub async fn reset(
     token: &str,
     new_password: &str,
 ) -> Result<ResetOutcome, FlowError> {
-    let invalid = || FlowError::Invalid(INVALID_LINK.into());
-    if !crate::server::cookies::is_token(token) {
-        return Err(invalid());
-    }
-    let config = &ctx.active.config;
     // Rules that need no account first, so a typo does not use up the link.
-    check_policy(new_password, &config.passwords, "")
-        .map_err(|v| FlowError::Invalid(v.to_string()))?;
-    let hash = crate::server::cookies::token_hash(token);
-    let Some(token) = ctx
-        .state
-        .store
-        .consume_link(TokenPurpose::ResetPassword, &hash, ctx.now)
-        .await?
-    else {
-        return Err(invalid());
+    check_password(ctx, new_password, "").await?;
+    let Some(user) = super::consume_link(ctx, TokenPurpose::ResetPassword, token).await? else {
+        return Err(FlowError::Invalid(INVALID_LINK.into()));
     };
-    let user = ctx
-        .state
-        .store
-        .user_by_id(&token.user_id)
-        .await?
-        .ok_or_else(invalid)?;
-    if token.email != user.email {
-        return Err(invalid());
-    }
-    if let Err(v) = check_policy(new_password, &config.passwords, &user.email) {
+    let config = &ctx.active.config;
+    if let Err(FlowError::Invalid(message)) = check_password(ctx, new_password, &user.email).await {
         let fresh = issue_reset_token(ctx, &user).await?;
         return Ok(ResetOutcome::Retry {
-            message: v.to_string(),
+            message,
             token: fresh,
         });
     }

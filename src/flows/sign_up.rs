@@ -6,7 +6,6 @@
 
 use crate::config::runtime::SignUpMode;
 use crate::email::messages;
-use crate::password::check_policy;
 use crate::store::{NewToken, StoreError, TokenPurpose};
 
 use super::limits::{self, SIGN_UP_PER_IP};
@@ -46,8 +45,7 @@ pub async fn sign_up(
             domains.join(", ")
         )));
     }
-    check_policy(password, &config.passwords, &email)
-        .map_err(|v| FlowError::Invalid(v.to_string()))?;
+    super::check_password(ctx, password, &email).await?;
 
     let hash = ctx.state.hasher.hash(password, &config.passwords).await?;
     match ctx

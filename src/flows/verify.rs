@@ -52,29 +52,11 @@ pub async fn verify_code(ctx: &Ctx<'_>, email: &str, code: &str) -> Result<User,
 
 /// Verifies by the emailed link's token.
 pub async fn verify_link(ctx: &Ctx<'_>, token: &str) -> Result<User, FlowError> {
-    let invalid =
-        || FlowError::Invalid("This link is not valid any more. Sign in to get a new one.".into());
-    if !crate::server::cookies::is_token(token) {
-        return Err(invalid());
-    }
-    let hash = crate::server::cookies::token_hash(token);
-    let Some(token) = ctx
-        .state
-        .store
-        .consume_link(TokenPurpose::VerifyEmail, &hash, ctx.now)
-        .await?
-    else {
-        return Err(invalid());
+    let Some(user) = super::consume_link(ctx, TokenPurpose::VerifyEmail, token).await? else {
+        return Err(FlowError::Invalid(
+            "This link is not valid any more. Sign in to get a new one.".into(),
+        ));
     };
-    let user = ctx
-        .state
-        .store
-        .user_by_id(&token.user_id)
-        .await?
-        .ok_or_else(invalid)?;
-    if token.email != user.email {
-        return Err(invalid());
-    }
     ctx.state
         .store
         .mark_email_verified(&user.id, ctx.now)

@@ -275,3 +275,15 @@ pub async fn signed_up(app: &TestApp, email: &str) -> Client {
     assert!(client.session().is_some());
     client
 }
+
+/// Asks for a reset link for `email` and opens it: the form's CSRF token and the link's token.
+pub async fn open_reset_link(app: &TestApp, client: &mut Client, email: &str) -> (String, String) {
+    client
+        .submit("/forgot-password", "/forgot-password", &[("email", email)])
+        .await;
+    let link = link_in(app, &last_mail(app, email).text);
+    assert!(link.starts_with("/reset-password?token="), "{link}");
+    let form = client.get(&link).await;
+    let token = field_value(&form.body, "token").expect("token field");
+    (form.csrf(), token)
+}

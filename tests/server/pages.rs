@@ -121,24 +121,14 @@ async fn forgot_and_reset_password_ends_other_sessions_and_notifies() {
         let app = spawn_app(store).await;
         let mut old_device = signed_up(&app, "reset@example.com").await;
         let mut client = Client::new(&app);
-        let sent = client
-            .submit(
-                "/forgot-password",
-                "/forgot-password",
-                &[("email", "reset@example.com")],
-            )
-            .await;
-        assert_eq!(sent.status, StatusCode::OK);
-        let link = link_in(&app, &last_mail(&app, "reset@example.com").text);
-        assert!(link.starts_with("/reset-password?token="));
-        let form = client.get(&link).await;
-        let token = crate::app::field_value(&form.body, "token").expect("token field");
+        let (form_csrf, token) =
+            crate::app::open_reset_link(&app, &mut client, "reset@example.com").await;
         let new_password = "a completely new passphrase";
         let done = client
             .post(
                 "/reset-password",
                 &[
-                    ("csrf_token", &form.csrf()),
+                    ("csrf_token", &form_csrf),
                     ("token", &token),
                     ("new_password", new_password),
                 ],

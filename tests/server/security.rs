@@ -3,9 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::app::{
-    Client, PASSWORD, code_in, last_mail, link_in, signed_up, spawn_app, spawn_app_with,
-};
+use crate::app::{Client, PASSWORD, code_in, last_mail, signed_up, spawn_app, spawn_app_with};
 use crate::support::each_backend;
 
 #[tokio::test]
@@ -209,21 +207,13 @@ async fn repeated_bad_passwords_are_throttled_and_the_lock_survives_a_restart() 
             .await;
         assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
         // The documented way out (SECURITY 10): a password reset lifts the lock.
-        owner
-            .submit(
-                "/forgot-password",
-                "/forgot-password",
-                &[("email", "target@example.com")],
-            )
-            .await;
-        let link = link_in(&app, &last_mail(&app, "target@example.com").text);
-        let form = owner.get(&link).await;
-        let reset_token = crate::app::field_value(&form.body, "token").expect("token");
+        let (form_csrf, reset_token) =
+            crate::app::open_reset_link(&app, &mut owner, "target@example.com").await;
         owner
             .post(
                 "/reset-password",
                 &[
-                    ("csrf_token", &form.csrf()),
+                    ("csrf_token", &form_csrf),
                     ("token", &reset_token),
                     ("new_password", "fresh long passphrase"),
                 ],
@@ -372,21 +362,13 @@ async fn used_reset_link_fails() {
         let app = spawn_app(store).await;
         signed_up(&app, "link@example.com").await;
         let mut client = Client::new(&app);
-        client
-            .submit(
-                "/forgot-password",
-                "/forgot-password",
-                &[("email", "link@example.com")],
-            )
-            .await;
-        let link = link_in(&app, &last_mail(&app, "link@example.com").text);
-        let form = client.get(&link).await;
-        let token = crate::app::field_value(&form.body, "token").expect("token");
+        let (form_csrf, token) =
+            crate::app::open_reset_link(&app, &mut client, "link@example.com").await;
         let first = client
             .post(
                 "/reset-password",
                 &[
-                    ("csrf_token", &form.csrf()),
+                    ("csrf_token", &form_csrf),
                     ("token", &token),
                     ("new_password", "first new passphrase"),
                 ],
@@ -397,7 +379,7 @@ async fn used_reset_link_fails() {
             .post(
                 "/reset-password",
                 &[
-                    ("csrf_token", &form.csrf()),
+                    ("csrf_token", &form_csrf),
                     ("token", &token),
                     ("new_password", "second new passphrase"),
                 ],
@@ -415,22 +397,14 @@ async fn reset_link_expires_after_ten_minutes() {
         let app = spawn_app(store).await;
         signed_up(&app, "late@example.com").await;
         let mut client = Client::new(&app);
-        client
-            .submit(
-                "/forgot-password",
-                "/forgot-password",
-                &[("email", "late@example.com")],
-            )
-            .await;
-        let link = link_in(&app, &last_mail(&app, "late@example.com").text);
-        let form = client.get(&link).await;
-        let token = crate::app::field_value(&form.body, "token").expect("token");
+        let (form_csrf, token) =
+            crate::app::open_reset_link(&app, &mut client, "late@example.com").await;
         app.state.clock.advance(10 * 60 * 1000 + 1);
         let page = client
             .post(
                 "/reset-password",
                 &[
-                    ("csrf_token", &form.csrf()),
+                    ("csrf_token", &form_csrf),
                     ("token", &token),
                     ("new_password", "too late passphrase"),
                 ],

@@ -1,20 +1,18 @@
 //! `/account`: sessions, password, email, sign-out.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{ctx, page, see_other, shown};
+use super::{page, see_other, shown};
 use crate::flows::account;
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
+use crate::server::extract::Authenticated;
 use crate::server::live::Active;
-use crate::server::session::{self, ClientInfo, SignedIn};
+use crate::server::session::{self, SignedIn};
 use crate::server::state::AppState;
 
 /// `?notice=` — a fixed set of messages, so nothing from the URL is echoed into the page.
@@ -63,17 +61,6 @@ pub struct CodeForm {
 pub struct RevokeForm {
     #[serde(default)]
     session_id: String,
-}
-
-async fn require(
-    state: &AppState,
-    active: &Active,
-    headers: &HeaderMap,
-) -> Result<Result<SignedIn, Response>, HttpError> {
-    Ok(match session::current(state, active, headers).await? {
-        Some(s) => Ok(s),
-        None => Err(see_other("/sign-in?redirect_url=%2Faccount", &[])),
-    })
 }
 
 fn ago(now: i64, then: i64) -> String {
@@ -127,19 +114,14 @@ async fn account_page(
 /// `GET /account`
 pub async fn account_get(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    Authenticated { page: request, who }: Authenticated,
     Query(q): Query<NoticeQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let who = match require(&state, &active, &headers).await? {
-        Ok(who) => who,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (active, csrf) = (&request.active, &request.csrf);
     account_page(
         &state,
-        &active,
-        &csrf,
+        active,
+        csrf,
         &who,
         StatusCode::OK,
         None,
@@ -151,38 +133,22 @@ pub async fn account_get(
 /// `POST /account/password`
 pub async fn change_password(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Authenticated { page: request, who }: Authenticated,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let who = match require(&state, &active, &headers).await? {
-        Ok(who) => who,
-        Err(redirect) => return Ok(redirect),
-    };
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     match account::change_password(&ctx, &who, &form.current_password, &form.new_password).await {
         Ok(()) => {
             // Privilege change: every old session is gone; this browser gets a new token.
-            let cookie = session::start(
-                &state,
-                &active,
-                &who.user,
-                &who.session
-                    .factors
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-                &client,
-            )
-            .await?;
+            let factors: Vec<&str> = who.session.factors.iter().map(String::as_str).collect();
+            let cookie =
+                session::start(&state, active, &who.user, &factors, &request.client).await?;
             Ok(see_other("/account?notice=password-changed", &[cookie]))
         }
         Err(e) => {
             let (message, status) = shown(e)?;
-            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
 }
@@ -190,24 +156,17 @@ pub async fn change_password(
 /// `POST /account/email`
 pub async fn change_email(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Authenticated { page: request, who }: Authenticated,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let who = match require(&state, &active, &headers).await? {
-        Ok(who) => who,
-        Err(redirect) => return Ok(redirect),
-    };
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     match account::start_email_change(&ctx, &who, &form.email, &form.current_password).await {
         Ok(email) => page(
             StatusCode::OK,
             "verify_email.html",
-            &active,
-            &csrf,
+            active,
+            csrf,
             "Confirm your new address",
             context! {
                 subtitle => format!("Enter the 6-digit code we sent to {email}."),
@@ -217,7 +176,7 @@ pub async fn change_email(
         ),
         Err(e) => {
             let (message, status) = shown(e)?;
-            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
 }
@@ -225,18 +184,11 @@ pub async fn change_email(
 /// `POST /account/email/verify`
 pub async fn confirm_email(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Authenticated { page: request, who }: Authenticated,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let who = match require(&state, &active, &headers).await? {
-        Ok(who) => who,
-        Err(redirect) => return Ok(redirect),
-    };
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     match account::confirm_email_change(&ctx, &who, &form.code).await {
         Ok(_) => {
             let user = state
@@ -244,13 +196,19 @@ pub async fn confirm_email(
                 .user_by_id(&who.user.id)
                 .await?
                 .ok_or(HttpError::NotFound)?;
-            let cookie =
-                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            let cookie = session::start(
+                &state,
+                active,
+                &user,
+                &["password", "email"],
+                &request.client,
+            )
+            .await?;
             Ok(see_other("/account?notice=email-changed", &[cookie]))
         }
         Err(e) => {
             let (message, status) = shown(e)?;
-            account_page(&state, &active, &csrf, &who, status, Some(&message), None).await
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
 }
@@ -258,14 +216,9 @@ pub async fn confirm_email(
 /// `POST /account/sessions/revoke`
 pub async fn revoke_session(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authenticated { who, .. }: Authenticated,
     Form(form): Form<RevokeForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let who = match require(&state, &active, &headers).await? {
-        Ok(who) => who,
-        Err(redirect) => return Ok(redirect),
-    };
     // Scoped to the signed-in user: another user's session id revokes nothing.
     state
         .store

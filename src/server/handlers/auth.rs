@@ -1,15 +1,12 @@
 //! `/sign-in`, `/sign-up` and `POST /sign-out`.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{ctx, page, redirect_query, see_other, shown};
+use super::{page, redirect_query, see_other, shown};
 use crate::config::runtime::SignUpMode;
 use crate::flows::redirect;
 use crate::flows::sign_in::{SignInOutcome, sign_in};
@@ -17,7 +14,8 @@ use crate::flows::sign_up::{SignUpOutcome, sign_up};
 use crate::server::cookies;
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
-use crate::server::session::{self, ClientInfo};
+use crate::server::extract::PageRequest;
+use crate::server::session;
 use crate::server::state::AppState;
 
 /// `?redirect_url=`
@@ -48,19 +46,18 @@ fn kept_redirect(active: &crate::server::live::Active, candidate: Option<&str>) 
 /// `GET /sign-in`
 pub async fn sign_in_page(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    request: PageRequest,
     Query(q): Query<ReturnTo>,
-    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    if session::current(&state, &active, &headers).await?.is_some() {
+    let (active, csrf) = (&request.active, &request.csrf);
+    if request.session(&state).await?.is_some() {
         return Ok(see_other(
-            &redirect::resolve(&active, q.redirect_url.as_deref()),
+            &redirect::resolve(active, q.redirect_url.as_deref()),
             &[],
         ));
     }
-    let redirect_url = kept_redirect(&active, q.redirect_url.as_deref());
-    sign_in_form(&active, &csrf, StatusCode::OK, "", &redirect_url, None)
+    let redirect_url = kept_redirect(active, q.redirect_url.as_deref());
+    sign_in_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
 }
 
 fn sign_in_form(
@@ -90,27 +87,25 @@ fn sign_in_form(
 /// `POST /sign-in`
 pub async fn sign_in_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<CredentialsForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
-    let redirect_url = kept_redirect(&active, form.redirect_url.as_deref());
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    let redirect_url = kept_redirect(active, form.redirect_url.as_deref());
     match sign_in(&ctx, &form.email, &form.password).await {
         Ok(SignInOutcome::Success(user)) => {
             // A fresh session, and the pre-login one (if any) is dead: no fixation.
-            if let Some(old) = session::current(&state, &active, &headers).await? {
+            if let Some(old) = request.session(&state).await? {
                 state
                     .store
                     .revoke_session(&old.user.id, &old.session.id, ctx.now)
                     .await?;
             }
-            let cookie = session::start(&state, &active, &user, &["password"], &client).await?;
+            let cookie =
+                session::start(&state, active, &user, &["password"], &request.client).await?;
             Ok(see_other(
-                &redirect::resolve(&active, Some(&redirect_url)),
+                &redirect::resolve(active, Some(&redirect_url)),
                 &[cookie],
             ))
         }
@@ -130,8 +125,8 @@ pub async fn sign_in_submit(
             let (message, _) = shown(e)?;
             // The same status and body for an unknown address and a wrong password.
             sign_in_form(
-                &active,
-                &csrf,
+                active,
+                csrf,
                 StatusCode::UNAUTHORIZED,
                 &form.email,
                 &redirect_url,
@@ -143,13 +138,12 @@ pub async fn sign_in_submit(
 
 /// `GET /sign-up`
 pub async fn sign_up_page(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    request: PageRequest,
     Query(q): Query<ReturnTo>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let redirect_url = kept_redirect(&active, q.redirect_url.as_deref());
-    sign_up_form(&active, &csrf, StatusCode::OK, "", &redirect_url, None)
+    let (active, csrf) = (&request.active, &request.csrf);
+    let redirect_url = kept_redirect(active, q.redirect_url.as_deref());
+    sign_up_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
 }
 
 fn sign_up_form(
@@ -184,15 +178,12 @@ fn sign_up_form(
 /// `POST /sign-up`
 pub async fn sign_up_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<CredentialsForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
-    let redirect_url = kept_redirect(&active, form.redirect_url.as_deref());
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    let redirect_url = kept_redirect(active, form.redirect_url.as_deref());
     match sign_up(&ctx, &form.email, &form.password).await {
         Ok(SignUpOutcome::VerifyEmail(email)) => {
             let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
@@ -203,17 +194,18 @@ pub async fn sign_up_submit(
             ))
         }
         Ok(SignUpOutcome::Created(user)) => {
-            let cookie = session::start(&state, &active, &user, &["password"], &client).await?;
+            let cookie =
+                session::start(&state, active, &user, &["password"], &request.client).await?;
             Ok(see_other(
-                &redirect::resolve(&active, Some(&redirect_url)),
+                &redirect::resolve(active, Some(&redirect_url)),
                 &[cookie],
             ))
         }
         Err(e) => {
             let (message, status) = shown(e)?;
             sign_up_form(
-                &active,
-                &csrf,
+                active,
+                csrf,
                 status,
                 &form.email,
                 &redirect_url,
@@ -226,10 +218,9 @@ pub async fn sign_up_submit(
 /// `POST /sign-out`: ends the session server-side and clears the cookie.
 pub async fn sign_out(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: PageRequest,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    if let Some(current) = session::current(&state, &active, &headers).await? {
+    if let Some(current) = request.session(&state).await? {
         state
             .store
             .revoke_session(&current.user.id, &current.session.id, state.clock.now())

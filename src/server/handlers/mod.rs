@@ -14,9 +14,7 @@ use super::csrf::CsrfToken;
 use super::error::HttpError;
 use super::live::Active;
 use super::pages::{PageContext, render};
-use super::session::ClientInfo;
-use super::state::AppState;
-use crate::flows::{Ctx, FlowError};
+use crate::flows::FlowError;
 
 /// `303 See Other` to `location`, setting `cookies`.
 pub fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
@@ -48,16 +46,6 @@ pub fn page(
     let mut response = render(template, &shared, title, values)?;
     *response.status_mut() = status;
     Ok(response)
-}
-
-/// Runs a flow with a context built from the request.
-pub fn ctx<'a>(state: &'a AppState, active: &'a Active, client: &'a ClientInfo) -> Ctx<'a> {
-    Ctx {
-        state,
-        active,
-        now: state.clock.now(),
-        client,
-    }
 }
 
 /// A flow error the page can show (`Some(message, status)`), or the HTTP error to return.

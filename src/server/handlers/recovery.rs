@@ -1,21 +1,18 @@
 //! `/forgot-password` and `/reset-password`.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{ctx, page, shown};
+use super::{page, shown};
 use crate::flows::recovery::{self, ResetOutcome};
 use crate::server::cookies;
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
+use crate::server::extract::PageRequest;
 use crate::server::live::Active;
-use crate::server::session::ClientInfo;
 use crate::server::state::AppState;
 
 /// The forgot-password form.
@@ -42,16 +39,13 @@ pub struct ResetForm {
 }
 
 /// `GET /forgot-password`
-pub async fn forgot_page(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, HttpError> {
-    let active = state.live.load();
+pub async fn forgot_page(request: PageRequest) -> Result<Response, HttpError> {
+    let (active, csrf) = (&request.active, &request.csrf);
     page(
         StatusCode::OK,
         "forgot_password.html",
-        &active,
-        &csrf,
+        active,
+        csrf,
         "Reset your password",
         context! { subtitle => "We will email you a link to set a new password.", email => "" },
     )
@@ -60,22 +54,19 @@ pub async fn forgot_page(
 /// `POST /forgot-password`: the same answer whether or not the address has an account.
 pub async fn forgot_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     if let Err(e) = recovery::request_reset(&ctx, &form.email).await {
         shown(e)?;
     }
     page(
         StatusCode::OK,
         "notice.html",
-        &active,
-        &csrf,
+        active,
+        csrf,
         "Check your email",
         context! {
             notice => "If an account exists for that address, we sent a link to reset its password. The link works once, for 10 minutes.",
@@ -107,32 +98,28 @@ fn reset_form(
 
 /// `GET /reset-password?token=`: shows the form; the token is used only on submit.
 pub async fn reset_page(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    request: PageRequest,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    reset_form(&active, &csrf, StatusCode::OK, &q.token, None)
+    let (active, csrf) = (&request.active, &request.csrf);
+    reset_form(active, csrf, StatusCode::OK, &q.token, None)
 }
 
 /// `POST /reset-password`
 pub async fn reset_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     match recovery::reset(&ctx, &form.token, &form.new_password).await {
         Ok(ResetOutcome::Done(_)) => {
             let mut response = page(
                 StatusCode::OK,
                 "notice.html",
-                &active,
-                &csrf,
+                active,
+                csrf,
                 "Password changed",
                 context! {
                     notice => "Your password has been changed and every session was signed out.",
@@ -146,15 +133,15 @@ pub async fn reset_submit(
             Ok(response)
         }
         Ok(ResetOutcome::Retry { message, token }) => reset_form(
-            &active,
-            &csrf,
+            active,
+            csrf,
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
             Some(&message),
         ),
         Err(e) => {
             let (message, status) = shown(e)?;
-            reset_form(&active, &csrf, status, &form.token, Some(&message))
+            reset_form(active, csrf, status, &form.token, Some(&message))
         }
     }
 }

@@ -1,21 +1,19 @@
 //! `/verify-email`: by code (form), by link (confirm button, so mail scanners that fetch links
 //! cannot use them up), and resend.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{ctx, page, see_other, shown};
+use super::{page, see_other, shown};
 use crate::flows::{redirect, verify};
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
+use crate::server::extract::PageRequest;
 use crate::server::live::Active;
-use crate::server::session::{self, ClientInfo};
+use crate::server::session;
 use crate::server::state::AppState;
 
 /// `GET /verify-email` parameters.
@@ -76,17 +74,16 @@ fn code_page(
 
 /// `GET /verify-email`
 pub async fn verify_page(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    request: PageRequest,
     Query(q): Query<VerifyQuery>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
+    let (active, csrf) = (&request.active, &request.csrf);
     if let Some(token) = q.token {
         return page(
             StatusCode::OK,
             "confirm_link.html",
-            &active,
-            &csrf,
+            active,
+            csrf,
             "Verify your email",
             context! { action => "/verify-email/link", token => token, button => "Verify email" },
         );
@@ -94,11 +91,11 @@ pub async fn verify_page(
     let redirect_url = q
         .redirect_url
         .as_deref()
-        .and_then(|c| redirect::allowed(&active, c))
+        .and_then(|c| redirect::allowed(active, c))
         .unwrap_or_default();
     code_page(
-        &active,
-        &csrf,
+        active,
+        csrf,
         StatusCode::OK,
         &q.email,
         &redirect_url,
@@ -110,39 +107,42 @@ pub async fn verify_page(
 /// `POST /verify-email`
 pub async fn verify_code_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     let redirect_url = form
         .redirect_url
         .as_deref()
-        .and_then(|c| redirect::allowed(&active, c))
+        .and_then(|c| redirect::allowed(active, c))
         .unwrap_or_default();
     match verify::verify_code(&ctx, &form.email, &form.code).await {
         Ok(user) => {
-            if let Some(old) = session::current(&state, &active, &headers).await? {
+            if let Some(old) = request.session(&state).await? {
                 state
                     .store
                     .revoke_session(&old.user.id, &old.session.id, ctx.now)
                     .await?;
             }
-            let cookie =
-                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            let cookie = session::start(
+                &state,
+                active,
+                &user,
+                &["password", "email"],
+                &request.client,
+            )
+            .await?;
             Ok(see_other(
-                &redirect::resolve(&active, Some(&redirect_url)),
+                &redirect::resolve(active, Some(&redirect_url)),
                 &[cookie],
             ))
         }
         Err(e) => {
             let (message, status) = shown(e)?;
             code_page(
-                &active,
-                &csrf,
+                active,
+                csrf,
                 status,
                 &form.email,
                 &redirect_url,
@@ -156,18 +156,21 @@ pub async fn verify_code_submit(
 /// `POST /verify-email/link`
 pub async fn verify_link_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     match verify::verify_link(&ctx, &form.token).await {
         Ok(user) => {
-            let cookie =
-                session::start(&state, &active, &user, &["password", "email"], &client).await?;
+            let cookie = session::start(
+                &state,
+                active,
+                &user,
+                &["password", "email"],
+                &request.client,
+            )
+            .await?;
             Ok(see_other(redirect::DEFAULT, &[cookie]))
         }
         Err(e) => {
@@ -175,8 +178,8 @@ pub async fn verify_link_submit(
             page(
                 status,
                 "notice.html",
-                &active,
-                &csrf,
+                active,
+                csrf,
                 "Link expired",
                 context! { error => message, link => context! { href => "/sign-in", text => "Sign in" } },
             )
@@ -187,23 +190,20 @@ pub async fn verify_link_submit(
 /// `POST /verify-email/resend`
 pub async fn resend_submit(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    request: PageRequest,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, HttpError> {
-    let active = state.live.load();
-    let client = ClientInfo::from_request(&headers, Some(peer));
-    let ctx = ctx(&state, &active, &client);
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
     let redirect_url = form
         .redirect_url
         .as_deref()
-        .and_then(|c| redirect::allowed(&active, c))
+        .and_then(|c| redirect::allowed(active, c))
         .unwrap_or_default();
     match verify::resend(&ctx, &form.email).await {
         Ok(()) => code_page(
-            &active,
-            &csrf,
+            active,
+            csrf,
             StatusCode::OK,
             &form.email,
             &redirect_url,
@@ -215,8 +215,8 @@ pub async fn resend_submit(
         Err(e) => {
             let (message, status) = shown(e)?;
             code_page(
-                &active,
-                &csrf,
+                active,
+                csrf,
                 status,
                 &form.email,
                 &redirect_url,

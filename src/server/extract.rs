@@ -1,0 +1,107 @@
+//! Extractors for page handlers: everything a page needs about its request in one value, and the
+//! signed-in variant that sends anonymous visitors to sign in.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use super::csrf::CsrfToken;
+use super::error::HttpError;
+use super::handlers::see_other;
+use super::live::Active;
+use super::session::{self, ClientInfo, SignedIn};
+use super::state::AppState;
+use crate::flows::Ctx;
+
+/// A page request: the config it is served with, who is asking, its CSRF token, its headers.
+pub struct PageRequest {
+    /// The config for this whole request (a swap mid-request does not mix two configs).
+    pub active: Arc<Active>,
+    /// Address and User-Agent.
+    pub client: ClientInfo,
+    /// The token forms on this page carry.
+    pub csrf: CsrfToken,
+    /// Request headers (cookies).
+    pub headers: axum::http::HeaderMap,
+}
+
+impl PageRequest {
+    /// The flow context for this request.
+    pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
+        Ctx {
+            state,
+            active: &self.active,
+            now: state.clock.now(),
+            client: &self.client,
+        }
+    }
+
+    /// The live session of this request, if any.
+    pub async fn session(&self, state: &AppState) -> Result<Option<SignedIn>, HttpError> {
+        session::current(state, &self.active, &self.headers).await
+    }
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        // The CSRF layer runs on every route, so the token is always there.
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .ok_or_else(|| HttpError::Internal("CSRF layer missing".into()))?;
+        Ok(Self {
+            active: state.live.load(),
+            client: ClientInfo::from_request(&parts.headers, peer),
+            csrf,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// A page request with a live session; anonymous visitors are sent to sign in and back.
+pub struct Authenticated {
+    /// The request.
+    pub page: PageRequest,
+    /// The session and its user.
+    pub who: SignedIn,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let page = PageRequest::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match page.session(state).await {
+            Ok(Some(who)) => Ok(Self { page, who }),
+            Ok(None) => {
+                let back: String =
+                    url::form_urlencoded::byte_serialize(parts.uri.path().as_bytes()).collect();
+                let target = if parts.method == axum::http::Method::GET {
+                    back
+                } else {
+                    "%2Faccount".into()
+                };
+                Err(see_other(&format!("/sign-in?redirect_url={target}"), &[]))
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
