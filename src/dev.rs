@@ -4,20 +4,16 @@
 //! on SQLite with the dev mailbox; edits to DIR are recompiled and swapped in without a restart,
 //! and an edit that does not compile is reported (`file:line`) while the previous config serves.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use kube::ResourceExt;
 
-use crate::config::RuntimeConfig;
 use crate::config::bundle::namespace_of;
 use crate::email::Outbox;
+use crate::manifest::secrets::region_secret_values;
 use crate::manifest::validate::{collect_files, validate_paths};
-use crate::manifest::yaml::parse_documents;
 use crate::server::live::{Active, LiveConfig, SecretValues};
 use crate::server::source::{Candidate, ConfigSource, follow};
 use crate::server::state::AppState;
@@ -123,7 +119,11 @@ impl DevSource {
             .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
             .map(namespace_of)
             .unwrap_or_else(|| id.namespace.clone());
-        let secrets = secret_values(dir, &namespace, &config)?;
+        let secrets = SecretValues::new(region_secret_values(
+            std::slice::from_ref(dir),
+            &namespace,
+            &config,
+        )?);
         Ok((config, secrets))
     }
 }
@@ -155,64 +155,6 @@ impl ConfigSource for DevSource {
             return Some(candidate);
         }
     }
-}
-
-/// Values of the Secret documents in `dir`, as the region's Secret would hold them.
-fn secret_values(
-    dir: &Path,
-    namespace: &str,
-    config: &RuntimeConfig,
-) -> Result<SecretValues, String> {
-    let mut sources: BTreeMap<(String, String), String> = BTreeMap::new();
-    for file in collect_files(&[dir.to_owned()]).map_err(|e| e.to_string())? {
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for doc in parse_documents(&text).unwrap_or_default() {
-            let v = &doc.value;
-            if v["apiVersion"] != "v1" || v["kind"] != "Secret" {
-                continue;
-            }
-            let doc_ns = v["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or(crate::config::bundle::DEFAULT_NAMESPACE);
-            let Some(name) = v["metadata"]["name"]
-                .as_str()
-                .filter(|_| doc_ns == namespace)
-            else {
-                continue;
-            };
-            if let Some(data) = v["data"].as_object() {
-                for (key, value) in data {
-                    let decoded = value
-                        .as_str()
-                        .and_then(|s| STANDARD.decode(s).ok())
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .ok_or_else(|| {
-                            format!(
-                                "{}: Secret/{name}: data.{key} is not base64 UTF-8",
-                                file.display()
-                            )
-                        })?;
-                    sources.insert((name.to_owned(), key.clone()), decoded);
-                }
-            }
-            if let Some(data) = v["stringData"].as_object() {
-                for (key, value) in data {
-                    let text = value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned);
-                    sources.insert((name.to_owned(), key.clone()), text);
-                }
-            }
-        }
-    }
-    let mut values = BTreeMap::new();
-    for (region_key, source) in &config.secrets {
-        if let Some(value) = sources.get(&(source.name.clone(), source.key.clone())) {
-            values.insert(region_key.clone(), value.clone());
-        }
-    }
-    Ok(SecretValues::new(values))
 }
 
 /// Runs `vestibule dev` until Ctrl-C.

@@ -7,6 +7,7 @@ pub mod email;
 pub mod flows;
 pub mod manifest;
 pub mod password;
+pub mod render;
 pub mod resources;
 pub mod server;
 pub mod store;

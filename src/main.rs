@@ -64,6 +64,19 @@ enum Command {
         #[arg(long)]
         reference: bool,
     },
+    /// Print the Kubernetes objects the operator would apply for these manifests, per region
+    /// (Secret values redacted), for review in pull requests. No cluster needed.
+    Render {
+        /// YAML files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Only this region.
+        #[arg(long, value_name = "NAME")]
+        region: Option<String>,
+        /// Auth server image.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+    },
     /// Check manifests offline: schema, CEL rules, references and semantics. Exit 1 on errors.
     Validate {
         /// YAML files or directories (searched recursively for .yaml/.yml).
@@ -177,6 +190,31 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 std::fs::write(&path, vestibule::crd::to_yaml(&crd))
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Render {
+            paths,
+            region,
+            image,
+        } => {
+            let report = validate_paths(&paths, &[])?;
+            if report.has_errors() {
+                for finding in report.errors() {
+                    eprintln!("{finding}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+            let image = image.unwrap_or_else(vestibule::render::review::default_image);
+            let rendered =
+                vestibule::render::review::render_report(&report, region.as_deref(), &image);
+            if rendered.is_empty() {
+                eprintln!(
+                    "error: no region to render{}",
+                    region.map(|r| format!(" named {r:?}")).unwrap_or_default()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            print!("{}", vestibule::render::review::to_yaml(&rendered));
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate {

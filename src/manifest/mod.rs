@@ -2,5 +2,6 @@
 //! `validate` pipeline built on them.
 
 pub mod schema;
+pub mod secrets;
 pub mod validate;
 pub mod yaml;

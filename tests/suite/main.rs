@@ -4,4 +4,5 @@
 mod cel_rules;
 mod compile;
 mod crds;
+mod render;
 mod validate_cli;
