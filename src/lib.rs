@@ -6,6 +6,7 @@ pub mod dev;
 pub mod email;
 pub mod flows;
 pub mod manifest;
+pub mod operator;
 pub mod password;
 pub mod render;
 pub mod resources;

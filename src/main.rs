@@ -64,6 +64,15 @@ enum Command {
         #[arg(long)]
         reference: bool,
     },
+    /// Run the Kubernetes operator: reconcile Vestibule resources into auth servers.
+    Operator {
+        /// Auth server image for the Deployments it creates.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// Address of the operator's own /healthz, /readyz.
+        #[arg(long, default_value = "0.0.0.0:8081")]
+        metrics: std::net::SocketAddr,
+    },
     /// Print the Kubernetes objects the operator would apply for these manifests, per region
     /// (Secret values redacted), for review in pull requests. No cluster needed.
     Render {
@@ -190,6 +199,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 std::fs::write(&path, vestibule::crd::to_yaml(&crd))
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operator { image, metrics } => {
+            let options = vestibule::operator::run::OperatorOptions {
+                image: image.unwrap_or_else(vestibule::render::review::default_image),
+                metrics,
+            };
+            runtime()?.block_on(vestibule::operator::run::run(options))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render {

@@ -2,7 +2,9 @@
 //! module per area, to keep link times down.
 
 mod cel_rules;
+mod chart;
 mod compile;
 mod crds;
+mod operator;
 mod render;
 mod validate_cli;

@@ -1,0 +1,67 @@
+//! The Kubernetes operator: reconciles each `Vestibule` (and everything that references it or
+//! that it references) into running auth servers, in the style of kube-rs' controller-rs.
+//!
+//! The reconcile loop only fetches inputs, calls `compile` and `render`, applies the result with
+//! server-side apply under one field manager, and writes status through the status subresource.
+
+pub mod reconcile;
+pub mod run;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::controller::Action;
+
+/// Field manager for every object the operator applies.
+pub const FIELD_MANAGER: &str = "vestibule-operator";
+/// Field manager for status writes.
+pub const STATUS_MANAGER: &str = "vestibule-operator-status";
+/// Finalizer that lets the operator remove regional objects before a Vestibule goes away.
+pub const FINALIZER: &str = "vestibule.dev/cleanup";
+/// Periodic resync that corrects drift even without events.
+pub const RESYNC: Duration = Duration::from_secs(300);
+
+/// What reconciles share; nothing global.
+pub struct Context {
+    /// Client of the operator's own cluster.
+    pub client: Client,
+    /// Auth server image rendered into Deployments.
+    pub image: String,
+}
+
+/// Why a reconcile failed. Variant names are the `error` label of the metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or failed a request.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The finalizer helper failed.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// A referenced Secret value is not usable.
+    #[error("secret {0}")]
+    Secret(String),
+}
+
+impl Error {
+    /// Short name for metrics and events.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kube",
+            Error::Finalizer(_) => "finalizer",
+            Error::Secret(_) => "secret",
+        }
+    }
+}
+
+/// Requeue timing after an error: soon, then the controller's per-object backoff takes over.
+pub fn error_policy(
+    _vestibule: Arc<crate::resources::Vestibule>,
+    error: &Error,
+    _ctx: Arc<Context>,
+) -> Action {
+    tracing::warn!(error = %error, kind = error.label(), "reconcile failed");
+    Action::requeue(Duration::from_secs(15))
+}

@@ -1,0 +1,309 @@
+//! Reconciling one Vestibule: fetch inputs, compile, render per region, apply, write status.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::{Context, Error, FIELD_MANAGER, FINALIZER, RESYNC, STATUS_MANAGER, status};
+use crate::config::bundle::namespace_of;
+use crate::config::{Resources, compile};
+use crate::render::{RegionObjects, RenderInput, render};
+use crate::resources::vestibule::VestibuleStatus;
+use crate::resources::{Application, MfaPolicy, OAuthProvider, Organization, Theme, Vestibule};
+
+/// Reconciles one Vestibule, with the finalizer helper splitting apply from cleanup.
+pub async fn reconcile(vestibule: Arc<Vestibule>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = namespace_of(vestibule.as_ref());
+    let api: Api<Vestibule> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer(&api, FINALIZER, vestibule, |event| async {
+        match event {
+            // Boxed: the apply future is large, and debug builds would carry it on the stack.
+            Event::Apply(v) => Box::pin(apply(&v, &ctx)).await,
+            Event::Cleanup(v) => Box::pin(cleanup(&v, &ctx)).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+async fn list<K>(client: &Client, namespace: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    Ok(api.list(&ListParams::default()).await?.items)
+}
+
+/// Everything in the Vestibule's namespace that compile may need.
+async fn load_inputs(
+    client: &Client,
+    vestibule: &Vestibule,
+    namespace: &str,
+) -> Result<Resources, Error> {
+    let mut resources = Resources {
+        vestibules: vec![vestibule.clone()],
+        providers: list::<OAuthProvider>(client, namespace).await?,
+        organizations: list::<Organization>(client, namespace).await?,
+        applications: list::<Application>(client, namespace).await?,
+        themes: list::<Theme>(client, namespace).await?,
+        mfa_policies: list::<MfaPolicy>(client, namespace).await?,
+        secrets: BTreeMap::new(),
+    };
+    let bundle = resources.bundle_for(vestibule);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    for name in bundle.referenced_secrets() {
+        if let Some(secret) = secrets.get_opt(&name).await? {
+            let keys = secret_keys(&secret);
+            resources.secrets.insert((namespace.to_owned(), name), keys);
+        }
+    }
+    Ok(resources)
+}
+
+fn secret_keys(secret: &Secret) -> BTreeSet<String> {
+    let data = secret.data.iter().flat_map(|d| d.keys());
+    let string_data = secret.string_data.iter().flat_map(|d| d.keys());
+    data.chain(string_data).cloned().collect()
+}
+
+/// The values the region's Secret needs, read from the source Secrets.
+async fn secret_values(
+    client: &Client,
+    namespace: &str,
+    config: &crate::config::RuntimeConfig,
+) -> Result<BTreeMap<String, String>, Error> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut cache: BTreeMap<String, Secret> = BTreeMap::new();
+    let mut values = BTreeMap::new();
+    for (region_key, source) in &config.secrets {
+        if !cache.contains_key(&source.name) {
+            let secret = api
+                .get_opt(&source.name)
+                .await?
+                .ok_or_else(|| Error::Secret(format!("{:?} not found", source.name)))?;
+            cache.insert(source.name.clone(), secret);
+        }
+        let secret = &cache[&source.name];
+        let value = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&source.key))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .or_else(|| {
+                secret
+                    .string_data
+                    .as_ref()
+                    .and_then(|d| d.get(&source.key))
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                Error::Secret(format!("{:?} has no key {:?}", source.name, source.key))
+            })?;
+        values.insert(region_key.clone(), value);
+    }
+    Ok(values)
+}
+
+async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
+    let namespace = namespace_of(vestibule);
+    let generation = vestibule.metadata.generation;
+    let now = Timestamp::now();
+    if vestibule.spec.paused {
+        write_status(ctx, vestibule, status::paused(generation, now)).await?;
+        return Ok(Action::await_change());
+    }
+    let inputs = load_inputs(&ctx.client, vestibule, &namespace).await?;
+    let bundle = inputs.bundle_for(vestibule);
+    let config = match compile(&bundle) {
+        Ok(config) => config,
+        Err(diagnostics) => {
+            // Bad config is never rolled out: the previous ConfigMap stays as it is.
+            write_status(
+                ctx,
+                vestibule,
+                status::stalled(generation, &diagnostics, now),
+            )
+            .await?;
+            return Ok(Action::requeue(RESYNC));
+        }
+    };
+    let values = secret_values(&ctx.client, &namespace, &config).await?;
+    let mut regions = Vec::new();
+    for region in &vestibule.spec.regions {
+        if region.kubeconfig_secret_ref.is_some() {
+            regions.push(status::region(
+                &region.name,
+                &config.hash,
+                Some("remote clusters are not reconciled by this version of the operator"),
+                generation,
+                now,
+            ));
+            continue;
+        }
+        let objects = render(&RenderInput {
+            vestibule,
+            config: &config,
+            region,
+            secret_values: &values,
+            image: &ctx.image,
+        });
+        apply_region(&ctx.client, &objects).await?;
+        regions.push(status::region(
+            &region.name,
+            &config.hash,
+            None,
+            generation,
+            now,
+        ));
+    }
+    write_status(
+        ctx,
+        vestibule,
+        status::ready(generation, &config.hash, regions, now),
+    )
+    .await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+async fn apply_one<K>(api: Api<K>, object: &K) -> Result<(), Error>
+where
+    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch(&name, &params, &Patch::Apply(object)).await?;
+    Ok(())
+}
+
+fn namespaced<K>(client: &Client, object: &K) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    Api::namespaced(
+        client.clone(),
+        object.meta().namespace.as_deref().unwrap_or("default"),
+    )
+}
+
+/// Server-side applies one region's objects, in order.
+async fn apply_region(client: &Client, objects: &RegionObjects) -> Result<(), Error> {
+    if let Some(ns) = &objects.namespace {
+        apply_one(Api::<Namespace>::all(client.clone()), ns).await?;
+    }
+    apply_one::<ServiceAccount>(
+        namespaced(client, &objects.service_account),
+        &objects.service_account,
+    )
+    .await?;
+    apply_one::<Role>(namespaced(client, &objects.role), &objects.role).await?;
+    apply_one::<RoleBinding>(
+        namespaced(client, &objects.role_binding),
+        &objects.role_binding,
+    )
+    .await?;
+    apply_one::<ConfigMap>(namespaced(client, &objects.config_map), &objects.config_map).await?;
+    apply_one::<Secret>(namespaced(client, &objects.secret), &objects.secret).await?;
+    if let Some(claim) = &objects.volume_claim {
+        apply_one::<PersistentVolumeClaim>(namespaced(client, claim), claim).await?;
+    }
+    apply_one::<Deployment>(namespaced(client, &objects.deployment), &objects.deployment).await?;
+    apply_one::<Service>(namespaced(client, &objects.service), &objects.service).await?;
+    if let Some(pdb) = &objects.disruption_budget {
+        apply_one::<PodDisruptionBudget>(namespaced(client, pdb), pdb).await?;
+    }
+    if let Some(ingress) = &objects.ingress {
+        apply_one::<Ingress>(namespaced(client, ingress), ingress).await?;
+    }
+    Ok(())
+}
+
+/// Writes status through the status subresource with server-side apply, from a freshly
+/// computed value; skipped when nothing but timestamps would change.
+async fn write_status(
+    ctx: &Context,
+    vestibule: &Vestibule,
+    mut status: VestibuleStatus,
+) -> Result<(), Error> {
+    if let Some(old) = &vestibule.status {
+        status::carry_transition_times(&mut status.conditions, &old.conditions);
+        for region in &mut status.regions {
+            if let Some(previous) = old.regions.iter().find(|r| r.name == region.name) {
+                status::carry_transition_times(&mut region.conditions, &previous.conditions);
+            }
+        }
+        if old == &status {
+            return Ok(());
+        }
+    }
+    let api: Api<Vestibule> = Api::namespaced(ctx.client.clone(), &namespace_of(vestibule));
+    let patch = json!({
+        "apiVersion": crate::resources::API_VERSION,
+        "kind": "Vestibule",
+        "status": status,
+    });
+    api.patch_status(
+        &vestibule.name_any(),
+        &PatchParams::apply(STATUS_MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Before the Vestibule goes: objects in its own namespace go with it (owner references); the
+/// rest is found by label and deleted. Remote regions come with the multi-cluster work.
+async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
+    let selector = format!(
+        "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={}",
+        crate::render::MANAGER,
+        vestibule.name_any()
+    );
+    for region in vestibule
+        .spec
+        .regions
+        .iter()
+        .filter(|r| r.kubeconfig_secret_ref.is_none())
+    {
+        let Some(namespace) = region
+            .namespace
+            .as_deref()
+            .filter(|ns| *ns != namespace_of(vestibule))
+        else {
+            continue;
+        };
+        let params = ListParams::default().labels(&format!(
+            "{selector},{}={}",
+            crate::render::REGION_LABEL,
+            region.name
+        ));
+        let dp = kube::api::DeleteParams::default();
+        let _ = Api::<Deployment>::namespaced(ctx.client.clone(), namespace)
+            .delete_collection(&dp, &params)
+            .await?;
+        let _ = Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
+            .delete_collection(&dp, &params)
+            .await?;
+        let _ = Api::<Secret>::namespaced(ctx.client.clone(), namespace)
+            .delete_collection(&dp, &params)
+            .await?;
+    }
+    Ok(Action::await_change())
+}

@@ -1,0 +1,330 @@
+//! The Vestibule controller against kube's mocked API server (`tower-test`): each scenario is the
+//! exact list of requests the reconcile must make, in order, and nothing else.
+
+use std::sync::Arc;
+
+use axum::http::{Method, Request, Response};
+use http_body_util::BodyExt;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use kube::{Client, Resource};
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+use vestibule::operator::{Context, FINALIZER, reconcile::reconcile};
+use vestibule::resources::Vestibule;
+
+/// One expected request: method, path, a check of the body, and the answer to send.
+struct Expect {
+    method: Method,
+    path: String,
+    query_contains: &'static str,
+    body: Box<dyn Fn(&Value) + Send>,
+    respond: Box<dyn Fn(&Value) -> Value + Send>,
+}
+
+fn expect(method: Method, path: &str) -> Expect {
+    Expect {
+        method,
+        path: path.to_owned(),
+        query_contains: "",
+        body: Box::new(|_| {}),
+        respond: Box::new(|body| body.clone()),
+    }
+}
+
+impl Expect {
+    fn query(mut self, q: &'static str) -> Self {
+        self.query_contains = q;
+        self
+    }
+    fn body(mut self, check: impl Fn(&Value) + Send + 'static) -> Self {
+        self.body = Box::new(check);
+        self
+    }
+    fn respond(mut self, answer: impl Fn(&Value) -> Value + Send + 'static) -> Self {
+        self.respond = Box::new(answer);
+        self
+    }
+}
+
+fn empty_list(kind: &str) -> Expect {
+    let kind = kind.to_owned();
+    let plural = format!("{}s", kind.to_lowercase()).replace("policys", "policies");
+    expect(Method::GET, &format!("/apis/vestibule.dev/v1alpha1/namespaces/default/{plural}")).respond(move |_| {
+        json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": format!("{kind}List"), "metadata": {"resourceVersion": "1"}, "items": []})
+    })
+}
+
+/// Serves `expected` in order and fails on anything else, including requests after the last.
+fn api_server(
+    handle: Handle<Request<Body>, Response<Body>>,
+    expected: Vec<Expect>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut handle = handle;
+        for (i, e) in expected.into_iter().enumerate() {
+            let (request, send) = handle
+                .next_request()
+                .await
+                .unwrap_or_else(|| panic!("request {i} ({} {}) was never made", e.method, e.path));
+            assert_eq!(
+                request.method(),
+                &e.method,
+                "request {i}: {}",
+                request.uri()
+            );
+            assert_eq!(request.uri().path(), e.path, "request {i}");
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            assert!(
+                query.contains(e.query_contains),
+                "request {i}: query {query:?} lacks {:?}",
+                e.query_contains
+            );
+            let bytes = request
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            let body: Value = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).expect("json body")
+            };
+            (e.body)(&body);
+            let answer = (e.respond)(&body);
+            send.send_response(
+                Response::builder()
+                    .body(Body::from(serde_json::to_vec(&answer).expect("json")))
+                    .expect("response"),
+            );
+        }
+        if let Some((request, _)) = handle.next_request().await {
+            panic!("unexpected request {} {}", request.method(), request.uri());
+        }
+    })
+}
+
+fn context() -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    (
+        Arc::new(Context {
+            client,
+            image: "ghcr.io/vestibule/vestibule:test".into(),
+        }),
+        handle,
+    )
+}
+
+fn vestibule(spec: Value, finalized: bool) -> Vestibule {
+    let mut v: Vestibule = serde_json::from_value(json!({
+        "apiVersion": "vestibule.dev/v1alpha1",
+        "kind": "Vestibule",
+        "metadata": {"name": "quickstart", "namespace": "default", "uid": "0b0e5a52-1111-4c1e-9d2e-4a5e6f7a8b9c", "generation": 3, "resourceVersion": "7"},
+        "spec": spec,
+    }))
+    .expect("vestibule");
+    if finalized {
+        v.meta_mut().finalizers = Some(vec![FINALIZER.to_owned()]);
+    }
+    v
+}
+
+/// A status patch, answered with the Vestibule carrying that status, as the API server does.
+fn status_patch(v: &Vestibule) -> Expect {
+    let object = serde_json::to_value(v).expect("json");
+    expect(
+        Method::PATCH,
+        "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart/status",
+    )
+    .query("fieldManager=vestibule-operator-status")
+    .respond(move |patch| {
+        let mut answer = object.clone();
+        answer["status"] = patch["status"].clone();
+        answer
+    })
+}
+
+fn minimal_spec() -> Value {
+    json!({"issuer": "https://auth.example.com", "regions": [{"name": "local"}]})
+}
+
+/// Runs one reconcile against the scripted API server; the server task checks that nothing
+/// else was requested.
+async fn run(v: Vestibule, expected: Vec<Expect>) -> Action {
+    let (ctx, handle) = context();
+    let server = api_server(handle, expected);
+    let action = Box::pin(reconcile(Arc::new(v), ctx))
+        .await
+        .expect("reconcile succeeds");
+    // Dropping the context closes the client, so the server sees the end of requests.
+    server
+        .await
+        .expect("the API server saw exactly the expected requests");
+    action
+}
+
+#[tokio::test]
+async fn finalizer_is_added_first() {
+    let v = vestibule(minimal_spec(), false);
+    let finalized = vestibule(minimal_spec(), true);
+    let action = run(
+        v,
+        vec![
+            expect(
+                Method::PATCH,
+                "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart",
+            )
+            .body(|patch| {
+                let ops = patch.as_array().expect("json patch");
+                assert!(
+                    ops.iter()
+                        .any(|op| op["op"] == "add" && op["value"] == json!([FINALIZER])),
+                    "{patch}"
+                );
+            })
+            .respond(move |_| serde_json::to_value(&finalized).expect("json")),
+        ],
+    )
+    .await;
+    assert_eq!(action, Action::await_change());
+}
+
+#[tokio::test]
+async fn compile_error_sets_stalled_and_leaves_the_config_map_untouched() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "missing"});
+    let v = vestibule(spec, true);
+    let action = run(
+        v.clone(),
+        vec![
+            empty_list("OAuthProvider"),
+            empty_list("Organization"),
+            empty_list("Application"),
+            empty_list("Theme"),
+            empty_list("MfaPolicy"),
+            status_patch(&v).body(|patch| {
+                let conditions = patch["status"]["conditions"]
+                    .as_array()
+                    .expect("conditions");
+                let stalled = conditions
+                    .iter()
+                    .find(|c| c["type"] == "Stalled")
+                    .expect("Stalled");
+                assert_eq!(stalled["status"], "True");
+                assert!(
+                    stalled["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("Theme \"missing\" not found"),
+                    "{stalled}"
+                );
+                let ready = conditions
+                    .iter()
+                    .find(|c| c["type"] == "Ready")
+                    .expect("Ready");
+                assert_eq!(ready["status"], "False");
+                assert_eq!(patch["status"]["observedGeneration"], 3);
+            }),
+            // Nothing else: no ConfigMap, no Deployment.
+        ],
+    )
+    .await;
+    assert_eq!(action, Action::requeue(vestibule::operator::RESYNC));
+}
+
+fn applied(kind_path: &str, name: &str) -> Expect {
+    expect(Method::PATCH, &format!("{kind_path}/{name}"))
+        .query("fieldManager=vestibule-operator")
+        .body(|object| {
+            assert_eq!(
+                object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "vestibule",
+                "{object}"
+            );
+            // Owner reference to the Vestibule: same cluster, same namespace.
+            assert_eq!(
+                object["metadata"]["ownerReferences"][0]["kind"], "Vestibule",
+                "{object}"
+            );
+        })
+}
+
+#[tokio::test]
+async fn first_reconcile_applies_every_object_then_reports_ready() {
+    let ns = "/api/v1/namespaces/default";
+    let v = vestibule(minimal_spec(), true);
+    let action = run(
+        v.clone(),
+        vec![
+            empty_list("OAuthProvider"),
+            empty_list("Organization"),
+            empty_list("Application"),
+            empty_list("Theme"),
+            empty_list("MfaPolicy"),
+            applied(&format!("{ns}/serviceaccounts"), "quickstart"),
+            applied(
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+                "quickstart-server",
+            ),
+            applied(
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+                "quickstart-server",
+            ),
+            applied(&format!("{ns}/configmaps"), "quickstart-config").body(|cm| {
+                let config: Value =
+                    serde_json::from_str(cm["data"]["config.json"].as_str().expect("config"))
+                        .expect("json");
+                assert_eq!(config["issuer"], "https://auth.example.com");
+                assert_eq!(
+                    cm["metadata"]["annotations"]["vestibule.dev/config-hash"],
+                    config["hash"]
+                );
+            }),
+            applied(&format!("{ns}/secrets"), "quickstart-secrets"),
+            applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
+            applied("/apis/apps/v1/namespaces/default/deployments", "quickstart").body(|d| {
+                assert_eq!(
+                    d["spec"]["template"]["spec"]["containers"][0]["image"],
+                    "ghcr.io/vestibule/vestibule:test"
+                );
+            }),
+            applied(&format!("{ns}/services"), "quickstart"),
+            status_patch(&v).body(|patch| {
+                let ready = patch["status"]["conditions"]
+                    .as_array()
+                    .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+                    .expect("Ready");
+                assert_eq!(ready["status"], "True");
+                assert_eq!(patch["status"]["regions"][0]["name"], "local");
+                assert!(
+                    patch["status"]["configHash"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("sha256:")
+                );
+            }),
+        ],
+    )
+    .await;
+    assert_eq!(action, Action::requeue(vestibule::operator::RESYNC));
+}
+
+#[tokio::test]
+async fn paused_vestibule_gets_only_a_status_write() {
+    let mut spec = minimal_spec();
+    spec["paused"] = json!(true);
+    let v = vestibule(spec, true);
+    let action = run(
+        v.clone(),
+        vec![status_patch(&v).body(|patch| {
+            let ready = patch["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+                .expect("Ready");
+            assert_eq!(ready["reason"], "Paused");
+        })],
+    )
+    .await;
+    assert_eq!(action, Action::await_change());
+}
