@@ -165,7 +165,8 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             secret_values: &values,
             image: &ctx.image,
         });
-        apply_region(&ctx.client, &objects).await?;
+        let written = apply_region(&ctx.client, &objects).await?;
+        tracing::debug!(region = %region.name, written, "region applied");
         regions.push(status::region(
             &region.name,
             &config.hash,
@@ -183,14 +184,37 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     Ok(Action::requeue(RESYNC))
 }
 
-async fn apply_one<K>(api: Api<K>, object: &K) -> Result<(), Error>
+/// Whether `live` already holds everything `desired` sets (the API server adds defaults and
+/// status, so equality would never hold).
+pub fn contains(live: &serde_json::Value, desired: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => d
+            .iter()
+            .all(|(k, v)| l.get(k).is_some_and(|lv| contains(lv, v))),
+        (Value::Array(l), Value::Array(d)) => {
+            l.len() == d.len() && l.iter().zip(d).all(|(lv, dv)| contains(lv, dv))
+        }
+        (l, d) => l == d,
+    }
+}
+
+/// Server-side applies `object` unless the live object already matches; returns whether it
+/// wrote (a no-op reconcile must make no write).
+async fn apply_one<K>(api: Api<K>, object: &K) -> Result<bool, Error>
 where
     K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
     let name = object.meta().name.clone().unwrap_or_default();
+    if let Some(live) = api.get_opt(&name).await? {
+        let as_json = |o: &K| serde_json::to_value(o).unwrap_or(serde_json::Value::Null);
+        if contains(&as_json(&live), &as_json(object)) {
+            return Ok(false);
+        }
+    }
     let params = PatchParams::apply(FIELD_MANAGER).force();
     api.patch(&name, &params, &Patch::Apply(object)).await?;
-    Ok(())
+    Ok(true)
 }
 
 fn namespaced<K>(client: &Client, object: &K) -> Api<K>
@@ -203,36 +227,48 @@ where
     )
 }
 
-/// Server-side applies one region's objects, in order.
-async fn apply_region(client: &Client, objects: &RegionObjects) -> Result<(), Error> {
+/// Server-side applies one region's objects, in order; returns how many were written.
+async fn apply_region(client: &Client, objects: &RegionObjects) -> Result<usize, Error> {
+    let mut written = Vec::new();
     if let Some(ns) = &objects.namespace {
-        apply_one(Api::<Namespace>::all(client.clone()), ns).await?;
+        written.push(apply_one(Api::<Namespace>::all(client.clone()), ns).await?);
     }
-    apply_one::<ServiceAccount>(
-        namespaced(client, &objects.service_account),
-        &objects.service_account,
-    )
-    .await?;
-    apply_one::<Role>(namespaced(client, &objects.role), &objects.role).await?;
-    apply_one::<RoleBinding>(
-        namespaced(client, &objects.role_binding),
-        &objects.role_binding,
-    )
-    .await?;
-    apply_one::<ConfigMap>(namespaced(client, &objects.config_map), &objects.config_map).await?;
-    apply_one::<Secret>(namespaced(client, &objects.secret), &objects.secret).await?;
+    written.push(
+        apply_one::<ServiceAccount>(
+            namespaced(client, &objects.service_account),
+            &objects.service_account,
+        )
+        .await?,
+    );
+    written.push(apply_one::<Role>(namespaced(client, &objects.role), &objects.role).await?);
+    written.push(
+        apply_one::<RoleBinding>(
+            namespaced(client, &objects.role_binding),
+            &objects.role_binding,
+        )
+        .await?,
+    );
+    written.push(
+        apply_one::<ConfigMap>(namespaced(client, &objects.config_map), &objects.config_map)
+            .await?,
+    );
+    written.push(apply_one::<Secret>(namespaced(client, &objects.secret), &objects.secret).await?);
     if let Some(claim) = &objects.volume_claim {
-        apply_one::<PersistentVolumeClaim>(namespaced(client, claim), claim).await?;
+        written.push(apply_one::<PersistentVolumeClaim>(namespaced(client, claim), claim).await?);
     }
-    apply_one::<Deployment>(namespaced(client, &objects.deployment), &objects.deployment).await?;
-    apply_one::<Service>(namespaced(client, &objects.service), &objects.service).await?;
+    written.push(
+        apply_one::<Deployment>(namespaced(client, &objects.deployment), &objects.deployment)
+            .await?,
+    );
+    written
+        .push(apply_one::<Service>(namespaced(client, &objects.service), &objects.service).await?);
     if let Some(pdb) = &objects.disruption_budget {
-        apply_one::<PodDisruptionBudget>(namespaced(client, pdb), pdb).await?;
+        written.push(apply_one::<PodDisruptionBudget>(namespaced(client, pdb), pdb).await?);
     }
     if let Some(ingress) = &objects.ingress {
-        apply_one::<Ingress>(namespaced(client, ingress), ingress).await?;
+        written.push(apply_one::<Ingress>(namespaced(client, ingress), ingress).await?);
     }
-    Ok(())
+    Ok(written.into_iter().filter(|w| *w).count())
 }
 
 /// Writes status through the status subresource with server-side apply, from a freshly

@@ -15,6 +15,7 @@ use vestibule::resources::Vestibule;
 
 /// One expected request: method, path, a check of the body, and the answer to send.
 struct Expect {
+    status: u16,
     method: Method,
     path: String,
     query_contains: &'static str,
@@ -24,6 +25,7 @@ struct Expect {
 
 fn expect(method: Method, path: &str) -> Expect {
     Expect {
+        status: 200,
         method,
         path: path.to_owned(),
         query_contains: "",
@@ -45,6 +47,25 @@ impl Expect {
         self.respond = Box::new(answer);
         self
     }
+}
+
+/// A GET answered 404, as for an object that does not exist yet.
+fn absent(path: &str) -> Expect {
+    let mut e = expect(Method::GET, path).respond(|_| {
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})
+    });
+    e.status = 404;
+    e
+}
+
+/// A GET answered with `object` as the API server holds it (with server-set fields added).
+fn present(path: &str, object: Value) -> Expect {
+    expect(Method::GET, path).respond(move |_| {
+        let mut live = object.clone();
+        live["metadata"]["resourceVersion"] = json!("42");
+        live["metadata"]["uid"] = json!("9c1d7a4e-0000-4000-8000-000000000001");
+        live
+    })
 }
 
 fn empty_list(kind: &str) -> Expect {
@@ -95,6 +116,7 @@ fn api_server(
             let answer = (e.respond)(&body);
             send.send_response(
                 Response::builder()
+                    .status(e.status)
                     .body(Body::from(serde_json::to_vec(&answer).expect("json")))
                     .expect("response"),
             );
@@ -234,6 +256,19 @@ async fn compile_error_sets_stalled_and_leaves_the_config_map_untouched() {
     assert_eq!(action, Action::requeue(vestibule::operator::RESYNC));
 }
 
+/// Puts the read (answered 404: nothing there yet) before every object apply, as the operator
+/// reads before it writes.
+fn first_time(expected: Vec<Expect>) -> Vec<Expect> {
+    let mut out = Vec::new();
+    for e in expected {
+        if e.method == Method::PATCH && !e.path.ends_with("/status") {
+            out.push(absent(&e.path));
+        }
+        out.push(e);
+    }
+    out
+}
+
 fn applied(kind_path: &str, name: &str) -> Expect {
     expect(Method::PATCH, &format!("{kind_path}/{name}"))
         .query("fieldManager=vestibule-operator")
@@ -256,7 +291,7 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
     let v = vestibule(minimal_spec(), true);
     let action = run(
         v.clone(),
-        vec![
+        first_time(vec![
             empty_list("OAuthProvider"),
             empty_list("Organization"),
             empty_list("Application"),
@@ -304,7 +339,7 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
                         .starts_with("sha256:")
                 );
             }),
-        ],
+        ]),
     )
     .await;
     assert_eq!(action, Action::requeue(vestibule::operator::RESYNC));
@@ -327,4 +362,139 @@ async fn paused_vestibule_gets_only_a_status_write() {
     )
     .await;
     assert_eq!(action, Action::await_change());
+}
+
+/// What the operator renders for `v` with `themes`, as it would compute it.
+fn rendered(
+    v: &Vestibule,
+    themes: Vec<vestibule::resources::Theme>,
+) -> (vestibule::config::RuntimeConfig, Vec<Value>) {
+    let resources = vestibule::config::Resources {
+        vestibules: vec![v.clone()],
+        themes,
+        ..Default::default()
+    };
+    let config = vestibule::config::compile(&resources.bundle_for(v)).expect("compiles");
+    let objects = vestibule::render::render(&vestibule::render::RenderInput {
+        vestibule: v,
+        config: &config,
+        region: &v.spec.regions[0],
+        secret_values: &std::collections::BTreeMap::new(),
+        image: "ghcr.io/vestibule/vestibule:test",
+    });
+    (config, objects.to_values())
+}
+
+fn theme(primary: &str) -> vestibule::resources::Theme {
+    serde_json::from_value(json!({
+        "apiVersion": "vestibule.dev/v1alpha1", "kind": "Theme",
+        "metadata": {"name": "brand", "namespace": "default"},
+        "spec": {"tokens": {"colors": {"primary": primary}}},
+    }))
+    .expect("theme")
+}
+
+/// The path of a rendered object on the API server.
+fn path_of(object: &Value) -> String {
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    let (group, plural) = match object["kind"].as_str().unwrap_or_default() {
+        "ServiceAccount" => ("/api/v1", "serviceaccounts"),
+        "ConfigMap" => ("/api/v1", "configmaps"),
+        "Secret" => ("/api/v1", "secrets"),
+        "Service" => ("/api/v1", "services"),
+        "PersistentVolumeClaim" => ("/api/v1", "persistentvolumeclaims"),
+        "Role" => ("/apis/rbac.authorization.k8s.io/v1", "roles"),
+        "RoleBinding" => ("/apis/rbac.authorization.k8s.io/v1", "rolebindings"),
+        "Deployment" => ("/apis/apps/v1", "deployments"),
+        other => panic!("unexpected kind {other}"),
+    };
+    format!("{group}/namespaces/default/{plural}/{name}")
+}
+
+fn with_ready_status(mut v: Vestibule, config: &vestibule::config::RuntimeConfig) -> Vestibule {
+    // As an earlier reconcile left it (timestamps differ from now on purpose).
+    let then = "2026-01-01T00:00:00Z".parse().expect("time");
+    let region = vestibule::operator::status::region("local", &config.hash, None, Some(3), then);
+    v.status = Some(vestibule::operator::status::ready(
+        Some(3),
+        &config.hash,
+        vec![region],
+        then,
+    ));
+    v
+}
+
+#[tokio::test]
+async fn a_no_op_reconcile_makes_no_write() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    let v = vestibule(spec, true);
+    let (config, objects) = rendered(&v, vec![theme("#2563eb")]);
+    let v = with_ready_status(v, &config);
+    let brand = serde_json::to_value(theme("#2563eb")).expect("json");
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+    ];
+    // Every object is read and found as desired: nothing is written, not even status.
+    expected.extend(objects.iter().map(|o| present(&path_of(o), o.clone())));
+    run(v, expected).await;
+}
+
+#[tokio::test]
+async fn a_theme_change_updates_only_the_config_map() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    let v = vestibule(spec, true);
+    // What the cluster runs: rendered with the old brand color.
+    let (old_config, live) = rendered(&v, vec![theme("#dc2626")]);
+    let v = with_ready_status(v, &old_config);
+    let (new_config, _) = rendered(&v, vec![theme("#2563eb")]);
+    assert_ne!(old_config.hash, new_config.hash);
+    let brand = serde_json::to_value(theme("#2563eb")).expect("json");
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+    ];
+    for object in &live {
+        expected.push(present(&path_of(object), object.clone()));
+        if object["kind"] == "ConfigMap" {
+            // The only write to a workload object: the ConfigMap, with the new theme.
+            let hash = new_config.hash.clone();
+            expected.push(
+                applied("/api/v1/namespaces/default/configmaps", "quickstart-config").body(
+                    move |cm| {
+                        assert_eq!(
+                            cm["metadata"]["annotations"]["vestibule.dev/config-hash"],
+                            hash.as_str()
+                        );
+                        assert!(
+                            cm["data"]["config.json"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .contains("#2563eb")
+                        );
+                    },
+                ),
+            );
+        }
+    }
+    // No Deployment write: the servers pick the new config up without a rollout. Status records
+    // the new hash.
+    let hash = new_config.hash.clone();
+    expected.push(
+        status_patch(&v)
+            .body(move |patch| assert_eq!(patch["status"]["configHash"], hash.as_str())),
+    );
+    run(v, expected).await;
 }
