@@ -4,6 +4,7 @@
 //! The reconcile loop only fetches inputs, calls `compile` and `render`, applies the result with
 //! server-side apply under one field manager, and writes status through the status subresource.
 
+pub mod clusters;
 pub mod reconcile;
 pub mod run;
 pub mod status;
@@ -29,6 +30,8 @@ pub struct Context {
     pub client: Client,
     /// Auth server image rendered into Deployments.
     pub image: String,
+    /// Clients for remote regions.
+    pub clusters: clusters::Clusters,
 }
 
 /// Why a reconcile failed. Variant names are the `error` label of the metrics.

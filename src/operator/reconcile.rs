@@ -148,16 +148,6 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     let values = secret_values(&ctx.client, &namespace, &config).await?;
     let mut regions = Vec::new();
     for region in &vestibule.spec.regions {
-        if region.kubeconfig_secret_ref.is_some() {
-            regions.push(status::region(
-                &region.name,
-                &config.hash,
-                Some("remote clusters are not reconciled by this version of the operator"),
-                generation,
-                now,
-            ));
-            continue;
-        }
         let objects = render(&RenderInput {
             vestibule,
             config: &config,
@@ -165,12 +155,35 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             secret_values: &values,
             image: &ctx.image,
         });
-        let written = apply_region(&ctx.client, &objects).await?;
-        tracing::debug!(region = %region.name, written, "region applied");
+        // Each region on its own: one unreachable cluster must not hold back the others.
+        let outcome = match ctx
+            .clusters
+            .client_for(
+                &ctx.client,
+                &namespace,
+                region.kubeconfig_secret_ref.as_ref(),
+            )
+            .await
+        {
+            Ok(client) => apply_region(&client, &objects)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let error = match outcome {
+            Ok(written) => {
+                tracing::debug!(region = %region.name, written, "region applied");
+                None
+            }
+            Err(reason) => {
+                tracing::warn!(region = %region.name, %reason, "region not applied");
+                Some(reason)
+            }
+        };
         regions.push(status::region(
             &region.name,
             &config.hash,
-            None,
+            error.as_deref(),
             generation,
             now,
         ));

@@ -56,6 +56,7 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
     let ctx = Arc::new(Context {
         client: client.clone(),
         image: options.image,
+        clusters: super::clusters::Clusters::default(),
     });
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=vestibule");
     let controller = Controller::new(

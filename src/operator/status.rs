@@ -38,16 +38,21 @@ pub fn carry_transition_times(new: &mut [Condition], old: &[Condition]) {
     }
 }
 
-/// Every region applied.
+/// The config compiled and every region was tried: `Ready` when all were applied, else
+/// `Degraded` naming the regions that failed (the others are applied regardless).
 pub fn ready(
     generation: Option<i64>,
     hash: &str,
     regions: Vec<RegionStatus>,
     now: Timestamp,
 ) -> VestibuleStatus {
-    VestibuleStatus {
-        observed_generation: generation,
-        conditions: vec![
+    let failed: Vec<&str> = regions
+        .iter()
+        .filter(|r| r.applied_config_hash.is_none())
+        .map(|r| r.name.as_str())
+        .collect();
+    let conditions = if failed.is_empty() {
+        vec![
             condition(
                 "Ready",
                 true,
@@ -58,7 +63,30 @@ pub fn ready(
             ),
             condition("Reconciling", false, "Reconciled", "", generation, now),
             condition("Stalled", false, "Reconciled", "", generation, now),
-        ],
+            condition("Degraded", false, "Reconciled", "", generation, now),
+        ]
+    } else {
+        let message = format!(
+            "regions not applied: {} (see status.regions)",
+            failed.join(", ")
+        );
+        vec![
+            condition("Ready", false, "RegionsDegraded", &message, generation, now),
+            condition("Reconciling", false, "RegionsDegraded", "", generation, now),
+            condition("Stalled", false, "RegionsDegraded", "", generation, now),
+            condition(
+                "Degraded",
+                true,
+                "RegionsDegraded",
+                &message,
+                generation,
+                now,
+            ),
+        ]
+    };
+    VestibuleStatus {
+        observed_generation: generation,
+        conditions,
         config_hash: Some(hash.to_owned()),
         regions,
     }

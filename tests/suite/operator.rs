@@ -128,12 +128,20 @@ fn api_server(
 }
 
 fn context() -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
+    context_with(Default::default())
+}
+
+fn context_with(
+    clusters: vestibule::operator::clusters::Clusters,
+) -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
+    let image = "ghcr.io/vestibule/vestibule:test".into();
     (
         Arc::new(Context {
             client,
-            image: "ghcr.io/vestibule/vestibule:test".into(),
+            image,
+            clusters,
         }),
         handle,
     )
@@ -497,4 +505,178 @@ async fn a_theme_change_updates_only_the_config_map() {
             .body(move |patch| assert_eq!(patch["status"]["configHash"], hash.as_str())),
     );
     run(v, expected).await;
+}
+
+fn two_region_spec() -> Value {
+    json!({
+        "issuer": "https://auth.example.com",
+        "database": {"postgres": {"urlSecretRef": {"name": "db", "key": "url"}}},
+        "regions": [
+            {"name": "local"},
+            {"name": "far", "kubeconfigSecretRef": {"name": "cluster-far", "key": "kubeconfig"}},
+        ],
+    })
+}
+
+fn secret(name: &str, key: &str, value: &str) -> Value {
+    use base64::Engine;
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default"},
+        "data": {key: base64::engine::general_purpose::STANDARD.encode(value)},
+    })
+}
+
+/// The reads every reconcile of the two-region Vestibule starts with.
+fn two_region_inputs() -> Vec<Expect> {
+    let far = secret("cluster-far", "kubeconfig", "this is not a kubeconfig");
+    let db = secret("db", "url", "postgres://vestibule:s3cret@db/vestibule");
+    let db2 = db.clone();
+    vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+        // Key checks of the referenced Secrets, by name.
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/default/secrets/cluster-far",
+        )
+        .respond(move |_| far.clone()),
+        expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db.clone()),
+        // Values for the region Secret.
+        expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db2.clone()),
+    ]
+}
+
+fn local_region_applies() -> Vec<Expect> {
+    let ns = "/api/v1/namespaces/default";
+    first_time(vec![
+        applied(&format!("{ns}/serviceaccounts"), "quickstart"),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            "quickstart-server",
+        ),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            "quickstart-server",
+        ),
+        applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/secrets"), "quickstart-secrets"),
+        applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+        applied(&format!("{ns}/services"), "quickstart"),
+    ])
+}
+
+#[tokio::test]
+async fn a_failing_remote_region_is_degraded_while_the_others_are_applied() {
+    let v = vestibule(two_region_spec(), true);
+    let far = secret("cluster-far", "kubeconfig", "this is not a kubeconfig");
+    let mut expected = two_region_inputs();
+    expected.extend(local_region_applies());
+    // The far region: its kubeconfig is read and refused; nothing else is attempted there.
+    expected.push(
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/default/secrets/cluster-far",
+        )
+        .respond(move |_| far.clone()),
+    );
+    expected.push(status_patch(&v).body(|patch| {
+        let status = &patch["status"];
+        let find = |conditions: &Value, kind: &str| {
+            conditions
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == kind).cloned())
+                .expect(kind)
+        };
+        assert_eq!(find(&status["conditions"], "Degraded")["status"], "True");
+        assert_eq!(find(&status["conditions"], "Ready")["status"], "False");
+        assert!(
+            find(&status["conditions"], "Ready")["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("far")
+        );
+        assert_eq!(status["regions"][0]["name"], "local");
+        assert_eq!(
+            find(&status["regions"][0]["conditions"], "Ready")["status"],
+            "True"
+        );
+        assert_eq!(status["regions"][1]["name"], "far");
+        let far = find(&status["regions"][1]["conditions"], "Degraded");
+        assert_eq!(far["status"], "True");
+        assert!(
+            far["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("invalid kubeconfig"),
+            "{far}"
+        );
+        assert!(status["regions"][1]["appliedConfigHash"].is_null());
+    }));
+    run(v, expected).await;
+}
+
+#[tokio::test]
+async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it_needs() {
+    let v = vestibule(two_region_spec(), true);
+    // The far cluster is a second mocked API server.
+    let (far_service, far_handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let far_client = Client::new(far_service, "default");
+    let clusters =
+        vestibule::operator::clusters::Clusters::default().with_fixed("cluster-far", far_client);
+    let ns = "/api/v1/namespaces/default";
+    let far_server = api_server(
+        far_handle,
+        first_time(vec![
+            // Remote objects carry no owner reference (the owner lives in another cluster).
+            expect(Method::PATCH, "/api/v1/namespaces/default")
+                .query("fieldManager=vestibule-operator"),
+            expect(Method::PATCH, &format!("{ns}/serviceaccounts/quickstart"))
+                .body(|o| assert!(o["metadata"]["ownerReferences"].is_null())),
+            expect(
+                Method::PATCH,
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/quickstart-server",
+            ),
+            expect(
+                Method::PATCH,
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/quickstart-server",
+            ),
+            expect(Method::PATCH, &format!("{ns}/configmaps/quickstart-config")),
+            expect(Method::PATCH, &format!("{ns}/secrets/quickstart-secrets")).body(|secret| {
+                use base64::Engine;
+                let url = secret["data"]["database.url"]
+                    .as_str()
+                    .expect("database.url copied");
+                let url = base64::engine::general_purpose::STANDARD
+                    .decode(url)
+                    .expect("base64");
+                assert_eq!(url, b"postgres://vestibule:s3cret@db/vestibule");
+            }),
+            expect(
+                Method::PATCH,
+                "/apis/apps/v1/namespaces/default/deployments/quickstart",
+            ),
+            expect(Method::PATCH, &format!("{ns}/services/quickstart")),
+        ]),
+    );
+    let (ctx, handle) = context_with(clusters);
+    let mut expected = two_region_inputs();
+    expected.extend(local_region_applies());
+    expected.push(status_patch(&v).body(|patch| {
+        assert_eq!(patch["status"]["regions"][1]["name"], "far");
+        assert!(patch["status"]["regions"][1]["appliedConfigHash"].is_string());
+    }));
+    let server = api_server(handle, expected);
+    Box::pin(reconcile(Arc::new(v), ctx))
+        .await
+        .expect("reconcile");
+    server
+        .await
+        .expect("local API server saw exactly the expected requests");
+    far_server
+        .await
+        .expect("far API server saw exactly the expected requests");
 }
