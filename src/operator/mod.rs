@@ -46,6 +46,9 @@ pub enum Error {
     /// A referenced Secret value is not usable.
     #[error("secret {0}")]
     Secret(String),
+    /// A region's cluster cannot be reached.
+    #[error("region {0}: {1}")]
+    Region(String, String),
 }
 
 impl Error {
@@ -55,6 +58,7 @@ impl Error {
             Error::Kube(_) => "kube",
             Error::Finalizer(_) => "finalizer",
             Error::Secret(_) => "secret",
+            Error::Region(..) => "region",
         }
     }
 }

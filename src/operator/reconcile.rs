@@ -317,42 +317,56 @@ async fn write_status(
     Ok(())
 }
 
-/// Before the Vestibule goes: objects in its own namespace go with it (owner references); the
-/// rest is found by label and deleted. Remote regions come with the multi-cluster work.
+/// Deletes every object of `kind` labelled as this Vestibule's in one region.
+async fn delete_labelled<K>(client: &Client, namespace: &str, selector: &str) -> Result<(), Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let params = ListParams::default().labels(selector);
+    api.delete_collection(&kube::api::DeleteParams::background(), &params)
+        .await?;
+    Ok(())
+}
+
+/// Before the Vestibule goes, its regional objects go. Objects next to it (same cluster and
+/// namespace) carry owner references and are collected by Kubernetes; the rest are found by
+/// label and deleted, in remote clusters too. An unreachable cluster keeps the finalizer (and
+/// the Vestibule) until it can be cleaned, and says so in the error.
 async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
-    let selector = format!(
-        "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={}",
-        crate::render::MANAGER,
-        vestibule.name_any()
-    );
-    for region in vestibule
-        .spec
-        .regions
-        .iter()
-        .filter(|r| r.kubeconfig_secret_ref.is_none())
-    {
-        let Some(namespace) = region
-            .namespace
-            .as_deref()
-            .filter(|ns| *ns != namespace_of(vestibule))
-        else {
+    let home = namespace_of(vestibule);
+    for region in &vestibule.spec.regions {
+        let names = crate::render::Names::new(vestibule, region);
+        if region.kubeconfig_secret_ref.is_none() && names.namespace == home {
             continue;
-        };
-        let params = ListParams::default().labels(&format!(
-            "{selector},{}={}",
+        }
+        let client = ctx
+            .clusters
+            .client_for(&ctx.client, &home, region.kubeconfig_secret_ref.as_ref())
+            .await
+            .map_err(|reason| Error::Region(region.name.clone(), reason))?;
+        let selector = format!(
+            "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={},{}={}",
+            crate::render::MANAGER,
+            vestibule.name_any(),
             crate::render::REGION_LABEL,
             region.name
-        ));
-        let dp = kube::api::DeleteParams::default();
-        let _ = Api::<Deployment>::namespaced(ctx.client.clone(), namespace)
-            .delete_collection(&dp, &params)
-            .await?;
-        let _ = Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
-            .delete_collection(&dp, &params)
-            .await?;
-        let _ = Api::<Secret>::namespaced(ctx.client.clone(), namespace)
-            .delete_collection(&dp, &params)
-            .await?;
+        );
+        let ns = names.namespace.as_str();
+        // Workloads first, so nothing serves with half its config gone.
+        delete_labelled::<Ingress>(&client, ns, &selector).await?;
+        delete_labelled::<Deployment>(&client, ns, &selector).await?;
+        delete_labelled::<PodDisruptionBudget>(&client, ns, &selector).await?;
+        delete_labelled::<Service>(&client, ns, &selector).await?;
+        delete_labelled::<ConfigMap>(&client, ns, &selector).await?;
+        delete_labelled::<Secret>(&client, ns, &selector).await?;
+        delete_labelled::<PersistentVolumeClaim>(&client, ns, &selector).await?;
+        delete_labelled::<RoleBinding>(&client, ns, &selector).await?;
+        delete_labelled::<Role>(&client, ns, &selector).await?;
+        delete_labelled::<ServiceAccount>(&client, ns, &selector).await?;
     }
     Ok(Action::await_change())
 }

@@ -680,3 +680,68 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
         .await
         .expect("far API server saw exactly the expected requests");
 }
+
+#[tokio::test]
+async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
+    let mut v = vestibule(two_region_spec(), true);
+    v.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-26T00:00:00Z".parse().expect("time"),
+    ));
+    let (far_service, far_handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let clusters = vestibule::operator::clusters::Clusters::default()
+        .with_fixed("cluster-far", Client::new(far_service, "default"));
+    let cleaned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deleted = |path: &str| {
+        let cleaned = cleaned.clone();
+        expect(Method::DELETE, path)
+            .query("labelSelector=")
+            .respond(move |_| {
+                cleaned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []})
+            })
+    };
+    let ns = "/api/v1/namespaces/default";
+    let far_server = api_server(
+        far_handle,
+        vec![
+            deleted("/apis/networking.k8s.io/v1/namespaces/default/ingresses"),
+            deleted("/apis/apps/v1/namespaces/default/deployments"),
+            deleted("/apis/policy/v1/namespaces/default/poddisruptionbudgets"),
+            deleted(&format!("{ns}/services")),
+            deleted(&format!("{ns}/configmaps")),
+            deleted(&format!("{ns}/secrets")),
+            deleted(&format!("{ns}/persistentvolumeclaims")),
+            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"),
+            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles"),
+            deleted(&format!("{ns}/serviceaccounts")),
+        ],
+    );
+    let (ctx, handle) = context_with(clusters);
+    let done = cleaned.clone();
+    let released = {
+        let mut gone = v.clone();
+        gone.meta_mut().finalizers = None;
+        serde_json::to_value(&gone).expect("json")
+    };
+    // The local region (same namespace) goes with the Vestibule through owner references: the
+    // only local request is releasing the finalizer, after the far cluster is clean.
+    let server = api_server(
+        handle,
+        vec![
+            expect(
+                Method::PATCH,
+                "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart",
+            )
+            .body(|patch| {
+                let ops = patch.as_array().expect("json patch");
+                assert!(ops.iter().any(|op| op["op"] == "remove"), "{patch}");
+            })
+            .respond(move |_| released.clone()),
+        ],
+    );
+    Box::pin(reconcile(Arc::new(v), ctx))
+        .await
+        .expect("reconcile");
+    far_server.await.expect("far cluster cleaned");
+    server.await.expect("finalizer released");
+}
