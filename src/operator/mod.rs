@@ -5,6 +5,7 @@
 //! server-side apply under one field manager, and writes status through the status subresource.
 
 pub mod clusters;
+pub mod keys;
 pub mod reconcile;
 pub mod run;
 pub mod status;
