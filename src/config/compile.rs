@@ -159,6 +159,13 @@ impl<'a> Compiler<'a> {
             "spec.signingKeys.rotationInterval",
             &spec.signing_keys.rotation_interval,
         );
+        if spec.signing_keys.algorithm == crate::resources::vestibule::SigningAlgorithm::RS256 {
+            self.error(
+                &id,
+                "spec.signingKeys.algorithm",
+                "RS256 keys are not available in this version; use ES256 (default) or EdDSA",
+            );
+        }
         if rotation > 0 && rotation < 3600 {
             self.error(
                 &id,

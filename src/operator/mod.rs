@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod keys;
 pub mod reconcile;
 pub mod run;
+pub mod signing;
 pub mod status;
 
 use std::sync::Arc;
@@ -47,6 +48,9 @@ pub enum Error {
     /// A referenced Secret value is not usable.
     #[error("secret {0}")]
     Secret(String),
+    /// The signing keys cannot be planned (a damaged key Secret, an unsupported algorithm).
+    #[error("signing keys: {0}")]
+    Keys(String),
     /// A region's cluster cannot be reached.
     #[error("region {0}: {1}")]
     Region(String, String),
@@ -60,6 +64,7 @@ impl Error {
             Error::Finalizer(_) => "finalizer",
             Error::Secret(_) => "secret",
             Error::Region(..) => "region",
+            Error::Keys(_) => "keys",
         }
     }
 }

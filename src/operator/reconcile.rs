@@ -145,7 +145,16 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(RESYNC));
         }
     };
-    let values = secret_values(&ctx.client, &namespace, &config).await?;
+    let keys =
+        super::signing::ensure_keys(&ctx.client, vestibule, &config, now.as_millisecond()).await?;
+    let mut values = secret_values(&ctx.client, &namespace, &config).await?;
+    // Every region gets the whole key set in the same pass: a new key is published everywhere
+    // an hour before any region may sign with it (SECURITY 48).
+    let keys_json = keys.to_json().map_err(|e| Error::Keys(e.to_string()))?;
+    values.insert(
+        super::signing::REGION_KEYS_FILE.to_owned(),
+        String::from_utf8_lossy(&keys_json).into_owned(),
+    );
     let mut regions = Vec::new();
     for region in &vestibule.spec.regions {
         let objects = render(&RenderInput {

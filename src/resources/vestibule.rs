@@ -523,7 +523,8 @@ pub enum SigningAlgorithm {
     /// ECDSA with P-256 and SHA-256.
     #[default]
     ES256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys), for clients without EC support.
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys), for clients without EC support. Not
+    /// available yet: refused until the operator can generate RSA keys.
     RS256,
     /// Ed25519.
     EdDSA,

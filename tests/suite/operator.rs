@@ -305,6 +305,7 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
             empty_list("Application"),
             empty_list("Theme"),
             empty_list("MfaPolicy"),
+            keys_created(),
             applied(&format!("{ns}/serviceaccounts"), "quickstart"),
             applied(
                 "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
@@ -372,10 +373,53 @@ async fn paused_vestibule_gets_only_a_status_write() {
     assert_eq!(action, Action::await_change());
 }
 
+const KEY_SECRET: &str = "/api/v1/namespaces/default/secrets/quickstart-signing-keys";
+
+/// The key Secret's first write: one key that signs at once.
+fn keys_created() -> Expect {
+    applied(
+        "/api/v1/namespaces/default/secrets",
+        "quickstart-signing-keys",
+    )
+    .body(|secret| {
+        use base64::Engine;
+        let json = secret["data"]["keys.json"].as_str().expect("keys.json");
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(json)
+            .expect("base64");
+        let set = vestibule::operator::keys::KeySet::from_json(&json).expect("a key set");
+        assert_eq!(set.keys.len(), 1);
+        assert_eq!(set.keys[0].public_jwk["alg"], "ES256");
+    })
+}
+
+/// A key set as an earlier reconcile stored it, and the key Secret holding it.
+fn stored_keys(
+    config: &vestibule::config::RuntimeConfig,
+) -> (vestibule::operator::keys::KeySet, Expect) {
+    use base64::Engine;
+    let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+    let set = vestibule::operator::keys::plan(
+        &Default::default(),
+        &vestibule::operator::signing::policy(config),
+        now,
+        false,
+    )
+    .expect("keys");
+    let json = set.to_json().expect("json");
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
+        "data": {"keys.json": base64::engine::general_purpose::STANDARD.encode(json)},
+    });
+    (set, present(KEY_SECRET, secret))
+}
+
 /// What the operator renders for `v` with `themes`, as it would compute it.
 fn rendered(
     v: &Vestibule,
     themes: Vec<vestibule::resources::Theme>,
+    keys: Option<&vestibule::operator::keys::KeySet>,
 ) -> (vestibule::config::RuntimeConfig, Vec<Value>) {
     let resources = vestibule::config::Resources {
         vestibules: vec![v.clone()],
@@ -387,7 +431,12 @@ fn rendered(
         vestibule: v,
         config: &config,
         region: &v.spec.regions[0],
-        secret_values: &std::collections::BTreeMap::new(),
+        secret_values: &keys
+            .map(|k| {
+                let json = String::from_utf8(k.to_json().expect("json")).expect("utf-8");
+                [("signing-keys.json".to_owned(), json)].into()
+            })
+            .unwrap_or_default(),
         image: "ghcr.io/vestibule/vestibule:test",
     });
     (config, objects.to_values())
@@ -437,7 +486,9 @@ async fn a_no_op_reconcile_makes_no_write() {
     let mut spec = minimal_spec();
     spec["themeRef"] = json!({"name": "brand"});
     let v = vestibule(spec, true);
-    let (config, objects) = rendered(&v, vec![theme("#2563eb")]);
+    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
+    let (keys, key_secret) = stored_keys(&config);
+    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
     let v = with_ready_status(v, &config);
     let brand = serde_json::to_value(theme("#2563eb")).expect("json");
     let mut expected = vec![
@@ -448,6 +499,8 @@ async fn a_no_op_reconcile_makes_no_write() {
             json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
         }),
         empty_list("MfaPolicy"),
+        // The key set is current: read, not rewritten.
+        key_secret,
     ];
     // Every object is read and found as desired: nothing is written, not even status.
     expected.extend(objects.iter().map(|o| present(&path_of(o), o.clone())));
@@ -460,9 +513,11 @@ async fn a_theme_change_updates_only_the_config_map() {
     spec["themeRef"] = json!({"name": "brand"});
     let v = vestibule(spec, true);
     // What the cluster runs: rendered with the old brand color.
-    let (old_config, live) = rendered(&v, vec![theme("#dc2626")]);
+    let (old_config, _) = rendered(&v, vec![theme("#dc2626")], None);
+    let (keys, key_secret) = stored_keys(&old_config);
+    let (old_config, live) = rendered(&v, vec![theme("#dc2626")], Some(&keys));
     let v = with_ready_status(v, &old_config);
-    let (new_config, _) = rendered(&v, vec![theme("#2563eb")]);
+    let (new_config, _) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
     assert_ne!(old_config.hash, new_config.hash);
     let brand = serde_json::to_value(theme("#2563eb")).expect("json");
     let mut expected = vec![
@@ -473,6 +528,7 @@ async fn a_theme_change_updates_only_the_config_map() {
             json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
         }),
         empty_list("MfaPolicy"),
+        key_secret,
     ];
     for object in &live {
         expected.push(present(&path_of(object), object.clone()));
@@ -545,6 +601,9 @@ fn two_region_inputs() -> Vec<Expect> {
         )
         .respond(move |_| far.clone()),
         expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db.clone()),
+        // The signing keys: none yet, so one is created.
+        absent(KEY_SECRET),
+        keys_created(),
         // Values for the region Secret.
         expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db2.clone()),
     ]
@@ -654,6 +713,10 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
                     .decode(url)
                     .expect("base64");
                 assert_eq!(url, b"postgres://vestibule:s3cret@db/vestibule");
+                assert!(
+                    secret["data"]["signing-keys.json"].is_string(),
+                    "the key set is shipped to the region"
+                );
             }),
             expect(
                 Method::PATCH,
@@ -732,9 +795,11 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
                 Method::PATCH,
                 "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart",
             )
-            .body(|patch| {
+            .body(move |patch| {
                 let ops = patch.as_array().expect("json patch");
                 assert!(ops.iter().any(|op| op["op"] == "remove"), "{patch}");
+                let cleaned = done.load(std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(cleaned, 10, "the far cluster is cleaned first");
             })
             .respond(move |_| released.clone()),
         ],
@@ -744,4 +809,99 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
         .expect("reconcile");
     far_server.await.expect("far cluster cleaned");
     server.await.expect("finalizer released");
+}
+
+#[tokio::test]
+async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
+    use base64::Engine;
+    let v = vestibule(minimal_spec(), true);
+    let (config, _) = rendered(&v, vec![], None);
+    let policy = vestibule::operator::signing::policy(&config);
+    let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+    // A key made almost a full rotation interval ago: due for a successor.
+    let old = vestibule::operator::keys::plan(
+        &Default::default(),
+        &policy,
+        now - policy.rotation_interval_ms + policy.publish_ahead_ms / 2,
+        false,
+    )
+    .expect("keys");
+    let old_kid = old.keys[0].kid.clone();
+    let stored = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
+        "data": {"keys.json": base64::engine::general_purpose::STANDARD.encode(old.to_json().expect("json"))},
+    });
+    let decode = |field: &Value| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(field.as_str().expect("base64 field"))
+            .expect("base64");
+        vestibule::operator::keys::KeySet::from_json(&bytes).expect("key set")
+    };
+    let kid = old_kid.clone();
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+        present(KEY_SECRET, stored),
+        applied(
+            "/api/v1/namespaces/default/secrets",
+            "quickstart-signing-keys",
+        )
+        .body(move |secret| {
+            let set = decode(&secret["data"]["keys.json"]);
+            assert_eq!(set.keys.len(), 2, "the successor is added");
+            let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+            // The old key still signs; the new one only after it has been published.
+            assert_eq!(
+                vestibule::operator::keys::signing_key(&set, now).map(|k| k.kid.clone()),
+                Some(kid.clone())
+            );
+            let successor = set.keys.iter().find(|k| k.kid != kid).expect("successor");
+            assert!(successor.signs_from > now, "not signing yet");
+        }),
+    ];
+    let kid = old_kid.clone();
+    let ns = "/api/v1/namespaces/default";
+    expected.extend(first_time(vec![
+        applied(&format!("{ns}/serviceaccounts"), "quickstart"),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            "quickstart-server",
+        ),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            "quickstart-server",
+        ),
+        applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/secrets"), "quickstart-secrets").body(move |secret| {
+            // The region receives both keys in the same pass, long before the new one signs.
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(
+                    secret["data"]["signing-keys.json"]
+                        .as_str()
+                        .expect("keys shipped"),
+                )
+                .expect("base64");
+            let set = vestibule::operator::keys::KeySet::from_json(&bytes).expect("key set");
+            assert_eq!(set.keys.len(), 2);
+            let jwks = vestibule::operator::keys::jwks(
+                &set,
+                k8s_openapi::jiff::Timestamp::now().as_millisecond(),
+            );
+            assert_eq!(
+                jwks["keys"].as_array().map(Vec::len),
+                Some(2),
+                "both kids are published"
+            );
+            assert!(set.keys.iter().any(|k| k.kid == kid));
+        }),
+        applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
+        applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+        applied(&format!("{ns}/services"), "quickstart"),
+    ]));
+    expected.push(status_patch(&v));
+    run(v, expected).await;
 }
