@@ -42,11 +42,26 @@ enum Command {
     /// secret values (one file per key), both watched for changes.
     Server {
         /// The runtime config (JSON), as rendered into the region's ConfigMap.
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "kubernetes",
+            conflicts_with = "kubernetes"
+        )]
+        config: Option<PathBuf>,
         /// The region's Secret, mounted as a directory.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "kubernetes")]
         secrets: Option<PathBuf>,
+        /// Watch the region's ConfigMap and Secret through the Kubernetes API instead of files
+        /// (namespace from `POD_NAMESPACE`).
+        #[arg(long)]
+        kubernetes: bool,
+        /// ConfigMap to watch (with `--kubernetes`).
+        #[arg(long, value_name = "NAME", requires = "kubernetes")]
+        config_map: Option<String>,
+        /// Secret to watch (with `--kubernetes`).
+        #[arg(long, value_name = "NAME", requires = "kubernetes")]
+        secret: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "0.0.0.0:8080")]
         listen: std::net::SocketAddr,
@@ -165,12 +180,29 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Server {
             config,
             secrets,
+            kubernetes,
+            config_map,
+            secret,
             listen,
             database_url,
         } => {
+            use vestibule::server::run::ConfigFrom;
+            let source = if kubernetes {
+                let namespace = std::env::var("POD_NAMESPACE")
+                    .context("--kubernetes needs POD_NAMESPACE (set it from the downward API)")?;
+                ConfigFrom::Kubernetes {
+                    namespace,
+                    config_map: config_map.context("--kubernetes needs --config-map")?,
+                    secret: secret.context("--kubernetes needs --secret")?,
+                }
+            } else {
+                ConfigFrom::Files {
+                    config: config.context("--config is required without --kubernetes")?,
+                    secrets,
+                }
+            };
             let options = vestibule::server::run::ServerOptions {
-                config,
-                secrets,
+                source,
                 listen,
                 database_url,
             };

@@ -31,7 +31,7 @@ use crate::config::bundle::namespace_of;
 use crate::resources::Vestibule;
 use crate::resources::vestibule::Region;
 
-pub use workload::{CONFIG_FILE, CONFIG_MOUNT, DATA_MOUNT, SECRETS_MOUNT};
+pub use workload::{CONFIG_FILE, DATA_MOUNT};
 
 /// Field manager and `managed-by` label value.
 pub const MANAGER: &str = "vestibule";

@@ -1,16 +1,16 @@
 //! The auth server Deployment (and SQLite's volume claim).
 //!
-//! The pod template holds only what needs a restart to change (image, replicas' pod settings,
-//! resources); the config and secrets reach running servers without a rollout, so no config hash
-//! is stamped on the template.
+//! The pod template holds only what needs a restart to change (image, pod settings, resources);
+//! the config and secrets reach running servers through the API without a rollout, so neither is
+//! mounted and no config hash is stamped on the template.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
     SecurityContext, TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -20,12 +20,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{HTTP_PORT, Names, RenderInput, labels, selector};
 use crate::config::runtime::DatabaseConfig;
 
-/// Where the ConfigMap is mounted.
-pub const CONFIG_MOUNT: &str = "/etc/vestibule/config";
-/// The ConfigMap key (and file) holding the runtime config.
+/// The ConfigMap key holding the runtime config.
 pub const CONFIG_FILE: &str = "config.json";
-/// Where the Secret is mounted (one file per key).
-pub const SECRETS_MOUNT: &str = "/etc/vestibule/secrets";
 /// Where SQLite keeps its file.
 pub const DATA_MOUNT: &str = "/var/lib/vestibule";
 
@@ -67,12 +63,15 @@ pub fn deployment(
 ) -> (Deployment, Option<PersistentVolumeClaimSpec>) {
     let (vestibule, region) = (input.vestibule, input.region);
     let sqlite = matches!(input.config.database, DatabaseConfig::Sqlite {});
+    // The server watches its ConfigMap and Secret through the API (its Role allows exactly
+    // that): changes apply in seconds, and the pod template never mentions the config.
     let mut args = vec![
         "server".to_owned(),
-        "--config".to_owned(),
-        format!("{CONFIG_MOUNT}/{CONFIG_FILE}"),
-        "--secrets".to_owned(),
-        SECRETS_MOUNT.to_owned(),
+        "--kubernetes".to_owned(),
+        "--config-map".to_owned(),
+        names.config_map.clone(),
+        "--secret".to_owned(),
+        names.secret.clone(),
         "--listen".to_owned(),
         format!("0.0.0.0:{HTTP_PORT}"),
     ];
@@ -80,38 +79,8 @@ pub fn deployment(
         args.push("--database-url".into());
         args.push(format!("sqlite://{DATA_MOUNT}/vestibule.sqlite"));
     }
-    let mut mounts = vec![
-        VolumeMount {
-            name: "config".into(),
-            mount_path: CONFIG_MOUNT.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        },
-        VolumeMount {
-            name: "secrets".into(),
-            mount_path: SECRETS_MOUNT.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        },
-    ];
-    let mut volumes = vec![
-        Volume {
-            name: "config".into(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: names.config_map.clone(),
-                ..ConfigMapVolumeSource::default()
-            }),
-            ..Volume::default()
-        },
-        Volume {
-            name: "secrets".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(names.secret.clone()),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        },
-    ];
+    let mut mounts = Vec::new();
+    let mut volumes = Vec::new();
     let claim =
         if let (true, Some(storage)) = (sqlite, input.vestibule.spec.database.sqlite.as_ref()) {
             mounts.push(VolumeMount {
@@ -145,11 +114,24 @@ pub fn deployment(
         name: "vestibule".into(),
         image: Some(input.image.to_owned()),
         args: Some(args),
-        env: Some(vec![k8s_openapi::api::core::v1::EnvVar {
-            name: "VESTIBULE_LOG_FORMAT".into(),
-            value: Some("json".into()),
-            ..Default::default()
-        }]),
+        env: Some(vec![
+            EnvVar {
+                name: "VESTIBULE_LOG_FORMAT".into(),
+                value: Some("json".into()),
+                ..EnvVar::default()
+            },
+            EnvVar {
+                name: "POD_NAMESPACE".into(),
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.namespace".into(),
+                        ..ObjectFieldSelector::default()
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+        ]),
         ports: Some(vec![ContainerPort {
             name: Some("http".into()),
             container_port: HTTP_PORT,
@@ -171,7 +153,7 @@ pub fn deployment(
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(mounts),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
         ..Container::default()
     };
     let spread = |key: &str| TopologySpreadConstraint {
@@ -187,7 +169,7 @@ pub fn deployment(
     let pod = PodSpec {
         service_account_name: Some(names.base.clone()),
         containers: vec![container],
-        volumes: Some(volumes),
+        volumes: (!volumes.is_empty()).then_some(volumes),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             fs_group: Some(USER_ID),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod headers;
+pub mod kube_source;
 pub mod live;
 pub mod metrics;
 pub mod pages;

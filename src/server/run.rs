@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::kube_source::KubeSource;
 use super::live::{ActivateError, Active, LiveConfig};
 use super::source::{ConfigSource, FileSource, follow};
 use super::state::AppState;
@@ -14,14 +15,34 @@ use crate::store::{Store, StoreError};
 /// Options of `vestibule server`.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    /// Runtime config file (JSON).
-    pub config: PathBuf,
-    /// Mounted Secret directory.
-    pub secrets: Option<PathBuf>,
+    /// Where the runtime config and secret values come from.
+    pub source: ConfigFrom,
     /// Listen address.
     pub listen: SocketAddr,
     /// Database URL override.
     pub database_url: Option<String>,
+}
+
+/// Where `vestibule server` reads its config.
+#[derive(Clone, Debug)]
+pub enum ConfigFrom {
+    /// A JSON file and a directory of secret files, polled.
+    Files {
+        /// Runtime config file (JSON).
+        config: PathBuf,
+        /// Mounted Secret directory.
+        secrets: Option<PathBuf>,
+    },
+    /// The region's ConfigMap and Secret, watched through the Kubernetes API (a change applies
+    /// in seconds, without a rollout).
+    Kubernetes {
+        /// The pod's namespace.
+        namespace: String,
+        /// ConfigMap holding `config.json`.
+        config_map: String,
+        /// Secret holding the secret values.
+        secret: String,
+    },
 }
 
 /// Why the server could not start.
@@ -43,11 +64,35 @@ pub enum ServeError {
 
 /// Runs until SIGTERM/Ctrl-C.
 pub async fn run(options: ServerOptions) -> Result<(), ServeError> {
-    let mut source = FileSource::new(
-        options.config.clone(),
-        options.secrets.clone(),
-        Duration::from_secs(2),
-    );
+    match options.source.clone() {
+        ConfigFrom::Files { config, secrets } => {
+            serve_from(
+                FileSource::new(config, secrets, Duration::from_secs(2)),
+                options,
+            )
+            .await
+        }
+        ConfigFrom::Kubernetes {
+            namespace,
+            config_map,
+            secret,
+        } => {
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|e| ServeError::Config(format!("kubernetes client: {e}")))?;
+            serve_from(
+                KubeSource::new(client, namespace, config_map, secret),
+                options,
+            )
+            .await
+        }
+    }
+}
+
+async fn serve_from<S: ConfigSource>(
+    mut source: S,
+    options: ServerOptions,
+) -> Result<(), ServeError> {
     let (config, secrets) = match source.next().await {
         Some(Ok(first)) => first,
         Some(Err(e)) => return Err(ServeError::Config(e)),

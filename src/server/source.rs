@@ -42,7 +42,10 @@ pub async fn follow<S: ConfigSource>(
         });
         match activated {
             Ok((active, hash)) => {
-                if live.load().config.hash == hash {
+                // The hash covers the config, not secret values: a rotated password or
+                // database URL alone is a change too.
+                let current = live.load();
+                if current.config.hash == hash && current.secrets == active.secrets {
                     continue;
                 }
                 live.swap(active);

@@ -5,6 +5,7 @@ mod cel_rules;
 mod chart;
 mod compile;
 mod crds;
+mod kube_source;
 mod operator;
 mod render;
 mod validate_cli;
