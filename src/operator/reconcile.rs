@@ -148,6 +148,15 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     let keys =
         super::signing::ensure_keys(&ctx.client, vestibule, &config, now.as_millisecond()).await?;
     let mut values = secret_values(&ctx.client, &namespace, &config).await?;
+    values.extend(
+        super::client_secrets::ensure_client_secrets(
+            &ctx.client,
+            vestibule,
+            &bundle.applications,
+            &config,
+        )
+        .await?,
+    );
     // Every region gets the whole key set in the same pass: a new key is published everywhere
     // an hour before any region may sign with it (SECURITY 48).
     let keys_json = keys.to_json().map_err(|e| Error::Keys(e.to_string()))?;

@@ -905,3 +905,93 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
     expected.push(status_patch(&v));
     run(v, expected).await;
 }
+
+#[tokio::test]
+async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash() {
+    use base64::Engine;
+    use std::sync::Mutex;
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+    let v = vestibule(minimal_spec(), true);
+    let app = json!({
+        "apiVersion": "vestibule.dev/v1alpha1", "kind": "Application",
+        "metadata": {"name": "web", "namespace": "default", "uid": "5e1c0000-0000-4000-8000-00000000a001"},
+        "spec": {"vestibuleRef": {"name": "quickstart"}, "type": "web", "clientId": "web-app",
+                 "redirectUris": ["https://app.example.com/cb"], "secretName": "web-app-oidc"},
+    });
+    let generated: Arc<Mutex<Option<String>>> = Arc::default();
+    let (seen, check) = (generated.clone(), generated.clone());
+    let ns = "/api/v1/namespaces/default";
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/applications").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ApplicationList", "metadata": {}, "items": [app]})
+        }),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+    ];
+    expected.extend(first_time(vec![
+        keys_created(),
+        // No Secret yet: one is generated for the app team, owned by the Application.
+        expect(Method::PATCH, &format!("{ns}/secrets/web-app-oidc"))
+            .query("fieldManager=vestibule-operator")
+            .body(move |secret| {
+                let field = |k: &str| {
+                    String::from_utf8(
+                        B64.decode(secret["data"][k].as_str().expect(k))
+                            .expect("base64"),
+                    )
+                    .expect("utf-8")
+                };
+                assert_eq!(field("client_id"), "web-app");
+                assert_eq!(field("issuer"), "https://auth.example.com");
+                let client_secret = field("client_secret");
+                assert_eq!(client_secret.len(), 43, "256 random bits");
+                assert_eq!(
+                    secret["metadata"]["ownerReferences"][0]["kind"],
+                    "Application"
+                );
+                *seen.lock().expect("lock") = Some(client_secret);
+            }),
+        applied(&format!("{ns}/serviceaccounts"), "quickstart"),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            "quickstart-server",
+        ),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            "quickstart-server",
+        ),
+        applied(&format!("{ns}/configmaps"), "quickstart-config").body(|cm| {
+            assert!(
+                !cm.to_string().contains("client_secret\":"),
+                "no secret in the ConfigMap"
+            );
+        }),
+        applied(&format!("{ns}/secrets"), "quickstart-secrets").body(move |secret| {
+            let hash = secret["data"]["application.web-app.client-secret-hash"]
+                .as_str()
+                .expect("hash shipped");
+            let hash = String::from_utf8(B64.decode(hash).expect("base64")).expect("utf-8");
+            let client_secret = check
+                .lock()
+                .expect("lock")
+                .clone()
+                .expect("generated first");
+            assert_eq!(
+                hash,
+                vestibule::operator::client_secrets::secret_hash(&client_secret)
+            );
+            assert!(
+                !secret.to_string().contains(&B64.encode(&client_secret)),
+                "the secret itself stays with the app"
+            );
+        }),
+        applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
+        applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+        applied(&format!("{ns}/services"), "quickstart"),
+    ]));
+    expected.push(status_patch(&v));
+    run(v, expected).await;
+    assert!(generated.lock().expect("lock").is_some());
+}
