@@ -7,6 +7,7 @@
 pub mod client_secrets;
 pub mod clusters;
 pub mod keys;
+pub mod metrics;
 pub mod reconcile;
 pub mod run;
 pub mod signing;
@@ -35,6 +36,8 @@ pub struct Context {
     pub image: String,
     /// Clients for remote regions.
     pub clusters: clusters::Clusters,
+    /// Metrics and per-object backoff.
+    pub metrics: metrics::OperatorMetrics,
 }
 
 /// Why a reconcile failed. Variant names are the `error` label of the metrics.
@@ -70,12 +73,19 @@ impl Error {
     }
 }
 
-/// Requeue timing after an error: soon, then the controller's per-object backoff takes over.
+/// Requeue timing after an error: per-object exponential backoff (5 s doubling to 5 min).
 pub fn error_policy(
-    _vestibule: Arc<crate::resources::Vestibule>,
+    vestibule: Arc<crate::resources::Vestibule>,
     error: &Error,
-    _ctx: Arc<Context>,
+    ctx: Arc<Context>,
 ) -> Action {
-    tracing::warn!(error = %error, kind = error.label(), "reconcile failed");
-    Action::requeue(Duration::from_secs(15))
+    use kube::ResourceExt;
+    let object = format!(
+        "{}/{}",
+        vestibule.namespace().unwrap_or_default(),
+        vestibule.name_any()
+    );
+    let wait = ctx.metrics.backoff(&object);
+    tracing::warn!(%object, error = %error, kind = error.label(), retry_in_s = wait.as_secs(), "reconcile failed");
+    Action::requeue(wait)
 }

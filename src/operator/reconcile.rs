@@ -28,9 +28,11 @@ use crate::resources::{Application, MfaPolicy, OAuthProvider, Organization, Them
 
 /// Reconciles one Vestibule, with the finalizer helper splitting apply from cleanup.
 pub async fn reconcile(vestibule: Arc<Vestibule>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let namespace = namespace_of(vestibule.as_ref());
+    let object = format!("{namespace}/{}", vestibule.name_any());
     let api: Api<Vestibule> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer(&api, FINALIZER, vestibule, |event| async {
+    let result = finalizer(&api, FINALIZER, vestibule, |event| async {
         match event {
             // Boxed: the apply future is large, and debug builds would carry it on the stack.
             Event::Apply(v) => Box::pin(apply(&v, &ctx)).await,
@@ -38,7 +40,13 @@ pub async fn reconcile(vestibule: Arc<Vestibule>, ctx: Arc<Context>) -> Result<A
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.label(),
+    };
+    ctx.metrics.reconciled(&object, label, started.elapsed());
+    result
 }
 
 async fn list<K>(client: &Client, namespace: &str) -> Result<Vec<K>, Error>
@@ -183,7 +191,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             )
             .await
         {
-            Ok(client) => apply_region(&client, &objects)
+            Ok(client) => apply_region(&client, &objects, &ctx.metrics)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e),
@@ -195,6 +203,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             }
             Err(reason) => {
                 tracing::warn!(region = %region.name, %reason, "region not applied");
+                ctx.metrics.region_error(&region.name);
                 Some(reason)
             }
         };
@@ -232,9 +241,13 @@ pub fn contains(live: &serde_json::Value, desired: &serde_json::Value) -> bool {
 
 /// Server-side applies `object` unless the live object already matches; returns whether it
 /// wrote (a no-op reconcile must make no write).
-async fn apply_one<K>(api: Api<K>, object: &K) -> Result<bool, Error>
+async fn apply_one<K>(
+    api: Api<K>,
+    object: &K,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<bool, Error>
 where
-    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
     let name = object.meta().name.clone().unwrap_or_default();
     if let Some(live) = api.get_opt(&name).await? {
@@ -245,6 +258,7 @@ where
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
     api.patch(&name, &params, &Patch::Apply(object)).await?;
+    metrics.write("apply", &K::kind(&()));
     Ok(true)
 }
 
@@ -259,45 +273,35 @@ where
 }
 
 /// Server-side applies one region's objects, in order; returns how many were written.
-async fn apply_region(client: &Client, objects: &RegionObjects) -> Result<usize, Error> {
+async fn apply_region(
+    client: &Client,
+    objects: &RegionObjects,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<usize, Error> {
     let mut written = Vec::new();
     if let Some(ns) = &objects.namespace {
-        written.push(apply_one(Api::<Namespace>::all(client.clone()), ns).await?);
+        written.push(apply_one(Api::<Namespace>::all(client.clone()), ns, metrics).await?);
     }
-    written.push(
-        apply_one::<ServiceAccount>(
-            namespaced(client, &objects.service_account),
-            &objects.service_account,
-        )
-        .await?,
-    );
-    written.push(apply_one::<Role>(namespaced(client, &objects.role), &objects.role).await?);
-    written.push(
-        apply_one::<RoleBinding>(
-            namespaced(client, &objects.role_binding),
-            &objects.role_binding,
-        )
-        .await?,
-    );
-    written.push(
-        apply_one::<ConfigMap>(namespaced(client, &objects.config_map), &objects.config_map)
-            .await?,
-    );
-    written.push(apply_one::<Secret>(namespaced(client, &objects.secret), &objects.secret).await?);
+    macro_rules! apply {
+        ($object:expr) => {
+            written.push(apply_one(namespaced(client, $object), $object, metrics).await?)
+        };
+    }
+    apply!(&objects.service_account);
+    apply!(&objects.role);
+    apply!(&objects.role_binding);
+    apply!(&objects.config_map);
+    apply!(&objects.secret);
     if let Some(claim) = &objects.volume_claim {
-        written.push(apply_one::<PersistentVolumeClaim>(namespaced(client, claim), claim).await?);
+        apply!(claim);
     }
-    written.push(
-        apply_one::<Deployment>(namespaced(client, &objects.deployment), &objects.deployment)
-            .await?,
-    );
-    written
-        .push(apply_one::<Service>(namespaced(client, &objects.service), &objects.service).await?);
+    apply!(&objects.deployment);
+    apply!(&objects.service);
     if let Some(pdb) = &objects.disruption_budget {
-        written.push(apply_one::<PodDisruptionBudget>(namespaced(client, pdb), pdb).await?);
+        apply!(pdb);
     }
     if let Some(ingress) = &objects.ingress {
-        written.push(apply_one::<Ingress>(namespaced(client, ingress), ingress).await?);
+        apply!(ingress);
     }
     Ok(written.into_iter().filter(|w| *w).count())
 }
@@ -332,11 +336,17 @@ async fn write_status(
         &Patch::Apply(patch),
     )
     .await?;
+    ctx.metrics.write("apply_status", "Vestibule");
     Ok(())
 }
 
 /// Deletes every object of `kind` labelled as this Vestibule's in one region.
-async fn delete_labelled<K>(client: &Client, namespace: &str, selector: &str) -> Result<(), Error>
+async fn delete_labelled<K>(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<(), Error>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -347,6 +357,7 @@ where
     let params = ListParams::default().labels(selector);
     api.delete_collection(&kube::api::DeleteParams::background(), &params)
         .await?;
+    metrics.write("delete_collection", &K::kind(&()));
     Ok(())
 }
 
@@ -375,16 +386,16 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
         );
         let ns = names.namespace.as_str();
         // Workloads first, so nothing serves with half its config gone.
-        delete_labelled::<Ingress>(&client, ns, &selector).await?;
-        delete_labelled::<Deployment>(&client, ns, &selector).await?;
-        delete_labelled::<PodDisruptionBudget>(&client, ns, &selector).await?;
-        delete_labelled::<Service>(&client, ns, &selector).await?;
-        delete_labelled::<ConfigMap>(&client, ns, &selector).await?;
-        delete_labelled::<Secret>(&client, ns, &selector).await?;
-        delete_labelled::<PersistentVolumeClaim>(&client, ns, &selector).await?;
-        delete_labelled::<RoleBinding>(&client, ns, &selector).await?;
-        delete_labelled::<Role>(&client, ns, &selector).await?;
-        delete_labelled::<ServiceAccount>(&client, ns, &selector).await?;
+        delete_labelled::<Ingress>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<Deployment>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<PodDisruptionBudget>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<Service>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<ConfigMap>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<Secret>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<PersistentVolumeClaim>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<RoleBinding>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<Role>(&client, ns, &selector, &ctx.metrics).await?;
+        delete_labelled::<ServiceAccount>(&client, ns, &selector, &ctx.metrics).await?;
     }
     Ok(Action::await_change())
 }

@@ -52,12 +52,13 @@ fn dependents(
 /// Runs the controllers until SIGTERM.
 pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
     let client = Client::try_default().await?;
-    tokio::spawn(serve_health(options.metrics));
     let ctx = Arc::new(Context {
         client: client.clone(),
         image: options.image,
         clusters: super::clusters::Clusters::default(),
+        metrics: Default::default(),
     });
+    tokio::spawn(serve_health(options.metrics, ctx.clone()));
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=vestibule");
     let controller = Controller::new(
         Api::<Vestibule>::all(client.clone()),
@@ -126,10 +127,17 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-async fn serve_health(address: SocketAddr) -> Result<(), std::io::Error> {
+async fn serve_health(address: SocketAddr, ctx: Arc<Context>) -> Result<(), std::io::Error> {
     let router = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", axum::routing::get(|| async { "ok" }));
+        .route("/readyz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let ctx = ctx.clone();
+                async move { ctx.metrics.render() }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(address).await?;
     axum::serve(listener, router).await
 }

@@ -142,6 +142,7 @@ fn context_with(
             client,
             image,
             clusters,
+            metrics: Default::default(),
         }),
         handle,
     )
