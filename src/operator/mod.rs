@@ -4,6 +4,7 @@
 //! The reconcile loop only fetches inputs, calls `compile` and `render`, applies the result with
 //! server-side apply under one field manager, and writes status through the status subresource.
 
+pub mod children;
 pub mod client_secrets;
 pub mod clusters;
 pub mod keys;

@@ -140,7 +140,11 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     }
     let inputs = load_inputs(&ctx.client, vestibule, &namespace).await?;
     let bundle = inputs.bundle_for(vestibule);
-    let config = match compile(&bundle) {
+    let compiled = compile(&bundle);
+    let no_diagnostics = Vec::new();
+    let diagnostics = compiled.as_ref().err().unwrap_or(&no_diagnostics);
+    super::children::report(&ctx.client, &bundle, diagnostics, now, &ctx.metrics).await?;
+    let config = match compiled {
         Ok(config) => config,
         Err(diagnostics) => {
             // Bad config is never rolled out: the previous ConfigMap stays as it is.

@@ -443,6 +443,19 @@ fn rendered(
     (config, objects.to_values())
 }
 
+/// `object` as an earlier reconcile left it: Ready, accepted into Vestibule quickstart.
+fn accepted(mut object: Value) -> Value {
+    let id = vestibule::config::ResourceId::new(
+        object["kind"].as_str().unwrap_or_default(),
+        "default",
+        object["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let then = "2026-01-01T00:00:00Z".parse().expect("time");
+    let status = vestibule::operator::children::status_for(&id, "quickstart", None, &[], then);
+    object["status"] = serde_json::to_value(status).expect("json");
+    object
+}
+
 fn theme(primary: &str) -> vestibule::resources::Theme {
     serde_json::from_value(json!({
         "apiVersion": "vestibule.dev/v1alpha1", "kind": "Theme",
@@ -491,7 +504,7 @@ async fn a_no_op_reconcile_makes_no_write() {
     let (keys, key_secret) = stored_keys(&config);
     let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
     let v = with_ready_status(v, &config);
-    let brand = serde_json::to_value(theme("#2563eb")).expect("json");
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
     let mut expected = vec![
         empty_list("OAuthProvider"),
         empty_list("Organization"),
@@ -520,7 +533,7 @@ async fn a_theme_change_updates_only_the_config_map() {
     let v = with_ready_status(v, &old_config);
     let (new_config, _) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
     assert_ne!(old_config.hash, new_config.hash);
-    let brand = serde_json::to_value(theme("#2563eb")).expect("json");
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
     let mut expected = vec![
         empty_list("OAuthProvider"),
         empty_list("Organization"),
@@ -919,6 +932,7 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
         "spec": {"vestibuleRef": {"name": "quickstart"}, "type": "web", "clientId": "web-app",
                  "redirectUris": ["https://app.example.com/cb"], "secretName": "web-app-oidc"},
     });
+    let app_object = app.clone();
     let generated: Arc<Mutex<Option<String>>> = Arc::default();
     let (seen, check) = (generated.clone(), generated.clone());
     let ns = "/api/v1/namespaces/default";
@@ -930,6 +944,18 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
         }),
         empty_list("Theme"),
         empty_list("MfaPolicy"),
+        // The Application learns it was accepted.
+        expect(Method::PATCH, "/apis/vestibule.dev/v1alpha1/namespaces/default/applications/web/status")
+            .query("fieldManager=vestibule-operator-status")
+            .body(|patch| {
+                assert_eq!(patch["status"]["conditions"][0]["type"], "Ready");
+                assert_eq!(patch["status"]["conditions"][0]["status"], "True");
+            })
+            .respond(move |patch| {
+                let mut answer = app_object.clone();
+                answer["status"] = patch["status"].clone();
+                answer
+            }),
     ];
     expected.extend(first_time(vec![
         keys_created(),
@@ -995,4 +1021,50 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
     expected.push(status_patch(&v));
     run(v, expected).await;
     assert!(generated.lock().expect("lock").is_some());
+}
+
+#[tokio::test]
+async fn an_invalid_child_gets_ready_false_with_the_reason_and_nothing_rolls_out() {
+    let v = vestibule(minimal_spec(), true);
+    let provider = json!({
+        "apiVersion": "vestibule.dev/v1alpha1", "kind": "OAuthProvider",
+        "metadata": {"name": "github", "namespace": "default", "generation": 2},
+        "spec": {"vestibuleRef": {"name": "quickstart"}, "type": "github", "clientId": "abc",
+                 "clientSecretRef": {"name": "gh-oauth", "key": "secret"}},
+    });
+    let answer = provider.clone();
+    run(
+        v.clone(),
+        vec![
+            expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/oauthproviders").respond(move |_| {
+                json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OAuthProviderList", "metadata": {}, "items": [provider]})
+            }),
+            empty_list("Organization"),
+            empty_list("Application"),
+            empty_list("Theme"),
+            empty_list("MfaPolicy"),
+            absent("/api/v1/namespaces/default/secrets/gh-oauth"),
+            expect(Method::PATCH, "/apis/vestibule.dev/v1alpha1/namespaces/default/oauthproviders/github/status")
+                .query("fieldManager=vestibule-operator-status")
+                .body(|patch| {
+                    let ready = &patch["status"]["conditions"][0];
+                    assert_eq!(ready["type"], "Ready");
+                    assert_eq!(ready["status"], "False");
+                    assert_eq!(ready["observedGeneration"], 2);
+                    assert!(ready["message"].as_str().unwrap_or_default().contains("Secret \"gh-oauth\" not found"), "{ready}");
+                })
+                .respond(move |patch| {
+                    let mut object = answer.clone();
+                    object["status"] = patch["status"].clone();
+                    object
+                }),
+            status_patch(&v).body(|patch| {
+                let stalled = patch["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Stalled").cloned()).expect("Stalled");
+                assert_eq!(stalled["status"], "True");
+                assert!(stalled["message"].as_str().unwrap_or_default().contains("OAuthProvider/github"));
+            }),
+            // No ConfigMap, no Deployment: the running config stays.
+        ],
+    )
+    .await;
 }
