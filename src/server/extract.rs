@@ -39,6 +39,26 @@ impl PageRequest {
         }
     }
 
+    /// Signs `user` in: any session this browser already had is ended (no fixation, SECURITY
+    /// 34), a new one starts, and the browser goes to `redirect_url` if it is allowed.
+    pub async fn sign_in(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        factors: &[&str],
+        redirect_url: &str,
+    ) -> Result<Response, HttpError> {
+        if let Some(old) = self.session(state).await? {
+            state
+                .store
+                .revoke_session(&old.user.id, &old.session.id, state.clock.now())
+                .await?;
+        }
+        let cookie = session::start(state, &self.active, user, factors, &self.client).await?;
+        let target = crate::flows::redirect::resolve(&self.active, Some(redirect_url));
+        Ok(see_other(&target, &[cookie]))
+    }
+
     /// The live session of this request, if any.
     pub async fn session(&self, state: &AppState) -> Result<Option<SignedIn>, HttpError> {
         session::current(state, &self.active, &self.headers).await

@@ -15,7 +15,6 @@ use crate::server::cookies;
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
 use crate::server::extract::PageRequest;
-use crate::server::session;
 use crate::server::state::AppState;
 
 /// `?redirect_url=`
@@ -95,19 +94,9 @@ pub async fn sign_in_submit(
     let redirect_url = kept_redirect(active, form.redirect_url.as_deref());
     match sign_in(&ctx, &form.email, &form.password).await {
         Ok(SignInOutcome::Success(user)) => {
-            // A fresh session, and the pre-login one (if any) is dead: no fixation.
-            if let Some(old) = request.session(&state).await? {
-                state
-                    .store
-                    .revoke_session(&old.user.id, &old.session.id, ctx.now)
-                    .await?;
-            }
-            let cookie =
-                session::start(&state, active, &user, &["password"], &request.client).await?;
-            Ok(see_other(
-                &redirect::resolve(active, Some(&redirect_url)),
-                &[cookie],
-            ))
+            request
+                .sign_in(&state, &user, &["password"], &redirect_url)
+                .await
         }
         Ok(SignInOutcome::Unverified(email)) => {
             let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
@@ -194,12 +183,9 @@ pub async fn sign_up_submit(
             ))
         }
         Ok(SignUpOutcome::Created(user)) => {
-            let cookie =
-                session::start(&state, active, &user, &["password"], &request.client).await?;
-            Ok(see_other(
-                &redirect::resolve(active, Some(&redirect_url)),
-                &[cookie],
-            ))
+            request
+                .sign_in(&state, &user, &["password"], &redirect_url)
+                .await
         }
         Err(e) => {
             let (message, status) = shown(e)?;

@@ -7,13 +7,12 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{page, see_other, shown};
+use super::{page, shown};
 use crate::flows::{redirect, verify};
 use crate::server::csrf::CsrfToken;
 use crate::server::error::HttpError;
 use crate::server::extract::PageRequest;
 use crate::server::live::Active;
-use crate::server::session;
 use crate::server::state::AppState;
 
 /// `GET /verify-email` parameters.
@@ -119,24 +118,9 @@ pub async fn verify_code_submit(
         .unwrap_or_default();
     match verify::verify_code(&ctx, &form.email, &form.code).await {
         Ok(user) => {
-            if let Some(old) = request.session(&state).await? {
-                state
-                    .store
-                    .revoke_session(&old.user.id, &old.session.id, ctx.now)
-                    .await?;
-            }
-            let cookie = session::start(
-                &state,
-                active,
-                &user,
-                &["password", "email"],
-                &request.client,
-            )
-            .await?;
-            Ok(see_other(
-                &redirect::resolve(active, Some(&redirect_url)),
-                &[cookie],
-            ))
+            request
+                .sign_in(&state, &user, &["password", "email"], &redirect_url)
+                .await
         }
         Err(e) => {
             let (message, status) = shown(e)?;
@@ -163,15 +147,9 @@ pub async fn verify_link_submit(
     let ctx = request.ctx(&state);
     match verify::verify_link(&ctx, &form.token).await {
         Ok(user) => {
-            let cookie = session::start(
-                &state,
-                active,
-                &user,
-                &["password", "email"],
-                &request.client,
-            )
-            .await?;
-            Ok(see_other(redirect::DEFAULT, &[cookie]))
+            request
+                .sign_in(&state, &user, &["password", "email"], redirect::DEFAULT)
+                .await
         }
         Err(e) => {
             let (message, status) = shown(e)?;
