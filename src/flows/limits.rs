@@ -73,18 +73,11 @@ fn retry_after(limit: &Limit) -> u64 {
 
 /// Counts one event; refuses it when over the limit.
 pub async fn hit(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<(), FlowError> {
-    if !ctx.state.rate_limits {
-        return Ok(());
+    if allow(ctx, limit, subject).await? {
+        Ok(())
+    } else {
+        Err(FlowError::Throttled(retry_after(limit)))
     }
-    let state = ctx
-        .state
-        .store
-        .throttle_hit(&key(limit, subject), limit.window_ms, ctx.now)
-        .await?;
-    if state.count > limit.max {
-        return Err(FlowError::Throttled(retry_after(limit)));
-    }
-    Ok(())
 }
 
 /// Counts one event; returns whether it is within the limit (for limits that fail silently).

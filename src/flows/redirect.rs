@@ -36,6 +36,13 @@ pub fn allowed(active: &Active, candidate: &str) -> Option<String> {
         .then(|| url.to_string())
 }
 
+/// The return address to carry through a form: `candidate` if allowed, else empty.
+pub fn kept(active: &Active, candidate: Option<&str>) -> String {
+    candidate
+        .and_then(|c| allowed(active, c))
+        .unwrap_or_default()
+}
+
 /// The return address to use: `candidate` if allowed, else the default.
 pub fn resolve(active: &Active, candidate: Option<&str>) -> String {
     candidate

@@ -216,6 +216,19 @@ impl Client {
         self.post(action, &fields).await
     }
 
+    /// Posts the sign-in form with an already-fetched CSRF token.
+    pub async fn sign_in(&mut self, token: &str, email: &str, password: &str) -> Page {
+        self.post(
+            "/sign-in",
+            &[
+                ("csrf_token", token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     pub fn session(&self) -> Option<&String> {
         self.cookies.get("__Host-vestibule_session")
     }

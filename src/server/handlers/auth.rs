@@ -36,12 +36,6 @@ pub struct CredentialsForm {
     redirect_url: Option<String>,
 }
 
-fn kept_redirect(active: &crate::server::live::Active, candidate: Option<&str>) -> String {
-    candidate
-        .and_then(|c| redirect::allowed(active, c))
-        .unwrap_or_default()
-}
-
 /// `GET /sign-in`
 pub async fn sign_in_page(
     State(state): State<AppState>,
@@ -55,7 +49,7 @@ pub async fn sign_in_page(
             &[],
         ));
     }
-    let redirect_url = kept_redirect(active, q.redirect_url.as_deref());
+    let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
     sign_in_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
 }
 
@@ -91,7 +85,7 @@ pub async fn sign_in_submit(
 ) -> Result<Response, HttpError> {
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
-    let redirect_url = kept_redirect(active, form.redirect_url.as_deref());
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
     match sign_in(&ctx, &form.email, &form.password).await {
         Ok(SignInOutcome::Success(user)) => {
             request
@@ -131,7 +125,7 @@ pub async fn sign_up_page(
     Query(q): Query<ReturnTo>,
 ) -> Result<Response, HttpError> {
     let (active, csrf) = (&request.active, &request.csrf);
-    let redirect_url = kept_redirect(active, q.redirect_url.as_deref());
+    let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
     sign_up_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
 }
 
@@ -172,7 +166,7 @@ pub async fn sign_up_submit(
 ) -> Result<Response, HttpError> {
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
-    let redirect_url = kept_redirect(active, form.redirect_url.as_deref());
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
     match sign_up(&ctx, &form.email, &form.password).await {
         Ok(SignUpOutcome::VerifyEmail(email)) => {
             let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();

@@ -87,11 +87,7 @@ pub async fn verify_page(
             context! { action => "/verify-email/link", token => token, button => "Verify email" },
         );
     }
-    let redirect_url = q
-        .redirect_url
-        .as_deref()
-        .and_then(|c| redirect::allowed(active, c))
-        .unwrap_or_default();
+    let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
     code_page(
         active,
         csrf,
@@ -111,11 +107,7 @@ pub async fn verify_code_submit(
 ) -> Result<Response, HttpError> {
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
-    let redirect_url = form
-        .redirect_url
-        .as_deref()
-        .and_then(|c| redirect::allowed(active, c))
-        .unwrap_or_default();
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
     match verify::verify_code(&ctx, &form.email, &form.code).await {
         Ok(user) => {
             request
@@ -173,11 +165,7 @@ pub async fn resend_submit(
 ) -> Result<Response, HttpError> {
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
-    let redirect_url = form
-        .redirect_url
-        .as_deref()
-        .and_then(|c| redirect::allowed(active, c))
-        .unwrap_or_default();
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
     match verify::resend(&ctx, &form.email).await {
         Ok(()) => code_page(
             active,
