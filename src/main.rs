@@ -84,9 +84,17 @@ enum Command {
         /// Auth server image for the Deployments it creates.
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
-        /// Address of the operator's own /healthz, /readyz.
-        #[arg(long, default_value = "0.0.0.0:8081")]
+        /// Address of the operator's own /healthz, /readyz and /metrics.
+        #[arg(long, env = "VESTIBULE_METRICS_ADDR", default_value = "0.0.0.0:8081")]
         metrics: std::net::SocketAddr,
+        /// Only watch these namespaces (comma-separated); default: every namespace.
+        #[arg(
+            long = "watch-namespace",
+            env = "VESTIBULE_WATCH_NAMESPACES",
+            value_name = "NAMESPACE",
+            value_delimiter = ','
+        )]
+        watch_namespaces: Vec<String>,
     },
     /// Print the Kubernetes objects the operator would apply for these manifests, per region
     /// (Secret values redacted), for review in pull requests. No cluster needed.
@@ -233,10 +241,22 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Operator { image, metrics } => {
+        Command::Operator {
+            image,
+            metrics,
+            watch_namespaces,
+        } => {
             let options = vestibule::operator::run::OperatorOptions {
                 image: image.unwrap_or_else(vestibule::render::review::default_image),
                 metrics,
+                // The chart passes an empty value for "every namespace".
+                namespaces: watch_namespaces
+                    .into_iter()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+                identity: std::env::var("POD_NAME").ok(),
+                lease_namespace: std::env::var("POD_NAMESPACE").ok(),
             };
             runtime()?.block_on(vestibule::operator::run::run(options))?;
             Ok(ExitCode::SUCCESS)

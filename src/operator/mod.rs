@@ -7,7 +7,9 @@
 pub mod children;
 pub mod client_secrets;
 pub mod clusters;
+pub mod dependencies;
 pub mod keys;
+pub mod lease;
 pub mod metrics;
 pub mod reconcile;
 pub mod run;
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
 
 /// Field manager for every object the operator applies.
 pub const FIELD_MANAGER: &str = "vestibule-operator";
@@ -28,6 +31,9 @@ pub const STATUS_MANAGER: &str = "vestibule-operator-status";
 pub const FINALIZER: &str = "vestibule.dev/cleanup";
 /// Periodic resync that corrects drift even without events.
 pub const RESYNC: Duration = Duration::from_secs(300);
+/// How soon a Vestibule is looked at again while a region waits for its first ready server
+/// (remote clusters' Deployments are not watched).
+pub const PROGRESS_CHECK: Duration = Duration::from_secs(15);
 
 /// What reconciles share; nothing global.
 pub struct Context {
@@ -39,6 +45,33 @@ pub struct Context {
     pub clusters: clusters::Clusters,
     /// Metrics and per-object backoff.
     pub metrics: metrics::OperatorMetrics,
+    /// Publishes Events when a Vestibule's status changes.
+    pub recorder: Recorder,
+    /// Which Secrets each Vestibule depends on.
+    pub secrets: dependencies::SecretIndex,
+}
+
+impl Context {
+    /// A context for the operator's cluster; `instance` names this replica in Events.
+    pub fn new(
+        client: Client,
+        image: String,
+        clusters: clusters::Clusters,
+        instance: Option<String>,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_owned(),
+            instance,
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            image,
+            clusters,
+            metrics: Default::default(),
+            secrets: Default::default(),
+        }
+    }
 }
 
 /// Why a reconcile failed. Variant names are the `error` label of the metrics.

@@ -176,6 +176,17 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         super::signing::REGION_KEYS_FILE.to_owned(),
         String::from_utf8_lossy(&keys_json).into_owned(),
     );
+    ctx.secrets.record(
+        vestibule,
+        super::dependencies::secrets_of(
+            vestibule,
+            bundle.referenced_secrets(),
+            bundle
+                .applications
+                .iter()
+                .filter_map(|a| a.spec.secret_name.clone()),
+        ),
+    );
     let mut regions = Vec::new();
     for region in &vestibule.spec.regions {
         let objects = render(&RenderInput {
@@ -200,32 +211,40 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        let error = match outcome {
-            Ok(written) => {
-                tracing::debug!(region = %region.name, written, "region applied");
-                None
+        let outcome = match &outcome {
+            Ok(applied) => {
+                tracing::debug!(region = %region.name, written = applied.written, ready = applied.ready_replicas, "region applied");
+                status::RegionOutcome::Applied {
+                    ready: applied.ready_replicas,
+                    desired: region.replicas,
+                }
             }
             Err(reason) => {
                 tracing::warn!(region = %region.name, %reason, "region not applied");
                 ctx.metrics.region_error(&region.name);
-                Some(reason)
+                status::RegionOutcome::Failed(reason)
             }
         };
         regions.push(status::region(
             &region.name,
             &config.hash,
-            error.as_deref(),
+            outcome,
             generation,
             now,
         ));
     }
-    write_status(
-        ctx,
-        vestibule,
-        status::ready(generation, &config.hash, regions, now),
-    )
-    .await?;
-    Ok(Action::requeue(RESYNC))
+    let status = status::ready(generation, &config.hash, regions, now);
+    let progressing = status
+        .regions
+        .iter()
+        .any(|r| r.applied_config_hash.is_some() && r.ready_replicas == 0);
+    write_status(ctx, vestibule, status).await?;
+    // Remote regions' Deployments are not watched: look again soon while one is starting.
+    Ok(Action::requeue(if progressing {
+        super::PROGRESS_CHECK
+    } else {
+        RESYNC
+    }))
 }
 
 /// Whether `live` already holds everything `desired` sets (the API server adds defaults and
@@ -243,13 +262,13 @@ pub fn contains(live: &serde_json::Value, desired: &serde_json::Value) -> bool {
     }
 }
 
-/// Server-side applies `object` unless the live object already matches; returns whether it
-/// wrote (a no-op reconcile must make no write).
+/// Server-side applies `object` unless the live object already matches (a no-op reconcile
+/// must make no write); returns whether it wrote, and the object as the API server holds it.
 async fn apply_one<K>(
     api: Api<K>,
     object: &K,
     metrics: &super::metrics::OperatorMetrics,
-) -> Result<bool, Error>
+) -> Result<(bool, K), Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
@@ -257,13 +276,13 @@ where
     if let Some(live) = api.get_opt(&name).await? {
         let as_json = |o: &K| serde_json::to_value(o).unwrap_or(serde_json::Value::Null);
         if contains(&as_json(&live), &as_json(object)) {
-            return Ok(false);
+            return Ok((false, live));
         }
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(&name, &params, &Patch::Apply(object)).await?;
+    let applied = api.patch(&name, &params, &Patch::Apply(object)).await?;
     metrics.write("apply", &K::kind(&()));
-    Ok(true)
+    Ok((true, applied))
 }
 
 fn namespaced<K>(client: &Client, object: &K) -> Api<K>
@@ -276,20 +295,34 @@ where
     )
 }
 
-/// Server-side applies one region's objects, in order; returns how many were written.
+/// What applying a region did.
+struct RegionApplied {
+    /// Objects written (the rest already matched).
+    written: usize,
+    /// Ready auth servers, from the Deployment's status.
+    ready_replicas: i32,
+}
+
+/// Server-side applies one region's objects, in order.
 async fn apply_region(
     client: &Client,
     objects: &RegionObjects,
     metrics: &super::metrics::OperatorMetrics,
-) -> Result<usize, Error> {
+) -> Result<RegionApplied, Error> {
     let mut written = Vec::new();
     if let Some(ns) = &objects.namespace {
-        written.push(apply_one(Api::<Namespace>::all(client.clone()), ns, metrics).await?);
+        written.push(
+            apply_one(Api::<Namespace>::all(client.clone()), ns, metrics)
+                .await?
+                .0,
+        );
     }
     macro_rules! apply {
-        ($object:expr) => {
-            written.push(apply_one(namespaced(client, $object), $object, metrics).await?)
-        };
+        ($object:expr) => {{
+            let (wrote, live) = apply_one(namespaced(client, $object), $object, metrics).await?;
+            written.push(wrote);
+            live
+        }};
     }
     apply!(&objects.service_account);
     apply!(&objects.role);
@@ -299,7 +332,7 @@ async fn apply_region(
     if let Some(claim) = &objects.volume_claim {
         apply!(claim);
     }
-    apply!(&objects.deployment);
+    let deployment = apply!(&objects.deployment);
     apply!(&objects.service);
     if let Some(pdb) = &objects.disruption_budget {
         apply!(pdb);
@@ -307,7 +340,14 @@ async fn apply_region(
     if let Some(ingress) = &objects.ingress {
         apply!(ingress);
     }
-    Ok(written.into_iter().filter(|w| *w).count())
+    let ready_replicas = deployment
+        .status
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0);
+    Ok(RegionApplied {
+        written: written.into_iter().filter(|w| *w).count(),
+        ready_replicas,
+    })
 }
 
 /// Writes status through the status subresource with server-side apply, from a freshly
@@ -317,6 +357,7 @@ async fn write_status(
     vestibule: &Vestibule,
     mut status: VestibuleStatus,
 ) -> Result<(), Error> {
+    let events = status::transitions(vestibule.status.as_ref(), &status);
     if let Some(old) = &vestibule.status {
         status::carry_transition_times(&mut status.conditions, &old.conditions);
         for region in &mut status.regions {
@@ -341,7 +382,43 @@ async fn write_status(
     )
     .await?;
     ctx.metrics.write("apply_status", "Vestibule");
+    publish(ctx, vestibule, events).await;
     Ok(())
+}
+
+/// Publishes Events on the Vestibule. An Event that cannot be written is logged, not retried:
+/// the status already says the same.
+async fn publish(ctx: &Context, vestibule: &Vestibule, events: Vec<status::Transition>) {
+    use kube::runtime::events::{Event as KubeEvent, EventType};
+    let reference = vestibule.object_ref(&());
+    for event in events {
+        let event = KubeEvent {
+            type_: if event.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: event.reason,
+            // The Events API caps a note at 1 kB.
+            note: Some(truncate(&event.note, 1000)),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        };
+        if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+            tracing::warn!(%error, reason = %event.reason, "event not published");
+        } else {
+            ctx.metrics.write("create", "Event");
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// Deletes every object of `kind` labelled as this Vestibule's in one region.
@@ -370,6 +447,7 @@ where
 /// label and deleted, in remote clusters too. An unreachable cluster keeps the finalizer (and
 /// the Vestibule) until it can be cleaned, and says so in the error.
 async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
+    ctx.secrets.forget(vestibule);
     let home = namespace_of(vestibule);
     for region in &vestibule.spec.regions {
         let names = crate::render::Names::new(vestibule, region);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
@@ -21,6 +22,12 @@ pub struct OperatorOptions {
     pub image: String,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub metrics: SocketAddr,
+    /// Namespaces to watch; empty means every namespace.
+    pub namespaces: Vec<String>,
+    /// This replica's name (the pod name), for the Lease and Events; default: the host name.
+    pub identity: Option<String>,
+    /// Where the leader-election Lease lives; default: the client's namespace.
+    pub lease_namespace: Option<String>,
 }
 
 /// Why the operator stopped.
@@ -32,10 +39,13 @@ pub enum RunError {
     /// The health endpoint could not listen.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Leader election failed or leadership was lost.
+    #[error("leader election: {0}")]
+    Lease(#[from] super::lease::LeaseError),
 }
 
-/// Vestibules in `namespace` for which `matches` holds: how a change to a Theme, MfaPolicy or
-/// Secret finds the Vestibules that depend on it.
+/// Vestibules in `namespace` for which `matches` holds: how a change to a Theme or MfaPolicy
+/// finds the Vestibules that depend on it.
 fn dependents(
     store: &kube::runtime::reflector::Store<Vestibule>,
     namespace: &str,
@@ -49,71 +59,147 @@ fn dependents(
         .collect()
 }
 
-/// Runs the controllers until SIGTERM.
+/// An `Api` over one namespace, or over all of them.
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Name of the Lease the operator replicas elect a leader with.
+pub const LEASE_NAME: &str = "vestibule-operator";
+
+/// Runs the controllers until SIGTERM, on the replica that holds the Lease; the others wait.
 pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
     let client = Client::try_default().await?;
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        image: options.image,
-        clusters: super::clusters::Clusters::default(),
-        metrics: Default::default(),
+    let identity = options.identity.clone().unwrap_or_else(|| {
+        std::env::var("HOSTNAME")
+            .unwrap_or_else(|_| format!("vestibule-operator-{}", std::process::id()))
     });
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        options.image,
+        super::clusters::Clusters::default(),
+        Some(identity.clone()),
+    ));
+    // Health first: a follower waiting for the Lease is alive.
     tokio::spawn(serve_health(options.metrics, ctx.clone()));
+    let lease_namespace = options
+        .lease_namespace
+        .clone()
+        .unwrap_or_else(|| client.default_namespace().to_owned());
+    let settings = super::lease::LeaseSettings::new(LEASE_NAME, lease_namespace, identity);
+    let mut leadership = tokio::select! {
+        held = super::lease::acquire(client.clone(), settings) => held?,
+        () = shutdown_signal() => return Ok(()),
+    };
+    let scopes: Vec<Option<&str>> = if options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        options
+            .namespaces
+            .iter()
+            .map(|n| Some(n.as_str()))
+            .collect()
+    };
+    // One controller per watched namespace; they share the context (metrics, clients, index).
+    let controllers = futures::future::join_all(
+        scopes
+            .into_iter()
+            .map(|scope| controller(&client, scope, ctx.clone())),
+    );
+    let lost = tokio::select! {
+        _ = controllers => None,
+        lost = leadership.renew_until_lost() => Some(lost),
+    };
+    match lost {
+        // Another replica may be leading already: stop at once; the pod restarts as a follower.
+        Some(lost) => Err(RunError::Lease(lost)),
+        None => {
+            // Hand over now rather than make the successor wait out the lease.
+            leadership.release().await;
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The Vestibule controller over one namespace (or all), with every watch that can make a
+/// Vestibule's desired state change.
+async fn controller(client: &Client, scope: Option<&str>, ctx: Arc<Context>) {
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=vestibule");
     let controller = Controller::new(
-        Api::<Vestibule>::all(client.clone()),
+        scoped::<Vestibule>(client, scope),
         watcher::Config::default(),
     );
     let store = controller.store();
     let by_ref = |namespace: Option<String>, name: &str| {
         Some(ObjectRef::<Vestibule>::new(name).within(namespace.as_deref().unwrap_or("default")))
     };
-    let (themes, policies, secrets) = (store.clone(), store.clone(), store);
+    let (themes, policies) = (store.clone(), store);
+    let index = ctx.clone();
     controller
-        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
-        .owns(Api::<Deployment>::all(client.clone()), owned)
+        .owns(scoped::<ConfigMap>(client, scope), owned.clone())
+        .owns(scoped::<Deployment>(client, scope), owned)
         .watches(
-            Api::<OAuthProvider>::all(client.clone()),
+            scoped::<OAuthProvider>(client, scope),
             watcher::Config::default(),
             move |p| by_ref(p.namespace(), &p.spec.vestibule_ref.name),
         )
         .watches(
-            Api::<Organization>::all(client.clone()),
+            scoped::<Organization>(client, scope),
             watcher::Config::default(),
             move |o| by_ref(o.namespace(), &o.spec.vestibule_ref.name),
         )
         .watches(
-            Api::<Application>::all(client.clone()),
+            scoped::<Application>(client, scope),
             watcher::Config::default(),
             move |a| by_ref(a.namespace(), &a.spec.vestibule_ref.name),
         )
         // A Theme anywhere in a Vestibule's namespace may sit in its `extends` chain: re-check
         // them all (compile is cheap; a no-op reconcile writes nothing).
         .watches(
-            Api::<Theme>::all(client.clone()),
+            scoped::<Theme>(client, scope),
             watcher::Config::default(),
             move |t| dependents(&themes, &namespace_of(&t), |_| true),
         )
         .watches(
-            Api::<MfaPolicy>::all(client.clone()),
+            scoped::<MfaPolicy>(client, scope),
             watcher::Config::default(),
             move |m| dependents(&policies, &namespace_of(&m), |_| true),
         )
+        // Secrets by metadata only (kube makes `PartialObjectMeta` requests metadata-only): the
+        // operator never receives values it does not use.
         .watches(
-            Api::<Secret>::all(client.clone()),
+            scoped::<PartialObjectMeta<Secret>>(client, scope),
             watcher::Config::default(),
-            move |s| {
-                let name = s.name_any();
-                dependents(&secrets, &namespace_of(&s), |v| {
-                    crate::config::Resources {
-                        vestibules: vec![v.clone()],
-                        ..Default::default()
-                    }
-                    .bundle_for(v)
-                    .referenced_secrets()
-                    .contains(&name)
-                })
-            },
+            move |s| super::dependencies::secret_dependents(&index.secrets, &s),
         )
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
@@ -124,7 +210,6 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
             }
         })
         .await;
-    Ok(())
 }
 
 async fn serve_health(address: SocketAddr, ctx: Arc<Context>) -> Result<(), std::io::Error> {

@@ -554,7 +554,8 @@ pub struct VestibuleStatus {
 pub struct RegionStatus {
     /// Region name.
     pub name: String,
-    /// Conditions of this region: `Ready`, `Degraded`.
+    /// Conditions of this region: `Ready` (objects applied and at least one auth server ready;
+    /// reason `Available`, `Progressing` or `Unreachable`), `Degraded` (could not be applied).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Auth server pods ready in this region.
@@ -563,7 +564,8 @@ pub struct RegionStatus {
     /// Config hash the region should be running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_config_hash: Option<String>,
-    /// Config hash the region's servers report they loaded.
+    /// Config hash last applied to the region's ConfigMap (absent when the region could not be
+    /// applied); its servers load it within seconds, without a restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_config_hash: Option<String>,
 }

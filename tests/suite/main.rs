@@ -6,6 +6,7 @@ mod chart;
 mod compile;
 mod crds;
 mod kube_source;
+mod lease;
 mod operator;
 mod render;
 mod validate_cli;

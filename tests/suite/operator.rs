@@ -138,12 +138,7 @@ fn context_with(
     let client = Client::new(service, "default");
     let image = "ghcr.io/vestibule/vestibule:test".into();
     (
-        Arc::new(Context {
-            client,
-            image,
-            clusters,
-            metrics: Default::default(),
-        }),
+        Arc::new(Context::new(client, image, clusters, None)),
         handle,
     )
 }
@@ -174,6 +169,30 @@ fn status_patch(v: &Vestibule) -> Expect {
         let mut answer = object.clone();
         answer["status"] = patch["status"].clone();
         answer
+    })
+}
+
+/// An Event on the Vestibule, published after a status transition.
+fn event(kind: &'static str, reason: &'static str) -> Expect {
+    expect(
+        Method::POST,
+        "/apis/events.k8s.io/v1/namespaces/default/events",
+    )
+    .body(move |event| {
+        assert_eq!(event["type"], kind, "{event}");
+        assert_eq!(event["reason"], reason, "{event}");
+        assert_eq!(event["regarding"]["kind"], "Vestibule");
+        assert_eq!(event["regarding"]["name"], "quickstart");
+        assert_eq!(event["reportingController"], "vestibule-operator");
+    })
+}
+
+/// The Deployment as the API server answers an apply once its pods are up.
+fn with_ready_pods(e: Expect, ready: i32) -> Expect {
+    e.respond(move |deployment| {
+        let mut live = deployment.clone();
+        live["status"] = json!({"replicas": ready, "readyReplicas": ready});
+        live
     })
 }
 
@@ -258,6 +277,7 @@ async fn compile_error_sets_stalled_and_leaves_the_config_map_untouched() {
                 assert_eq!(ready["status"], "False");
                 assert_eq!(patch["status"]["observedGeneration"], 3);
             }),
+            event("Warning", "InvalidConfig"),
             // Nothing else: no ConfigMap, no Deployment.
         ],
     )
@@ -336,12 +356,18 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
             }),
             applied(&format!("{ns}/services"), "quickstart"),
             status_patch(&v).body(|patch| {
-                let ready = patch["status"]["conditions"]
-                    .as_array()
-                    .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
-                    .expect("Ready");
-                assert_eq!(ready["status"], "True");
+                // Applied, but no pod is ready yet: Reconciling, not Ready.
+                let find = |kind: &str| {
+                    patch["status"]["conditions"]
+                        .as_array()
+                        .and_then(|c| c.iter().find(|c| c["type"] == kind).cloned())
+                        .expect(kind)
+                };
+                assert_eq!(find("Ready")["status"], "False");
+                assert_eq!(find("Ready")["reason"], "Progressing");
+                assert_eq!(find("Reconciling")["status"], "True");
                 assert_eq!(patch["status"]["regions"][0]["name"], "local");
+                assert_eq!(patch["status"]["regions"][0]["readyReplicas"], 0);
                 assert!(
                     patch["status"]["configHash"]
                         .as_str()
@@ -349,9 +375,58 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
                         .starts_with("sha256:")
                 );
             }),
+            event("Normal", "Progressing"),
         ]),
     )
     .await;
+    // The Deployment's pods are watched locally; remote ones are not: look again soon.
+    assert_eq!(action, Action::requeue(vestibule::operator::PROGRESS_CHECK));
+}
+
+#[tokio::test]
+async fn a_region_is_ready_once_its_deployment_has_a_ready_server() {
+    let ns = "/api/v1/namespaces/default";
+    let v = vestibule(minimal_spec(), true);
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+    ];
+    expected.extend(first_time(vec![
+        keys_created(),
+        applied(&format!("{ns}/serviceaccounts"), "quickstart"),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            "quickstart-server",
+        ),
+        applied(
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            "quickstart-server",
+        ),
+        applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/secrets"), "quickstart-secrets"),
+        applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
+        with_ready_pods(
+            applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+            1,
+        ),
+        applied(&format!("{ns}/services"), "quickstart"),
+    ]));
+    expected.push(status_patch(&v).body(|patch| {
+        let ready = patch["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+            .expect("Ready");
+        assert_eq!(ready["status"], "True", "{ready}");
+        let region = &patch["status"]["regions"][0];
+        assert_eq!(region["readyReplicas"], 1);
+        assert_eq!(region["conditions"][0]["message"], "1/1 auth servers ready");
+        assert_eq!(region["appliedConfigHash"], patch["status"]["configHash"]);
+    }));
+    expected.push(event("Normal", "Reconciled"));
+    let action = run(v, expected).await;
     assert_eq!(action, Action::requeue(vestibule::operator::RESYNC));
 }
 
@@ -362,13 +437,16 @@ async fn paused_vestibule_gets_only_a_status_write() {
     let v = vestibule(spec, true);
     let action = run(
         v.clone(),
-        vec![status_patch(&v).body(|patch| {
-            let ready = patch["status"]["conditions"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
-                .expect("Ready");
-            assert_eq!(ready["reason"], "Paused");
-        })],
+        vec![
+            status_patch(&v).body(|patch| {
+                let ready = patch["status"]["conditions"]
+                    .as_array()
+                    .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+                    .expect("Ready");
+                assert_eq!(ready["reason"], "Paused");
+            }),
+            event("Normal", "Paused"),
+        ],
     )
     .await;
     assert_eq!(action, Action::await_change());
@@ -482,10 +560,24 @@ fn path_of(object: &Value) -> String {
     format!("{group}/namespaces/default/{plural}/{name}")
 }
 
+/// A rendered object as the cluster holds it after earlier reconciles: a running Deployment
+/// reports its ready pod.
+fn live(object: &Value) -> Expect {
+    let mut held = object.clone();
+    if held["kind"] == "Deployment" {
+        held["status"] = json!({"replicas": 1, "readyReplicas": 1});
+    }
+    present(&path_of(object), held)
+}
+
 fn with_ready_status(mut v: Vestibule, config: &vestibule::config::RuntimeConfig) -> Vestibule {
     // As an earlier reconcile left it (timestamps differ from now on purpose).
     let then = "2026-01-01T00:00:00Z".parse().expect("time");
-    let region = vestibule::operator::status::region("local", &config.hash, None, Some(3), then);
+    let outcome = vestibule::operator::status::RegionOutcome::Applied {
+        ready: 1,
+        desired: 1,
+    };
+    let region = vestibule::operator::status::region("local", &config.hash, outcome, Some(3), then);
     v.status = Some(vestibule::operator::status::ready(
         Some(3),
         &config.hash,
@@ -517,7 +609,7 @@ async fn a_no_op_reconcile_makes_no_write() {
         key_secret,
     ];
     // Every object is read and found as desired: nothing is written, not even status.
-    expected.extend(objects.iter().map(|o| present(&path_of(o), o.clone())));
+    expected.extend(objects.iter().map(live));
     run(v, expected).await;
 }
 
@@ -545,7 +637,7 @@ async fn a_theme_change_updates_only_the_config_map() {
         key_secret,
     ];
     for object in &live {
-        expected.push(present(&path_of(object), object.clone()));
+        expected.push(self::live(object));
         if object["kind"] == "ConfigMap" {
             // The only write to a workload object: the ConfigMap, with the new theme.
             let hash = new_config.hash.clone();
@@ -574,6 +666,11 @@ async fn a_theme_change_updates_only_the_config_map() {
         status_patch(&v)
             .body(move |patch| assert_eq!(patch["status"]["configHash"], hash.as_str())),
     );
+    // Still Ready, so the one Event says which config went out.
+    expected.push(event("Normal", "ConfigChanged").body({
+        let hash = new_config.hash.clone();
+        move |e| assert!(e["note"].as_str().unwrap_or_default().contains(&hash))
+    }));
     run(v, expected).await;
 }
 
@@ -637,7 +734,10 @@ fn local_region_applies() -> Vec<Expect> {
         ),
         applied(&format!("{ns}/configmaps"), "quickstart-config"),
         applied(&format!("{ns}/secrets"), "quickstart-secrets"),
-        applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+        with_ready_pods(
+            applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
+            2,
+        ),
         applied(&format!("{ns}/services"), "quickstart"),
     ])
 }
@@ -689,6 +789,7 @@ async fn a_failing_remote_region_is_degraded_while_the_others_are_applied() {
         );
         assert!(status["regions"][1]["appliedConfigHash"].is_null());
     }));
+    expected.push(event("Warning", "RegionsDegraded"));
     run(v, expected).await;
 }
 
@@ -743,9 +844,14 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
     let mut expected = two_region_inputs();
     expected.extend(local_region_applies());
     expected.push(status_patch(&v).body(|patch| {
-        assert_eq!(patch["status"]["regions"][1]["name"], "far");
-        assert!(patch["status"]["regions"][1]["appliedConfigHash"].is_string());
+        assert_eq!(patch["status"]["regions"][0]["readyReplicas"], 2);
+        let far = &patch["status"]["regions"][1];
+        assert_eq!(far["name"], "far");
+        assert!(far["appliedConfigHash"].is_string());
+        // Applied there, its pods not up yet.
+        assert_eq!(far["conditions"][0]["reason"], "Progressing");
     }));
+    expected.push(event("Normal", "Progressing"));
     let server = api_server(handle, expected);
     Box::pin(reconcile(Arc::new(v), ctx))
         .await
@@ -917,6 +1023,7 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
         applied(&format!("{ns}/services"), "quickstart"),
     ]));
     expected.push(status_patch(&v));
+    expected.push(event("Normal", "Progressing"));
     run(v, expected).await;
 }
 
@@ -1019,6 +1126,7 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
         applied(&format!("{ns}/services"), "quickstart"),
     ]));
     expected.push(status_patch(&v));
+    expected.push(event("Normal", "Progressing"));
     run(v, expected).await;
     assert!(generated.lock().expect("lock").is_some());
 }
@@ -1063,8 +1171,96 @@ async fn an_invalid_child_gets_ready_false_with_the_reason_and_nothing_rolls_out
                 assert_eq!(stalled["status"], "True");
                 assert!(stalled["message"].as_str().unwrap_or_default().contains("OAuthProvider/github"));
             }),
+            event("Warning", "InvalidConfig"),
             // No ConfigMap, no Deployment: the running config stays.
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_changed_source_secret_rewrites_only_the_region_secret() {
+    let mut spec = minimal_spec();
+    spec["database"] = json!({"postgres": {"urlSecretRef": {"name": "db", "key": "url"}}});
+    let v = vestibule(spec, true);
+    let resources = vestibule::config::Resources {
+        vestibules: vec![v.clone()],
+        secrets: [(
+            ("default".to_owned(), "db".to_owned()),
+            ["url".to_owned()].into(),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let config = vestibule::config::compile(&resources.bundle_for(&v)).expect("compiles");
+    let (keys, key_secret) = stored_keys(&config);
+    let keys_json = String::from_utf8(keys.to_json().expect("json")).expect("utf-8");
+    let objects_with = |url: &str| {
+        let values = [
+            ("signing-keys.json".to_owned(), keys_json.clone()),
+            ("database.url".to_owned(), url.to_owned()),
+        ]
+        .into();
+        vestibule::render::render(&vestibule::render::RenderInput {
+            vestibule: &v,
+            config: &config,
+            region: &v.spec.regions[0],
+            secret_values: &values,
+            image: "ghcr.io/vestibule/vestibule:test",
+        })
+        .to_values()
+    };
+    // The cluster runs with the old password; the source Secret now holds a new one.
+    let running = objects_with("postgres://vestibule:old@db/vestibule");
+    let db = secret("db", "url", "postgres://vestibule:new@db/vestibule");
+    let db2 = db.clone();
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+        expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db.clone()),
+        key_secret,
+        expect(Method::GET, "/api/v1/namespaces/default/secrets/db").respond(move |_| db2.clone()),
+    ];
+    for object in &running {
+        expected.push(live(object));
+        if object["kind"] == "Secret" {
+            // The one write: the region Secret, which the servers watch (no rollout).
+            expected.push(
+                applied("/api/v1/namespaces/default/secrets", "quickstart-secrets").body(|s| {
+                    use base64::Engine;
+                    let url = base64::engine::general_purpose::STANDARD
+                        .decode(s["data"]["database.url"].as_str().expect("url"))
+                        .expect("base64");
+                    assert_eq!(url, b"postgres://vestibule:new@db/vestibule");
+                }),
+            );
+        }
+    }
+    // The config hash is unchanged (it holds no secret values): no status write, no Event.
+    let v = with_ready_status(v, &config);
+    let (ctx, handle) = context();
+    let server = api_server(handle, expected);
+    Box::pin(reconcile(Arc::new(v.clone()), ctx.clone()))
+        .await
+        .expect("reconcile");
+    // What the Secret watch consults: a change to `db` (or to the key Secret) wakes this
+    // Vestibule; an unrelated Secret in the namespace does not.
+    let me = vec![kube::runtime::reflector::ObjectRef::from_obj(&v)];
+    let none = Default::default();
+    assert_eq!(ctx.secrets.dependents("default", "db", &none), me);
+    assert_eq!(
+        ctx.secrets
+            .dependents("default", "quickstart-signing-keys", &none),
+        me
+    );
+    assert!(
+        ctx.secrets
+            .dependents("default", "sh.helm.release.v1.web.v3", &none)
+            .is_empty()
+    );
+    drop(ctx);
+    server.await.expect("exactly the expected requests");
 }
