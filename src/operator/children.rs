@@ -4,6 +4,8 @@
 
 use std::fmt::Debug;
 
+use futures::StreamExt;
+
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
@@ -88,6 +90,9 @@ where
     Ok(())
 }
 
+/// Status writes to child resources in flight at once.
+const STATUS_WRITES_IN_FLIGHT: usize = 8;
+
 /// Writes `Ready` on every child of the bundle whose condition changed.
 pub async fn report(
     client: &Client,
@@ -97,17 +102,27 @@ pub async fn report(
     metrics: &OperatorMetrics,
 ) -> Result<(), Error> {
     let vestibule = bundle.vestibule.name_any();
+    // A few writes in flight at once: a first reconcile of 1,000 Organizations makes 1,000
+    // status writes, and one at a time that is seconds of round trips.
     macro_rules! each {
         ($list:expr) => {
-            for child in &$list {
-                let new = status_for(
-                    &id_of(child),
-                    &vestibule,
-                    child.meta().generation,
-                    diagnostics,
-                    now,
-                );
-                report_one(client, child, child.status.as_ref(), new, metrics).await?;
+            let writes: Vec<_> = $list
+                .iter()
+                .map(|child| {
+                    let new = status_for(
+                        &id_of(child),
+                        &vestibule,
+                        child.meta().generation,
+                        diagnostics,
+                        now,
+                    );
+                    report_one(client, child, child.status.as_ref(), new, metrics)
+                })
+                .collect();
+            let mut writes =
+                futures::stream::iter(writes).buffer_unordered(STATUS_WRITES_IN_FLIGHT);
+            while let Some(written) = writes.next().await {
+                written?;
             }
         };
     }

@@ -36,6 +36,7 @@ pub async fn ensure_client_secrets(
     vestibule: &Vestibule,
     applications: &[Application],
     config: &RuntimeConfig,
+    metrics: &super::metrics::OperatorMetrics,
 ) -> Result<BTreeMap<String, String>, Error> {
     let namespace = namespace_of(vestibule);
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
@@ -111,6 +112,7 @@ pub async fn ensure_client_secrets(
                     &Patch::Apply(&object),
                 )
                 .await?;
+                metrics.write("apply", "Secret");
                 secret
             }
         };

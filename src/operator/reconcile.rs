@@ -157,8 +157,14 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(RESYNC));
         }
     };
-    let keys =
-        super::signing::ensure_keys(&ctx.client, vestibule, &config, now.as_millisecond()).await?;
+    let keys = super::signing::ensure_keys(
+        &ctx.client,
+        vestibule,
+        &config,
+        now.as_millisecond(),
+        &ctx.metrics,
+    )
+    .await?;
     let mut values = secret_values(&ctx.client, &namespace, &config).await?;
     values.extend(
         super::client_secrets::ensure_client_secrets(
@@ -166,6 +172,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             vestibule,
             &bundle.applications,
             &config,
+            &ctx.metrics,
         )
         .await?,
     );
@@ -197,19 +204,22 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             image: &ctx.image,
         });
         // Each region on its own: one unreachable cluster must not hold back the others.
-        let outcome = match ctx
-            .clusters
-            .client_for(
-                &ctx.client,
-                &namespace,
-                region.kubeconfig_secret_ref.as_ref(),
-            )
-            .await
-        {
-            Ok(client) => apply_region(&client, &objects, &ctx.metrics)
+        let outcome = match too_large(&objects.config_map) {
+            Some(reason) => Err(reason),
+            None => match ctx
+                .clusters
+                .client_for(
+                    &ctx.client,
+                    &namespace,
+                    region.kubeconfig_secret_ref.as_ref(),
+                )
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+            {
+                Ok(client) => apply_region(&client, &objects, &ctx.metrics)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
         };
         let outcome = match &outcome {
             Ok(applied) => {
@@ -245,6 +255,27 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     } else {
         RESYNC
     }))
+}
+
+/// What the API server stores per object (etcd's request limit); ConfigMaps are capped at 1 MiB
+/// of data. Checked before writing, so the reason is ours rather than a bare 422.
+const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
+
+/// Why a region's ConfigMap cannot be written, if it is too large.
+fn too_large(config_map: &ConfigMap) -> Option<String> {
+    let size: usize = config_map
+        .data
+        .iter()
+        .flat_map(|d| d.iter())
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    (size > CONFIG_MAP_LIMIT).then(|| {
+        format!(
+            "the compiled config is {} KiB, over the 1 MiB a ConfigMap holds; declare fewer \
+             Organizations or Applications in this Vestibule",
+            size / 1024
+        )
+    })
 }
 
 /// Whether `live` already holds everything `desired` sets (the API server adds defaults and
@@ -480,4 +511,35 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
         delete_labelled::<ServiceAccount>(&client, ns, &selector, &ctx.metrics).await?;
     }
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_map(bytes: usize) -> ConfigMap {
+        ConfigMap {
+            data: Some([("config.json".to_owned(), "x".repeat(bytes))].into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_oversized_config_is_refused_with_a_reason_before_any_write() {
+        assert_eq!(too_large(&config_map(900 * 1024)), None);
+        let reason = too_large(&config_map(1100 * 1024)).expect("too large");
+        assert!(reason.contains("1100 KiB"), "{reason}");
+        assert!(reason.contains("1 MiB"), "{reason}");
+    }
+
+    #[test]
+    fn contains_ignores_what_the_server_adds_but_not_what_we_set() {
+        let live = json!({"metadata": {"name": "a", "uid": "u"}, "data": {"k": "v"}});
+        assert!(contains(
+            &live,
+            &json!({"metadata": {"name": "a"}, "data": {"k": "v"}})
+        ));
+        assert!(!contains(&live, &json!({"data": {"k": "w"}})));
+        assert!(!contains(&json!({"items": [1, 2]}), &json!({"items": [1]})));
+    }
 }

@@ -62,6 +62,7 @@ pub async fn ensure_keys(
     vestibule: &Vestibule,
     config: &RuntimeConfig,
     now_ms: i64,
+    metrics: &super::metrics::OperatorMetrics,
 ) -> Result<KeySet, Error> {
     let namespace = namespace_of(vestibule);
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
@@ -105,6 +106,7 @@ pub async fn ensure_keys(
             &Patch::Apply(&secret),
         )
         .await?;
+        metrics.write("apply", "Secret");
     }
     if force {
         // One rotation per request: a request left in place would rotate again and again.
@@ -117,6 +119,7 @@ pub async fn ensure_keys(
                 &Patch::Merge(&patch),
             )
             .await?;
+        metrics.write("patch", "Vestibule");
     }
     Ok(planned)
 }

@@ -58,7 +58,7 @@ pub fn ready(
             .map(|r| r.name.as_str())
             .collect()
     };
-    let failed = names(UNREACHABLE);
+    let failed = names(NOT_APPLIED);
     let waiting = names(PROGRESSING);
     let conditions = if !failed.is_empty() {
         let message = format!(
@@ -164,7 +164,7 @@ pub fn paused(generation: Option<i64>, now: Timestamp) -> VestibuleStatus {
 }
 
 /// Reason of a region that could not be applied (its cluster unreachable or a write refused).
-pub const UNREACHABLE: &str = "Unreachable";
+pub const NOT_APPLIED: &str = "NotApplied";
 /// Reason of a region whose objects are applied but which has no ready auth server yet.
 pub const PROGRESSING: &str = "Progressing";
 
@@ -204,8 +204,8 @@ pub fn region(
         }
         RegionOutcome::Failed(e) => (
             vec![
-                condition("Ready", false, UNREACHABLE, e, generation, now),
-                condition("Degraded", true, UNREACHABLE, e, generation, now),
+                condition("Ready", false, NOT_APPLIED, e, generation, now),
+                condition("Degraded", true, NOT_APPLIED, e, generation, now),
             ],
             0,
             false,

@@ -555,7 +555,7 @@ pub struct RegionStatus {
     /// Region name.
     pub name: String,
     /// Conditions of this region: `Ready` (objects applied and at least one auth server ready;
-    /// reason `Available`, `Progressing` or `Unreachable`), `Degraded` (could not be applied).
+    /// reason `Available`, `Progressing` or `NotApplied`), `Degraded` (could not be applied).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Auth server pods ready in this region.
