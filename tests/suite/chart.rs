@@ -255,7 +255,17 @@ fn assert_operator(objects: &[Value], watch_namespaces: &str) {
     assert_eq!(deployments.len(), 1, "one Deployment: {deployments:?}");
     let deployment = deployments[0];
     let pod = &deployment["spec"]["template"]["spec"];
-    assert_eq!(deployment["spec"]["replicas"], 1);
+    // Two replicas by default: a Lease elects the one that reconciles, the other stands by.
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let env = pod["containers"][0]["env"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let has = |name: &str| env.iter().any(|e| e["name"] == name);
+    assert!(
+        has("POD_NAME") && has("POD_NAMESPACE"),
+        "leader election needs the pod's name and namespace: {env:?}"
+    );
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(
         pod["securityContext"]["seccompProfile"]["type"],
