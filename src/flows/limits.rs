@@ -63,6 +63,22 @@ pub const RESEND_PER_ACCOUNT: Limit = Limit {
     window_ms: MINUTE,
 };
 
+/// Every limit, for the sweep that removes counters whose window is over.
+pub const ALL: [Limit; 7] = [
+    SIGN_IN_PER_IP,
+    SIGN_IN_FAILURES_PER_ACCOUNT,
+    SIGN_UP_PER_IP,
+    RECOVERY_PER_IP,
+    RECOVERY_PER_ACCOUNT,
+    VERIFY_PER_IP,
+    RESEND_PER_ACCOUNT,
+];
+
+/// The longest window of any limit: a counter older than this counts for nothing.
+pub fn longest_window_ms() -> i64 {
+    ALL.iter().map(|l| l.window_ms).max().unwrap_or(0)
+}
+
 fn key(limit: &Limit, subject: &str) -> String {
     format!("{}:{subject}", limit.name)
 }

@@ -104,16 +104,43 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Serves `router` on `listener` until `shutdown` resolves, sweeping dead rows meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let sweeper = tokio::spawn(sweep_periodically(state.clone()));
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    sweeper.abort();
+    served
+}
+
+/// How often expired rows are swept. Every replica sweeps; the deletes are idempotent.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long expired sessions and tokens are kept before they are deleted.
+const RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+async fn sweep_periodically(state: AppState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let longest = crate::flows::limits::longest_window_ms();
+        match state.store.sweep(now, longest, RETENTION_MS).await {
+            Ok(swept) => tracing::debug!(
+                counters = swept.counters,
+                sessions = swept.sessions,
+                tokens = swept.tokens,
+                "swept expired rows"
+            ),
+            Err(error) => tracing::warn!(%error, "sweeping expired rows failed"),
+        }
+    }
 }

@@ -17,6 +17,7 @@
 mod sessions;
 mod throttle;
 mod tokens;
+mod retention;
 mod users;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 pub use sessions::{NewSession, Session};
 pub use throttle::ThrottleState;
 pub use tokens::{CodeOutcome, NewToken, Token, TokenPurpose};
+pub use retention::Swept;
 pub use users::User;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -1206,3 +1206,69 @@ async fn concurrent_throttle_hits_are_all_counted() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Retention
+
+#[tokio::test]
+async fn sweep_deletes_only_what_is_past_its_window_or_retention() {
+    each_backend(async |store| {
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let window = 60 * MINUTE;
+        // Counters: one whose window is over, one still counting.
+        store.throttle_hit("old", window, T0).await.unwrap();
+        store
+            .throttle_hit("fresh", window, T0 + 9 * DAY)
+            .await
+            .unwrap();
+        // Sessions: one that expired 8 days ago, one that expired yesterday (kept for the
+        // account page's history), one live.
+        let u = user(&store, "sweep@example.com").await;
+        session(&store, &u, "long-gone", T0).await; // expires T0 + 1 day
+        session(&store, &u, "recent", T0 + 7 * DAY).await; // expires T0 + 8 days
+        session(&store, &u, "live", T0 + 9 * DAY).await;
+        // Tokens: one that expired 8 days ago, one live.
+        issue(&store, &u, TokenPurpose::VerifyEmail, "c1", "l1", T0).await;
+        issue(
+            &store,
+            &u,
+            TokenPurpose::ResetPassword,
+            "c2",
+            "l2",
+            T0 + 9 * DAY,
+        )
+        .await;
+
+        let now = T0 + 9 * DAY;
+        let swept = store.sweep(now, window, 7 * DAY).await.unwrap();
+        assert_eq!(
+            (swept.counters, swept.sessions, swept.tokens),
+            (1, 1, 1),
+            "{swept:?}"
+        );
+        // What is left still works; nothing live was touched.
+        assert_eq!(store.throttle_peek("fresh", window, now).await.unwrap(), 1);
+        for kept in ["recent", "live"] {
+            assert!(
+                store.session_by_token_hash(kept).await.unwrap().is_some(),
+                "{kept}"
+            );
+        }
+        assert!(
+            store
+                .session_by_token_hash("long-gone")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let reset = store
+            .latest_token(&u.id, TokenPurpose::ResetPassword)
+            .await
+            .unwrap();
+        assert!(reset.is_some());
+        // A second sweep finds nothing more.
+        let again = store.sweep(now, window, 7 * DAY).await.unwrap();
+        assert_eq!(again, Default::default());
+    })
+    .await;
+}
