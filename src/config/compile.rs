@@ -136,6 +136,7 @@ impl<'a> Compiler<'a> {
         let sign_up = self.sign_up();
         let passwords = self.passwords();
         let email = self.email();
+        let trusted_proxies = self.trusted_proxies();
 
         for t in &bundle.themes {
             theme::check(t, &mut self.diagnostics);
@@ -199,6 +200,7 @@ impl<'a> Compiler<'a> {
                 rotation_interval_seconds: rotation,
             },
             secrets: std::mem::take(&mut self.secrets),
+            trusted_proxies,
         }
     }
 
@@ -291,6 +293,30 @@ impl<'a> Compiler<'a> {
                 DatabaseConfig::Sqlite {}
             }
         }
+    }
+
+    fn trusted_proxies(&mut self) -> Vec<String> {
+        let id = self.id.clone();
+        let mut ranges = Vec::new();
+        for (i, given) in self
+            .bundle
+            .vestibule
+            .spec
+            .network
+            .trusted_proxies
+            .iter()
+            .enumerate()
+        {
+            match given.parse::<super::cidr::Cidr>() {
+                Ok(range) => ranges.push(range.to_string()),
+                Err(e) => self.error(
+                    &id,
+                    format!("spec.network.trustedProxies[{i}]"),
+                    e.to_string(),
+                ),
+            }
+        }
+        ranges
     }
 
     fn sessions(&mut self) -> SessionConfig {

@@ -4,6 +4,7 @@
 //! runs locally is what runs in the cluster.
 
 pub mod bundle;
+pub mod cidr;
 pub mod compile;
 pub mod diagnostic;
 pub mod runtime;

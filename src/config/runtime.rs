@@ -61,6 +61,10 @@ pub struct RuntimeConfig {
     pub signing_keys: SigningKeysConfig,
     /// Keys of the region's Secret, each with the Secret key it is copied from.
     pub secrets: BTreeMap<String, SecretSource>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (CIDR ranges). Left out when empty,
+    /// so configs without it hash as they did before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl RuntimeConfig {

@@ -84,6 +84,9 @@ pub struct VestibuleSpec {
     /// Keys that sign ID and access tokens.
     #[serde(default)]
     pub signing_keys: SigningKeys,
+    /// How the auth servers see the network in front of them.
+    #[serde(default, skip_serializing_if = "Network::is_default")]
+    pub network: Network,
     /// Stop all changes to the deployment while true (the running servers keep serving).
     #[serde(default)]
     pub paused: bool,
@@ -207,6 +210,27 @@ pub struct PostgresDatabase {
 
 fn default_pool_size() -> i32 {
     10
+}
+
+/// The network in front of the auth servers.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Network {
+    /// Reverse proxies (ingress controllers, load balancers) whose `X-Forwarded-For` header is
+    /// believed, as IP addresses or CIDR ranges (for example `10.0.0.0/8`). A request that
+    /// arrives from one of them is attributed to the nearest address in that header that is
+    /// not itself a trusted proxy; from anywhere else the header is ignored, so it cannot be
+    /// forged. Empty (the default): the connection's address is the client's, which behind an
+    /// ingress makes every visitor share the ingress's per-address rate limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), inner(length(min = 1, max = 49)))]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Network {
+    fn is_default(&self) -> bool {
+        self == &Network::default()
+    }
 }
 
 /// Session timeouts, enforced server-side.

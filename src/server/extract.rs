@@ -82,9 +82,11 @@ impl FromRequestParts<AppState> for PageRequest {
             .get::<CsrfToken>()
             .cloned()
             .ok_or_else(|| HttpError::Internal("CSRF layer missing".into()))?;
+        let active = state.live.load();
+        let client = ClientInfo::from_request(&parts.headers, peer, &active.trusted_proxies);
         Ok(Self {
-            active: state.live.load(),
-            client: ClientInfo::from_request(&parts.headers, peer),
+            active,
+            client,
             csrf,
             headers: parts.headers.clone(),
         })

@@ -59,6 +59,9 @@ pub enum ActivateError {
     /// Email cannot be set up.
     #[error(transparent)]
     Email(#[from] EmailError),
+    /// A trusted proxy range does not parse.
+    #[error("trustedProxies: {0}")]
+    TrustedProxy(#[from] crate::config::cidr::CidrError),
 }
 
 /// A validated config and what is derived from it.
@@ -75,6 +78,8 @@ pub struct Active {
     pub redirect_origins: Vec<String>,
     /// The stylesheet built from the theme.
     pub stylesheet: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
 }
 
 /// The origin (scheme://host[:port]) of a URL.
@@ -105,6 +110,11 @@ impl Active {
                 return Err(ActivateError::MissingSecret(key.clone()));
             }
         }
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|range| range.parse())
+            .collect::<Result<Vec<_>, _>>()?;
         let email = &config.email;
         let mailer = match (outbox, &email.smtp) {
             (Some(outbox), _) => Mailer::outbox(&email.from, email.reply_to.as_deref(), outbox)?,
@@ -157,6 +167,7 @@ impl Active {
             origin,
             redirect_origins,
             stylesheet,
+            trusted_proxies,
         })
     }
 }

@@ -14,10 +14,10 @@
 //!   `WHERE` clauses.
 //! - Only hashes of secrets (session tokens, codes, links) reach the database.
 
+mod retention;
 mod sessions;
 mod throttle;
 mod tokens;
-mod retention;
 mod users;
 
 use std::future::Future;
@@ -28,10 +28,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use retention::Swept;
 pub use sessions::{NewSession, Session};
 pub use throttle::ThrottleState;
 pub use tokens::{CodeOutcome, NewToken, Token, TokenPurpose};
-pub use retention::Swept;
 pub use users::User;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

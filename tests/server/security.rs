@@ -662,3 +662,71 @@ async fn bad_requests_get_a_clear_4xx() {
     })
     .await;
 }
+
+/// Asks for a password reset as the visitor at `forwarded_for` (one more hop appended by the
+/// reverse proxy the test client plays).
+async fn ask_reset(client: &mut Client, token: &str, forwarded_for: &str) -> StatusCode {
+    let origin = client.base.clone();
+    client
+        .post_with(
+            "/forgot-password",
+            &[("email", "someone@example.com"), ("csrf_token", token)],
+            &[("origin", &origin), ("x-forwarded-for", forwarded_for)],
+        )
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn per_address_limits_follow_forwarded_for_only_from_trusted_proxies() {
+    each_backend(async |store| {
+        // Behind a trusted ingress: the test connects from 127.0.0.1, which plays the ingress.
+        let app = spawn_app_with(store.clone(), |c| {
+            c.trusted_proxies = vec!["127.0.0.1/32".to_owned()];
+        })
+        .await;
+        let mut ingress = Client::new(&app);
+        let token = ingress.get("/forgot-password").await.csrf();
+        for _ in 0..20 {
+            assert_eq!(
+                ask_reset(&mut ingress, &token, "203.0.113.1").await,
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            ask_reset(&mut ingress, &token, "203.0.113.1").await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "the visitor's own limit"
+        );
+        // Another visitor behind the same ingress has a budget of their own.
+        assert_eq!(
+            ask_reset(&mut ingress, &token, "203.0.113.2").await,
+            StatusCode::OK
+        );
+        // A forged entry on the left does not escape: the ingress appended the real address.
+        assert_eq!(
+            ask_reset(&mut ingress, &token, "198.51.100.77, 203.0.113.1").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        drop(app);
+
+        // No trusted proxies (the default): the header is ignored, whatever it claims, and
+        // every request counts against the connection's address.
+        let app = spawn_app_with(store, |_| {}).await;
+        let mut direct = Client::new(&app);
+        let token = direct.get("/forgot-password").await.csrf();
+        for i in 0..20 {
+            let forged = format!("192.0.2.{i}");
+            assert_eq!(
+                ask_reset(&mut direct, &token, &forged).await,
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            ask_reset(&mut direct, &token, "192.0.2.200").await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "rotating a forged X-Forwarded-For does not reset the limit"
+        );
+    })
+    .await;
+}
