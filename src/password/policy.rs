@@ -81,25 +81,32 @@ fn contains_email_local_part(password: &str, email: &str) -> bool {
     password.to_lowercase().contains(&local.to_lowercase())
 }
 
-/// Whether zxcvbn finds the whole password in its common-password list (the ~30,000 most
-/// frequent leaked passwords, also matched reversed, capitalized or l33t-spelled), or scores it 0
-/// (guessable in under 10^3 tries: `aaaaaaaaaaaa`, `1234567890`, `qwertyuiop`).
+/// Whether the password is a leaked one, or nearly: zxcvbn finds the whole of it in its
+/// common-password list (the ~30,000 most frequent leaked passwords, also matched reversed,
+/// capitalized or l33t-spelled); or it is a leaked password with decorations (`Password12345!`,
+/// `P@ssw0rd2024!`, `iloveyou2025`): list entries make up at least half of it and zxcvbn
+/// estimates fewer than 10^8 guesses; or it scores 0 (under 10^3 guesses: `aaaaaaaaaaaa`,
+/// `1234567890`, `qwertyuiop`).
 fn is_common(password: &str) -> bool {
     let estimate = zxcvbn::zxcvbn(password, &[]);
     if estimate.score() == Score::Zero {
         return true;
     }
-    // zxcvbn looks at the first 100 characters only; a single match covering the whole password
-    // therefore only happens for passwords of at most 100 characters, which is what we want.
+    // zxcvbn looks at the first 100 characters only, so longer passwords are never judged by
+    // their start alone.
     let chars = password.chars().count();
-    match estimate.sequence() {
-        [only] => {
-            only.i == 0
-                && only.j + 1 == chars
-                && matches!(&only.pattern, MatchPattern::Dictionary(d) if is_password_list(d))
-        }
-        _ => false,
+    if chars > 100 {
+        return false;
     }
+    let from_list: usize = estimate
+        .sequence()
+        .iter()
+        .filter(|m| matches!(&m.pattern, MatchPattern::Dictionary(d) if is_password_list(d)))
+        .map(|m| m.j + 1 - m.i)
+        .sum();
+    let whole = from_list == chars && estimate.sequence().len() == 1;
+    let decorated = estimate.score() <= Score::Two && 2 * from_list >= chars;
+    whole || decorated
 }
 
 /// zxcvbn's dictionary type lives in a private module, so it cannot be named; its `Debug` form
@@ -193,6 +200,30 @@ mod tests {
         let estimate = zxcvbn::zxcvbn("password1234", &[]);
         assert_eq!(estimate.score(), Score::One);
         assert!(is_common("password1234"));
+    }
+
+    #[test]
+    fn leaked_passwords_with_decorations_are_rejected() {
+        for decorated in [
+            "Password1234",
+            "Password12345!",
+            "P@ssw0rd2024!",
+            "iloveyou2025",
+            "Welcome123!",
+            "monkey12345678",
+        ] {
+            assert!(is_common(decorated), "{decorated}");
+        }
+        // Passphrases and random strings that merely contain a list word stay allowed.
+        for fine in [
+            "correct horse battery staple",
+            "my cat is called pickles",
+            "Fjord-Lantern-91",
+            "Tr0ub4dour&3xyz",
+            "kx8#Qm2!vR",
+        ] {
+            assert!(!is_common(fine), "{fine}");
+        }
     }
 
     #[test]
