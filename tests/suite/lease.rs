@@ -6,76 +6,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{Method, Request, Response};
-use http_body_util::BodyExt;
 use kube::Client;
 use kube::client::Body;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tower_test::mock::{self, Handle};
+use tower_test::mock;
+
+use crate::mock_api::{Expect, expect, serve};
 use vestibule::operator::lease::{LeaseError, LeaseSettings, acquire};
 
 const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/vestibule-system/leases";
 const LEASE: &str =
     "/apis/coordination.k8s.io/v1/namespaces/vestibule-system/leases/vestibule-operator";
 
-/// One expected request: method, path, earliest arrival, a check of the body, and the answer.
-struct Expect {
-    method: Method,
-    path: &'static str,
-    not_before: Duration,
-    status: u16,
-    body: Box<dyn Fn(&Value) + Send>,
-    respond: Box<dyn Fn(&Value) -> Value + Send>,
-}
-
-fn expect(method: Method, path: &'static str) -> Expect {
-    Expect {
-        method,
-        path,
-        not_before: Duration::ZERO,
-        status: 200,
-        body: Box::new(|_| {}),
-        respond: Box::new(|body| body.clone()),
-    }
-}
-
-impl Expect {
-    /// Asserts the request comes no earlier than `offset` after the test started.
-    fn after(mut self, offset: Duration) -> Self {
-        self.not_before = offset;
-        self
-    }
-    fn body(mut self, check: impl Fn(&Value) + Send + 'static) -> Self {
-        self.body = Box::new(check);
-        self
-    }
-    /// Answers with the request body as stored under `resource_version`.
-    fn stored(mut self, resource_version: &'static str) -> Self {
-        self.respond = Box::new(move |body| {
-            let mut live = body.clone();
-            live["metadata"]["resourceVersion"] = json!(resource_version);
-            live
-        });
-        self
-    }
-    /// Answers with a failure `Status`.
-    fn fails(mut self, code: u16, reason: &'static str) -> Self {
-        self.status = code;
-        self.respond = Box::new(
-            move |_| json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": reason, "code": code, "message": reason}),
-        );
-        self
-    }
-}
-
 fn absent() -> Expect {
     expect(Method::GET, LEASE).fails(404, "NotFound")
 }
 
 fn present(lease: Value) -> Expect {
-    let mut e = expect(Method::GET, LEASE);
-    e.respond = Box::new(move |_| lease.clone());
-    e
+    expect(Method::GET, LEASE).respond(move |_| lease.clone())
 }
 
 fn create() -> Expect {
@@ -108,55 +57,10 @@ fn settings() -> LeaseSettings {
     settings
 }
 
-/// Serves `expected` in order and fails on anything else, including requests after the last.
+/// A client whose requests the scripted server answers.
 fn api_server(expected: Vec<Expect>) -> (Client, tokio::task::JoinHandle<()>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let started = Instant::now();
-    let server = tokio::spawn(async move {
-        let mut handle: Handle<_, _> = handle;
-        for (i, e) in expected.into_iter().enumerate() {
-            let (request, send) = handle
-                .next_request()
-                .await
-                .unwrap_or_else(|| panic!("request {i} ({} {}) was never made", e.method, e.path));
-            let at = started.elapsed();
-            assert_eq!(
-                request.method(),
-                &e.method,
-                "request {i}: {}",
-                request.uri()
-            );
-            assert_eq!(request.uri().path(), e.path, "request {i}");
-            assert!(
-                at >= e.not_before,
-                "request {i} came at {at:?}, before {:?}",
-                e.not_before
-            );
-            let bytes = request
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
-            let body: Value = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).expect("json body")
-            };
-            (e.body)(&body);
-            let answer = (e.respond)(&body);
-            send.send_response(
-                Response::builder()
-                    .status(e.status)
-                    .body(Body::from(serde_json::to_vec(&answer).expect("json")))
-                    .expect("response"),
-            );
-        }
-        if let Some((request, _)) = handle.next_request().await {
-            panic!("unexpected request {} {}", request.method(), request.uri());
-        }
-    });
-    (Client::new(service, "default"), server)
+    (Client::new(service, "default"), serve(handle, expected))
 }
 
 /// Bounds a scenario in (paused, so free) time: if the API server fails a request, the client

@@ -7,6 +7,7 @@ mod compile;
 mod crds;
 mod kube_source;
 mod lease;
+mod mock_api;
 mod operator;
 mod render;
 mod validate_cli;

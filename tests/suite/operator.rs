@@ -4,58 +4,19 @@
 use std::sync::Arc;
 
 use axum::http::{Method, Request, Response};
-use http_body_util::BodyExt;
 use kube::client::Body;
 use kube::runtime::controller::Action;
 use kube::{Client, Resource};
 use serde_json::{Value, json};
-use tower_test::mock::{self, Handle};
+use tower_test::mock;
+
+use crate::mock_api::{ApiHandle, Expect, expect, serve};
 use vestibule::operator::{Context, FINALIZER, reconcile::reconcile};
 use vestibule::resources::Vestibule;
 
-/// One expected request: method, path, a check of the body, and the answer to send.
-struct Expect {
-    status: u16,
-    method: Method,
-    path: String,
-    query_contains: &'static str,
-    body: Box<dyn Fn(&Value) + Send>,
-    respond: Box<dyn Fn(&Value) -> Value + Send>,
-}
-
-fn expect(method: Method, path: &str) -> Expect {
-    Expect {
-        status: 200,
-        method,
-        path: path.to_owned(),
-        query_contains: "",
-        body: Box::new(|_| {}),
-        respond: Box::new(|body| body.clone()),
-    }
-}
-
-impl Expect {
-    fn query(mut self, q: &'static str) -> Self {
-        self.query_contains = q;
-        self
-    }
-    fn body(mut self, check: impl Fn(&Value) + Send + 'static) -> Self {
-        self.body = Box::new(check);
-        self
-    }
-    fn respond(mut self, answer: impl Fn(&Value) -> Value + Send + 'static) -> Self {
-        self.respond = Box::new(answer);
-        self
-    }
-}
-
 /// A GET answered 404, as for an object that does not exist yet.
 fn absent(path: &str) -> Expect {
-    let mut e = expect(Method::GET, path).respond(|_| {
-        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})
-    });
-    e.status = 404;
-    e
+    expect(Method::GET, path).fails(404, "NotFound")
 }
 
 /// A GET answered with `object` as the API server holds it (with server-set fields added).
@@ -76,64 +37,11 @@ fn empty_list(kind: &str) -> Expect {
     })
 }
 
-/// Serves `expected` in order and fails on anything else, including requests after the last.
-fn api_server(
-    handle: Handle<Request<Body>, Response<Body>>,
-    expected: Vec<Expect>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut handle = handle;
-        for (i, e) in expected.into_iter().enumerate() {
-            let (request, send) = handle
-                .next_request()
-                .await
-                .unwrap_or_else(|| panic!("request {i} ({} {}) was never made", e.method, e.path));
-            assert_eq!(
-                request.method(),
-                &e.method,
-                "request {i}: {}",
-                request.uri()
-            );
-            assert_eq!(request.uri().path(), e.path, "request {i}");
-            let query = request.uri().query().unwrap_or_default().to_owned();
-            assert!(
-                query.contains(e.query_contains),
-                "request {i}: query {query:?} lacks {:?}",
-                e.query_contains
-            );
-            let bytes = request
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
-            let body: Value = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).expect("json body")
-            };
-            (e.body)(&body);
-            let answer = (e.respond)(&body);
-            send.send_response(
-                Response::builder()
-                    .status(e.status)
-                    .body(Body::from(serde_json::to_vec(&answer).expect("json")))
-                    .expect("response"),
-            );
-        }
-        if let Some((request, _)) = handle.next_request().await {
-            panic!("unexpected request {} {}", request.method(), request.uri());
-        }
-    })
-}
-
-fn context() -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
+fn context() -> (Arc<Context>, ApiHandle) {
     context_with(Default::default())
 }
 
-fn context_with(
-    clusters: vestibule::operator::clusters::Clusters,
-) -> (Arc<Context>, Handle<Request<Body>, Response<Body>>) {
+fn context_with(clusters: vestibule::operator::clusters::Clusters) -> (Arc<Context>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let image = "ghcr.io/vestibule/vestibule:test".into();
@@ -204,7 +112,7 @@ fn minimal_spec() -> Value {
 /// else was requested.
 async fn run(v: Vestibule, expected: Vec<Expect>) -> Action {
     let (ctx, handle) = context();
-    let server = api_server(handle, expected);
+    let server = serve(handle, expected);
     let action = Box::pin(reconcile(Arc::new(v), ctx))
         .await
         .expect("reconcile succeeds");
@@ -802,7 +710,7 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
     let clusters =
         vestibule::operator::clusters::Clusters::default().with_fixed("cluster-far", far_client);
     let ns = "/api/v1/namespaces/default";
-    let far_server = api_server(
+    let far_server = serve(
         far_handle,
         first_time(vec![
             // Remote objects carry no owner reference (the owner lives in another cluster).
@@ -852,7 +760,7 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
         assert_eq!(far["conditions"][0]["reason"], "Progressing");
     }));
     expected.push(event("Normal", "Progressing"));
-    let server = api_server(handle, expected);
+    let server = serve(handle, expected);
     Box::pin(reconcile(Arc::new(v), ctx))
         .await
         .expect("reconcile");
@@ -884,7 +792,7 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
             })
     };
     let ns = "/api/v1/namespaces/default";
-    let far_server = api_server(
+    let far_server = serve(
         far_handle,
         vec![
             deleted("/apis/networking.k8s.io/v1/namespaces/default/ingresses"),
@@ -908,7 +816,7 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
     };
     // The local region (same namespace) goes with the Vestibule through owner references: the
     // only local request is releasing the finalizer, after the far cluster is clean.
-    let server = api_server(
+    let server = serve(
         handle,
         vec![
             expect(
@@ -1242,7 +1150,7 @@ async fn a_changed_source_secret_rewrites_only_the_region_secret() {
     // The config hash is unchanged (it holds no secret values): no status write, no Event.
     let v = with_ready_status(v, &config);
     let (ctx, handle) = context();
-    let server = api_server(handle, expected);
+    let server = serve(handle, expected);
     Box::pin(reconcile(Arc::new(v.clone()), ctx.clone()))
         .await
         .expect("reconcile");
