@@ -21,6 +21,9 @@ use crate::resources::mfa_policy::MfaEnforcement;
 use crate::resources::oauth_provider::ProviderType;
 use crate::resources::{Application, MfaPolicy, OAuthProvider, Organization, Theme};
 
+/// The public Pwned Passwords range API.
+pub const DEFAULT_BREACH_CHECK_URL: &str = "https://api.pwnedpasswords.com";
+
 /// Compiles one Vestibule's bundle into its runtime config, or returns every problem found.
 pub fn compile(bundle: &Bundle) -> Result<RuntimeConfig, Vec<Diagnostic>> {
     let mut compiler = Compiler::new(bundle);
@@ -389,14 +392,15 @@ impl<'a> Compiler<'a> {
                 "must be at least 2 (OWASP floor)",
             );
         }
-        if p.breach_check {
-            // Refused rather than ignored: a protection that silently does nothing is worse
-            // than none.
-            self.error(
-                &id,
-                "spec.passwords.breachCheck",
-                "breach checking (Have I Been Pwned) is not available in this version; remove it (the built-in common-password blocklist always applies)",
-            );
+        let breach_check_url = p.breach_check.then(|| {
+            p.breach_check_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BREACH_CHECK_URL.to_owned())
+        });
+        if let Some(url) = &breach_check_url
+            && let Err(e) = uri::check_endpoint(url)
+        {
+            self.error(&id, "spec.passwords.breachCheckUrl", e);
         }
         if p.min_length < 8 {
             self.error(
@@ -411,6 +415,7 @@ impl<'a> Compiler<'a> {
             max_length: positive(p.max_length),
             reject_common: p.reject_common,
             breach_check: p.breach_check,
+            breach_check_url,
             argon2_memory_kib: positive(h.memory_kib),
             argon2_iterations: positive(h.iterations),
             argon2_parallelism: positive(h.parallelism),

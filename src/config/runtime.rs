@@ -169,6 +169,9 @@ pub struct PasswordConfig {
     pub reject_common: bool,
     /// Check breached-password corpus.
     pub breach_check: bool,
+    /// The Pwned Passwords range API to ask, when `breach_check` is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_check_url: Option<String>,
     /// argon2id memory in KiB.
     pub argon2_memory_kib: u32,
     /// argon2id iterations.

@@ -102,12 +102,31 @@ pub fn code_hash(user_id: &str, purpose: TokenPurpose, code: &str) -> String {
 /// Checks a new password against the policy on the hashing pool: zxcvbn's estimate is
 /// CPU-bound and slow for crafted input, so it must not run on an async worker.
 pub async fn check_password(ctx: &Ctx<'_>, password: &str, email: &str) -> Result<(), FlowError> {
+    let policy = &ctx.active.config.passwords;
     ctx.state
         .hasher
-        .check_policy(password, &ctx.active.config.passwords, email)
+        .check_policy(password, policy, email)
         .await?
-        .map_err(|v| FlowError::Invalid(v.to_string()))
+        .map_err(|v| FlowError::Invalid(v.to_string()))?;
+    if let Some(url) = policy
+        .breach_check_url
+        .as_deref()
+        .filter(|_| policy.breach_check)
+    {
+        match ctx.state.breach.breached(url, password).await {
+            Ok(true) => return Err(FlowError::Invalid(BREACHED.to_owned())),
+            Ok(false) => {}
+            // Fail open: an outage of the range API must not stop sign-ups and resets here;
+            // the length rule and the built-in blocklist still apply.
+            Err(error) => tracing::warn!(%error, "breached-password check skipped"),
+        }
+    }
+    Ok(())
 }
+
+/// What a password found in a breach corpus is told.
+pub const BREACHED: &str =
+    "This password has appeared in a data breach, so attackers try it first. Choose another.";
 
 /// Uses up an emailed link's token: the user it was issued to, if the token is live, of this
 /// purpose, and bound to the address the account still has.

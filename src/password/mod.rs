@@ -4,6 +4,7 @@
 //! rules, a common-password blocklist, PHC `$argon2id$` hashes verified byte-exact, and a hash
 //! queue that refuses a burst instead of running out of memory.
 
+pub mod breach;
 mod hasher;
 mod policy;
 

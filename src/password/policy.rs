@@ -125,6 +125,7 @@ mod tests {
             max_length: 128,
             reject_common: true,
             breach_check: false,
+            breach_check_url: None,
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
             argon2_parallelism: 1,

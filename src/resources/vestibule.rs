@@ -334,10 +334,17 @@ pub struct Passwords {
     /// Reject the most common passwords (a built-in blocklist).
     #[serde(default = "default_true")]
     pub reject_common: bool,
-    /// Also reject passwords seen in breaches (Have I Been Pwned, k-anonymity range queries).
-    /// Not available yet: `true` is refused until it is; the common-password list always applies.
+    /// Also reject passwords seen in breaches, asking a Pwned Passwords range API with
+    /// k-anonymity: only the first 5 hex digits of the password's SHA-1 leave the server. If the
+    /// API cannot be reached within 2 s the password is accepted (and a warning logged), so an
+    /// outage there never blocks sign-up here.
     #[serde(default)]
     pub breach_check: bool,
+    /// Base URL of the range API (`GET {url}/range/{prefix}`): a mirror you run, for example.
+    /// Default: `https://api.pwnedpasswords.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048))]
+    pub breach_check_url: Option<String>,
     /// argon2id parameters. They cannot go below the OWASP floor (19 MiB, 2 iterations).
     #[serde(default)]
     pub hashing: PasswordHashing,
@@ -350,6 +357,7 @@ impl Default for Passwords {
             max_length: default_max_length(),
             reject_common: true,
             breach_check: false,
+            breach_check_url: None,
             hashing: PasswordHashing::default(),
         }
     }

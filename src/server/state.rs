@@ -41,6 +41,8 @@ pub struct AppState {
     pub live: Arc<LiveConfig>,
     /// Bounded-concurrency password hashing.
     pub hasher: PasswordHasher,
+    /// Breached-password lookups (when the config turns them on).
+    pub breach: crate::password::breach::BreachCheck,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// The dev mailbox; `Some` only in `vestibule dev`, which also enables `/dev/mailbox`.
@@ -62,6 +64,7 @@ impl AppState {
             // Each argon2id hash holds its memory for its whole run: one per core, and a queue
             // of 64 per core before answering 503 (SECURITY 8).
             hasher: PasswordHasher::new(cores, cores * 64),
+            breach: Default::default(),
             metrics: Arc::new(Metrics::new()),
             outbox,
             clock: Clock::default(),

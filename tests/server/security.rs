@@ -1,6 +1,8 @@
 //! Negative tests for the SECURITY.md items of the password, login, recovery and session groups,
 //! each named after the rule it checks, on every backend.
 
+use std::sync::{Arc, Mutex};
+
 use reqwest::StatusCode;
 
 use crate::app::{Client, PASSWORD, code_in, last_mail, signed_up, spawn_app, spawn_app_with};
@@ -727,6 +729,121 @@ async fn per_address_limits_follow_forwarded_for_only_from_trusted_proxies() {
             StatusCode::TOO_MANY_REQUESTS,
             "rotating a forged X-Forwarded-For does not reset the limit"
         );
+    })
+    .await;
+}
+
+/// A stand-in for the Pwned Passwords range API (the real one is not reachable from here): it
+/// knows `breached` and records every request line and `Add-Padding` header it receives.
+async fn range_api(breached: &'static [&'static str]) -> (String, Arc<Mutex<Vec<String>>>) {
+    use axum::extract::Path;
+    use axum::http::HeaderMap;
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/range/{prefix}",
+        axum::routing::get(move |Path(prefix): Path<String>, headers: HeaderMap| {
+            let log = log.clone();
+            async move {
+                let padding = headers
+                    .get("add-padding")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("absent")
+                    .to_owned();
+                log.lock()
+                    .expect("lock")
+                    .push(format!("/range/{prefix} add-padding={padding}"));
+                let mut body = String::new();
+                for password in breached {
+                    let (p, suffix) = vestibule::password::breach::range_key(password);
+                    if p == prefix {
+                        body.push_str(&format!("{suffix}:42\r\n"));
+                    }
+                }
+                // A padding entry, as the real API sends.
+                body.push_str("00000000000000000000000000000000000:0\r\n");
+                body
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+const BREACHED_PASSPHRASE: &str = "velvet thunder over quiet harbors";
+
+#[tokio::test]
+async fn breached_passwords_are_refused_with_only_a_hash_prefix_sent() {
+    each_backend(async |store| {
+        let (url, seen) = range_api(&[BREACHED_PASSPHRASE]).await;
+        let app = spawn_app_with(store, move |c| {
+            c.passwords.breach_check = true;
+            c.passwords.breach_check_url = Some(url);
+        })
+        .await;
+        let mut visitor = Client::new(&app);
+        let page = visitor
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[
+                    ("email", "pwned@example.com"),
+                    ("password", BREACHED_PASSPHRASE),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("appeared in a data breach"),
+            "{}",
+            page.body
+        );
+        assert!(
+            app.state
+                .store
+                .user_by_email("pwned@example.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "no account is created"
+        );
+        // A clean password goes through (the quickstart's test passphrase).
+        signed_up(&app, "clean@example.com").await;
+
+        // k-anonymity: 5 hex digits of the SHA-1 per check, padding asked for, nothing else.
+        let requests = seen.lock().expect("lock").clone();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        let (prefix, suffix) = vestibule::password::breach::range_key(BREACHED_PASSPHRASE);
+        assert_eq!(requests[0], format!("/range/{prefix} add-padding=true"));
+        assert!(
+            requests
+                .iter()
+                .all(|r| !r.contains(&suffix) && !r.contains("velvet"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_range_api_does_not_block_sign_up() {
+    each_backend(async |store| {
+        // A port nobody listens on.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", closed.local_addr().expect("addr"));
+        drop(closed);
+        let app = spawn_app_with(store, move |c| {
+            c.passwords.breach_check = true;
+            c.passwords.breach_check_url = Some(url);
+        })
+        .await;
+        // Fails open: the length rule and the built-in blocklist still applied.
+        signed_up(&app, "outage@example.com").await;
     })
     .await;
 }
