@@ -113,12 +113,19 @@ pub async fn check_password(ctx: &Ctx<'_>, password: &str, email: &str) -> Resul
         .as_deref()
         .filter(|_| policy.breach_check)
     {
+        let metrics = &ctx.state.metrics;
         match ctx.state.breach.breached(url, password).await {
-            Ok(true) => return Err(FlowError::Invalid(BREACHED.to_owned())),
-            Ok(false) => {}
+            Ok(true) => {
+                metrics.breach_check("breached");
+                return Err(FlowError::Invalid(BREACHED.to_owned()));
+            }
+            Ok(false) => metrics.breach_check("clean"),
             // Fail open: an outage of the range API must not stop sign-ups and resets here;
-            // the length rule and the built-in blocklist still apply.
-            Err(error) => tracing::warn!(%error, "breached-password check skipped"),
+            // the length rule and the built-in blocklist still apply. Counted, for alerting.
+            Err(error) => {
+                metrics.breach_check("skipped");
+                tracing::warn!(%error, "breached-password check skipped");
+            }
         }
     }
     Ok(())

@@ -26,6 +26,7 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     sign_ins: Family<ResultLabels, Counter>,
     emails: Family<ResultLabels, Counter>,
+    breach_checks: Family<ResultLabels, Counter>,
     csrf_rejected: Counter,
     config_reloads: Family<ResultLabels, Counter>,
     config_rejected: Gauge,
@@ -52,6 +53,12 @@ impl Metrics {
         registry.register("sign_ins", "Sign-in attempts by result", sign_ins.clone());
         let emails = Family::<ResultLabels, Counter>::default();
         registry.register("emails", "Emails by result (sent, failed)", emails.clone());
+        let breach_checks = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "breach_checks",
+            "Breached-password checks by result (clean, breached, skipped: the range API failed)",
+            breach_checks.clone(),
+        );
         let csrf_rejected = Counter::default();
         registry.register(
             "csrf_rejected",
@@ -81,6 +88,7 @@ impl Metrics {
             requests,
             sign_ins,
             emails,
+            breach_checks,
             csrf_rejected,
             config_reloads,
             config_rejected,
@@ -111,6 +119,15 @@ impl Metrics {
     /// Counts one email (`sent` or `failed`).
     pub fn email(&self, result: &str) {
         self.emails
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one breached-password check (`clean`, `breached`, `skipped`).
+    pub fn breach_check(&self, result: &str) {
+        self.breach_checks
             .get_or_create(&ResultLabels {
                 result: result.to_owned(),
             })

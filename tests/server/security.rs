@@ -842,8 +842,17 @@ async fn an_unreachable_range_api_does_not_block_sign_up() {
             c.passwords.breach_check_url = Some(url);
         })
         .await;
-        // Fails open: the length rule and the built-in blocklist still applied.
+        // Fails open: the length rule and the built-in blocklist still applied. Counted, so
+        // an outage of the range API can page someone.
         signed_up(&app, "outage@example.com").await;
+        assert!(
+            app.state
+                .metrics
+                .render()
+                .contains("vestibule_breach_checks_total{result=\"skipped\"} 1"),
+            "{}",
+            app.state.metrics.render()
+        );
     })
     .await;
 }
