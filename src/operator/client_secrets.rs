@@ -9,7 +9,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 use sha2::{Digest, Sha256};
 
 use super::{Error, FIELD_MANAGER};
@@ -75,16 +75,7 @@ pub async fn ensure_client_secrets(
                     metadata: ObjectMeta {
                         name: Some(secret_name.clone()),
                         namespace: Some(namespace.clone()),
-                        labels: Some(BTreeMap::from([
-                            (
-                                "app.kubernetes.io/managed-by".to_owned(),
-                                crate::render::MANAGER.to_owned(),
-                            ),
-                            (
-                                "app.kubernetes.io/instance".to_owned(),
-                                vestibule.name_any(),
-                            ),
-                        ])),
+                        labels: Some(crate::render::instance_labels(vestibule)),
                         // Owned by the Application: deleting it deletes its credentials.
                         owner_references: resource.controller_owner_ref(&()).map(|r| vec![r]),
                         ..ObjectMeta::default()

@@ -83,16 +83,7 @@ pub async fn ensure_keys(
             metadata: ObjectMeta {
                 name: Some(name.clone()),
                 namespace: Some(namespace.clone()),
-                labels: Some(BTreeMap::from([
-                    (
-                        "app.kubernetes.io/managed-by".to_owned(),
-                        crate::render::MANAGER.to_owned(),
-                    ),
-                    (
-                        "app.kubernetes.io/instance".to_owned(),
-                        vestibule.name_any(),
-                    ),
-                ])),
+                labels: Some(crate::render::instance_labels(vestibule)),
                 owner_references: vestibule.controller_owner_ref(&()).map(|r| vec![r]),
                 ..ObjectMeta::default()
             },

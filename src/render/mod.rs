@@ -141,14 +141,10 @@ impl Names {
     }
 }
 
-/// The labels every object of this Vestibule in this region carries.
-pub fn labels(vestibule: &Vestibule, region: &Region) -> BTreeMap<String, String> {
+/// The labels of everything the operator generates for this Vestibule (regional objects, its
+/// key Secret, Applications' client Secrets): how cleanup and the Secret watch find them.
+pub fn instance_labels(vestibule: &Vestibule) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/name".to_owned(), "vestibule".to_owned()),
-        (
-            "app.kubernetes.io/component".to_owned(),
-            "auth-server".to_owned(),
-        ),
         (
             "app.kubernetes.io/managed-by".to_owned(),
             MANAGER.to_owned(),
@@ -157,8 +153,21 @@ pub fn labels(vestibule: &Vestibule, region: &Region) -> BTreeMap<String, String
             "app.kubernetes.io/instance".to_owned(),
             vestibule.name_any(),
         ),
-        (REGION_LABEL.to_owned(), region.name.clone()),
     ])
+}
+
+/// The labels every object of this Vestibule in this region carries.
+pub fn labels(vestibule: &Vestibule, region: &Region) -> BTreeMap<String, String> {
+    let mut labels = instance_labels(vestibule);
+    labels.extend([
+        ("app.kubernetes.io/name".to_owned(), "vestibule".to_owned()),
+        (
+            "app.kubernetes.io/component".to_owned(),
+            "auth-server".to_owned(),
+        ),
+        (REGION_LABEL.to_owned(), region.name.clone()),
+    ]);
+    labels
 }
 
 /// Labels that select this region's pods.
