@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use vestibule::auth::password::PasswordHasher;
 use vestibule::config::compile;
 use vestibule::config::runtime::PasswordConfig;
 use vestibule::manifest::validate::validate_paths;
-use vestibule::password::PasswordHasher;
 
 fn default_password_config() -> PasswordConfig {
     // The defaults a Vestibule gets: argon2id m=19456 KiB, t=2, p=1 (OWASP floor).
@@ -50,7 +50,7 @@ fn passwords(c: &mut Criterion) {
     });
     group.bench_function("policy_check", |b| {
         b.iter(|| {
-            vestibule::password::check_policy(
+            vestibule::auth::password::check_policy(
                 black_box("a reasonably long passphrase 2026"),
                 &config,
                 "ada@example.com",
@@ -61,12 +61,12 @@ fn passwords(c: &mut Criterion) {
 }
 
 fn sessions(c: &mut Criterion) {
-    let token = vestibule::server::cookies::random_token();
+    let token = vestibule::crypto::random_token();
     c.bench_function("session/token_hash", |b| {
-        b.iter(|| vestibule::server::cookies::token_hash(black_box(&token)))
+        b.iter(|| vestibule::crypto::token_hash(black_box(&token)))
     });
     c.bench_function("session/random_token", |b| {
-        b.iter(vestibule::server::cookies::random_token)
+        b.iter(vestibule::crypto::random_token)
     });
 }
 

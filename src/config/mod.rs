@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cidr;
 pub mod compile;
 pub mod diagnostic;
+pub mod files;
 pub mod runtime;
 mod theme;
 mod uri;

@@ -137,7 +137,7 @@ struct Schemas {
 
 impl Schemas {
     fn new() -> Self {
-        let by_kind = crate::crd::all()
+        let by_kind = crate::resources::crd::all()
             .into_iter()
             .filter_map(|crd| {
                 let kind = crd.spec.names.kind.clone();

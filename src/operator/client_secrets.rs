@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, Resource};
-use sha2::{Digest, Sha256};
 
 use super::{Error, FIELD_MANAGER};
 use crate::config::RuntimeConfig;
@@ -23,10 +22,7 @@ pub const CLIENT_SECRET: &str = "client_secret";
 /// The stored form of a client secret: SHA-256, hex. Secrets are 256 random bits, so a fast
 /// hash is enough (nothing to guess from a dictionary).
 pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::crypto::sha256_hex(secret.as_bytes())
 }
 
 /// Makes sure every confidential Application of the config has its Secret, and returns the
@@ -70,7 +66,7 @@ pub async fn ensure_client_secrets(
         let secret = match existing {
             Some(secret) => secret,
             None => {
-                let secret = crate::server::cookies::random_token();
+                let secret = crate::crypto::random_token();
                 let object = Secret {
                     metadata: ObjectMeta {
                         name: Some(secret_name.clone()),

@@ -1,4 +1,4 @@
-//! Token-signing keys: generation, rotation and publication, as pure functions of the stored key
+//! Token-signing key rotation, planned by the operator: generation, rotation and publication, as pure functions of the stored key
 //! set, a policy and the current time (Unix milliseconds). No I/O; the only non-determinism is the
 //! randomness of newly generated keys.
 //!
@@ -8,7 +8,7 @@
 //!    signs from `signs_from = now + publish_ahead_ms`, so every region and every relying party's
 //!    JWKS cache sees its `kid` before any token carries it.
 //! 2. **Signing**: the newest key whose `signs_from` has come and that is not retired
-//!    ([`signing_key`]).
+//!    ([`signing_key`](crate::crypto::keys::signing_key)).
 //! 3. **Retired**: from the moment its successor starts signing (`retired_at` is that moment, not
 //!    the time `plan` noticed), it signs nothing more but stays in the JWKS until
 //!    `published_until = retired_at + max_token_ttl_ms`, when every token it signed has expired.
@@ -17,53 +17,7 @@
 //! [`plan`] is idempotent, so a reconcile can compare its result with the stored set and write only
 //! when they differ.
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ring::rand::SystemRandom;
-use ring::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
-use crate::resources::vestibule::SigningAlgorithm;
-
-/// JWK members that may appear in a published key. Everything else (`d`, `p`, `q`, ...) is left
-/// out, whatever the stored JWK holds.
-const PUBLIC_MEMBERS: [&str; 6] = ["kty", "crv", "x", "y", "n", "e"];
-
-/// One signing key as stored in the Vestibule's key Secret (JSON), private part included.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct SigningKey {
-    /// RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of the public key.
-    pub kid: String,
-    /// JWS algorithm the key signs with.
-    pub algorithm: SigningAlgorithm,
-    /// The private key as a PKCS#8 document, standard base64. Empty in [`public_only`] sets.
-    pub private_pkcs8: String,
-    /// The public key as published: `kty`, `crv`, `x`, (`y`), `kid`, `alg`, `use`.
-    pub public_jwk: Value,
-    /// When the key was generated.
-    pub created_at: i64,
-    /// Not before this may it sign.
-    pub signs_from: i64,
-    /// When it stopped signing (its successor's `signs_from`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retired_at: Option<i64>,
-    /// Until when it stays in the JWKS: `retired_at + max_token_ttl_ms`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published_until: Option<i64>,
-}
-
-/// Every key of a Vestibule, ordered oldest first (by `signs_from`, then `created_at`, then
-/// `kid`) as [`plan`] leaves it.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeySet {
-    /// The keys.
-    pub keys: Vec<SigningKey>,
-}
+use crate::crypto::keys::{KeyError, KeySet, SigningAlgorithm, SigningKey};
 
 /// How keys are generated and rotated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,248 +55,6 @@ impl KeyPolicy {
                 "maximum token lifetime must not be negative, got {} ms",
                 self.max_token_ttl_ms
             )));
-        }
-        Ok(())
-    }
-}
-
-/// Why keys could not be planned, loaded or used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum KeyError {
-    /// Keys of this algorithm can be neither generated nor loaded yet.
-    #[error("{0:?} signing keys are not supported yet; use ES256 or EdDSA")]
-    Unsupported(SigningAlgorithm),
-    /// The crypto library failed (e.g. no randomness).
-    #[error("crypto failure: {0}")]
-    Crypto(String),
-    /// The stored key set is damaged.
-    #[error("stored signing key corrupt: {0}")]
-    Corrupt(String),
-    /// The policy is inconsistent.
-    #[error("invalid signing-key policy: {0}")]
-    Policy(String),
-}
-
-/// The JWS `alg` name of an algorithm.
-pub fn alg_name(algorithm: SigningAlgorithm) -> &'static str {
-    match algorithm {
-        SigningAlgorithm::ES256 => "ES256",
-        SigningAlgorithm::RS256 => "RS256",
-        SigningAlgorithm::EdDSA => "EdDSA",
-    }
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn member<'a>(jwk: &'a Value, name: &str) -> Result<&'a str, KeyError> {
-    jwk.get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| KeyError::Corrupt(format!("JWK lacks string member {name:?}")))
-}
-
-/// RFC 7638 thumbprint of a public JWK: SHA-256 of the required members in lexicographic order,
-/// serialized without whitespace, base64url without padding.
-pub fn thumbprint(jwk: &Value) -> Result<String, KeyError> {
-    let required: &[&str] = match member(jwk, "kty")? {
-        "EC" => &["crv", "kty", "x", "y"],
-        "OKP" => &["crv", "kty", "x"],
-        "RSA" => &["e", "kty", "n"],
-        other => return Err(KeyError::Corrupt(format!("unknown JWK kty {other:?}"))),
-    };
-    let mut canonical = String::from("{");
-    for (i, name) in required.iter().enumerate() {
-        if i > 0 {
-            canonical.push(',');
-        }
-        let value = member(jwk, name)?;
-        canonical.push_str(&Value::String((*name).to_owned()).to_string());
-        canonical.push(':');
-        canonical.push_str(&Value::String(value.to_owned()).to_string());
-    }
-    canonical.push('}');
-    Ok(b64url(&Sha256::digest(canonical.as_bytes())))
-}
-
-/// A parsed private key.
-enum Loaded {
-    Ecdsa(EcdsaKeyPair),
-    Ed25519(Ed25519KeyPair),
-}
-
-fn load(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Result<Loaded, KeyError> {
-    match algorithm {
-        SigningAlgorithm::ES256 => EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            pkcs8,
-            &SystemRandom::new(),
-        )
-        .map(Loaded::Ecdsa)
-        .map_err(|e| KeyError::Corrupt(format!("not a P-256 PKCS#8 key: {e}"))),
-        SigningAlgorithm::EdDSA => Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
-            .map(Loaded::Ed25519)
-            .map_err(|e| KeyError::Corrupt(format!("not an Ed25519 PKCS#8 key: {e}"))),
-        SigningAlgorithm::RS256 => Err(KeyError::Unsupported(algorithm)),
-    }
-}
-
-/// The published JWK of a loaded key, `kid` (its thumbprint), `alg` and `use` included.
-fn public_jwk(algorithm: SigningAlgorithm, loaded: &Loaded) -> Result<Value, KeyError> {
-    let mut jwk = Map::new();
-    match loaded {
-        Loaded::Ecdsa(pair) => {
-            // Uncompressed SEC1 point: 0x04 || x || y.
-            let point = pair.public_key().as_ref();
-            let coordinates = match point.split_first() {
-                Some((4, rest)) if rest.len() == 64 => rest,
-                _ => return Err(KeyError::Crypto("unexpected P-256 public key form".into())),
-            };
-            let (x, y) = coordinates.split_at(32);
-            jwk.insert("kty".into(), "EC".into());
-            jwk.insert("crv".into(), "P-256".into());
-            jwk.insert("x".into(), b64url(x).into());
-            jwk.insert("y".into(), b64url(y).into());
-        }
-        Loaded::Ed25519(pair) => {
-            jwk.insert("kty".into(), "OKP".into());
-            jwk.insert("crv".into(), "Ed25519".into());
-            jwk.insert("x".into(), b64url(pair.public_key().as_ref()).into());
-        }
-    }
-    let mut jwk = Value::Object(jwk);
-    let kid = thumbprint(&jwk)?;
-    if let Value::Object(members) = &mut jwk {
-        members.insert("kid".into(), kid.into());
-        members.insert("alg".into(), alg_name(algorithm).into());
-        members.insert("use".into(), "sig".into());
-    }
-    Ok(jwk)
-}
-
-impl SigningKey {
-    /// A key from an existing PKCS#8 document (as generated by ring: P-256 for ES256, Ed25519 for
-    /// EdDSA).
-    pub fn from_pkcs8(
-        algorithm: SigningAlgorithm,
-        pkcs8: &[u8],
-        created_at: i64,
-        signs_from: i64,
-    ) -> Result<SigningKey, KeyError> {
-        let public_jwk = public_jwk(algorithm, &load(algorithm, pkcs8)?)?;
-        Ok(SigningKey {
-            kid: member(&public_jwk, "kid")?.to_owned(),
-            algorithm,
-            private_pkcs8: STANDARD.encode(pkcs8),
-            public_jwk,
-            created_at,
-            signs_from,
-            retired_at: None,
-            published_until: None,
-        })
-    }
-
-    /// A fresh random key.
-    pub fn generate(
-        algorithm: SigningAlgorithm,
-        created_at: i64,
-        signs_from: i64,
-    ) -> Result<SigningKey, KeyError> {
-        let rng = SystemRandom::new();
-        let document = match algorithm {
-            SigningAlgorithm::ES256 => {
-                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            }
-            SigningAlgorithm::EdDSA => Ed25519KeyPair::generate_pkcs8(&rng),
-            SigningAlgorithm::RS256 => return Err(KeyError::Unsupported(algorithm)),
-        }
-        .map_err(|_| KeyError::Crypto(format!("{} key generation failed", alg_name(algorithm))))?;
-        SigningKey::from_pkcs8(algorithm, document.as_ref(), created_at, signs_from)
-    }
-
-    fn load(&self) -> Result<Loaded, KeyError> {
-        let pkcs8 = STANDARD.decode(&self.private_pkcs8).map_err(|e| {
-            KeyError::Corrupt(format!("key {}: private key is not base64: {e}", self.kid))
-        })?;
-        load(self.algorithm, &pkcs8).map_err(|e| match e {
-            KeyError::Corrupt(m) => KeyError::Corrupt(format!("key {}: {m}", self.kid)),
-            other => other,
-        })
-    }
-
-    /// Checks that the private key parses, that the stored public JWK is exactly its public part,
-    /// and that the `kid` is its thumbprint.
-    pub fn validate(&self) -> Result<(), KeyError> {
-        let expected = public_jwk(self.algorithm, &self.load()?)?;
-        if self.public_jwk != expected {
-            return Err(KeyError::Corrupt(format!(
-                "key {}: stored public JWK does not match the private key",
-                self.kid
-            )));
-        }
-        if member(&expected, "kid")? != self.kid {
-            return Err(KeyError::Corrupt(format!(
-                "key {}: kid is not the key's thumbprint",
-                self.kid
-            )));
-        }
-        match (self.retired_at, self.published_until) {
-            (None, None) => {}
-            (Some(retired), Some(until)) if until >= retired => {}
-            _ => {
-                return Err(KeyError::Corrupt(format!(
-                    "key {}: inconsistent retiredAt/publishedUntil",
-                    self.kid
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// JWS signature of `message` (`ES256`: the 64-byte `r || s`; `EdDSA`: 64 bytes).
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match self.load()? {
-            Loaded::Ecdsa(pair) => pair
-                .sign(&SystemRandom::new(), message)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| KeyError::Crypto("ES256 signing failed".into())),
-            Loaded::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
-        }
-    }
-
-    /// Whether the key is still in the JWKS at `now`.
-    fn published_at(&self, now: i64) -> bool {
-        self.published_until.is_none_or(|until| now <= until)
-    }
-
-    fn retired_at_time(&self, now: i64) -> bool {
-        self.retired_at.is_some_and(|retired| retired <= now)
-    }
-
-    fn order_key(&self) -> (i64, i64, &str) {
-        (self.signs_from, self.created_at, &self.kid)
-    }
-}
-
-impl KeySet {
-    /// The set stored in a Secret value.
-    pub fn from_json(bytes: &[u8]) -> Result<KeySet, KeyError> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| KeyError::Corrupt(format!("key set is not valid JSON: {e}")))
-    }
-
-    /// The Secret value: compact JSON, stable for a given set.
-    pub fn to_json(&self) -> Result<Vec<u8>, KeyError> {
-        serde_json::to_vec(self).map_err(|e| KeyError::Crypto(format!("serializing keys: {e}")))
-    }
-
-    /// Validates every key ([`SigningKey::validate`]) and that no `kid` repeats.
-    pub fn validate(&self) -> Result<(), KeyError> {
-        for (i, key) in self.keys.iter().enumerate() {
-            key.validate()?;
-            if self.keys[..i].iter().any(|k| k.kid == key.kid) {
-                return Err(KeyError::Corrupt(format!("key {} appears twice", key.kid)));
-            }
         }
         Ok(())
     }
@@ -411,61 +123,15 @@ pub fn plan(
     Ok(KeySet { keys })
 }
 
-/// The key that signs at `now`: the newest key whose `signs_from` has come and that is not
-/// retired. `None` before the first [`plan`].
-pub fn signing_key(set: &KeySet, now: i64) -> Option<&SigningKey> {
-    set.keys
-        .iter()
-        .filter(|k| k.signs_from <= now && !k.retired_at_time(now))
-        .max_by(|a, b| a.order_key().cmp(&b.order_key()))
-}
-
-/// The public part of a stored JWK: only public members, and `kid`, `alg`, `use` from the key.
-fn published_jwk(key: &SigningKey) -> Value {
-    let mut jwk = Map::new();
-    for name in PUBLIC_MEMBERS {
-        if let Some(value) = key.public_jwk.get(name) {
-            jwk.insert(name.into(), value.clone());
-        }
-    }
-    jwk.insert("kid".into(), key.kid.clone().into());
-    jwk.insert("alg".into(), alg_name(key.algorithm).into());
-    jwk.insert("use".into(), "sig".into());
-    Value::Object(jwk)
-}
-
-/// The public JWKS (RFC 7517) to publish at `now`: every key not past its `published_until`
-/// (keys waiting to sign included), public members only, with `kid`, `alg` and `use: "sig"`.
-pub fn jwks(set: &KeySet, now: i64) -> Value {
-    let keys: Vec<Value> = set
-        .keys
-        .iter()
-        .filter(|k| k.published_at(now))
-        .map(published_jwk)
-        .collect();
-    serde_json::json!({ "keys": keys })
-}
-
-/// The same set without private keys (`private_pkcs8` empty, public JWKs reduced to public
-/// members), e.g. for a ConfigMap or `vestibule render`. Such a set cannot sign or be planned.
-pub fn public_only(set: &KeySet) -> KeySet {
-    KeySet {
-        keys: set
-            .keys
-            .iter()
-            .map(|k| SigningKey {
-                private_pkcs8: String::new(),
-                public_jwk: published_jwk(k),
-                ..k.clone()
-            })
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::keys::{alg_name, jwks, public_only, signing_key, thumbprint};
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
     use std::collections::BTreeMap;
 
     const MINUTE: i64 = 60_000;

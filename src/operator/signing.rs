@@ -10,16 +10,17 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, Resource, ResourceExt};
 
-use super::keys::{KeyPolicy, KeySet, plan};
+use super::keys::{KeyPolicy, plan};
 use super::{Error, FIELD_MANAGER};
 use crate::config::RuntimeConfig;
 use crate::config::bundle::namespace_of;
+use crate::crypto::keys::{KeySet, SigningAlgorithm};
 use crate::resources::Vestibule;
 
 /// Key of the key set in the key Secret.
 pub const KEYS_FILE: &str = "keys.json";
 /// Key of the key set in each region's Secret (the server signs with it and publishes its JWKS).
-pub const REGION_KEYS_FILE: &str = "signing-keys.json";
+pub use crate::config::files::REGION_KEYS_FILE;
 /// Annotation asking for a rotation now (the value is ignored).
 pub const ROTATE_ANNOTATION: &str = "vestibule.dev/rotate-keys";
 
@@ -46,13 +47,23 @@ pub fn policy(config: &RuntimeConfig) -> KeyPolicy {
         .max()
         .unwrap_or(3600);
     KeyPolicy {
-        algorithm: config.signing_keys.algorithm,
+        algorithm: algorithm(config.signing_keys.algorithm),
         rotation_interval_ms,
         publish_ahead_ms: PUBLISH_AHEAD_MS.min(rotation_interval_ms / 2).max(1),
         max_token_ttl_ms: i64::try_from(longest_token_seconds)
             .unwrap_or(i64::MAX / 1000)
             .saturating_mul(1000)
             .saturating_add(SKEW_MS),
+    }
+}
+
+/// The key algorithm for the config's `signingKeys.algorithm`.
+fn algorithm(configured: crate::config::runtime::SigningAlgorithm) -> SigningAlgorithm {
+    use crate::config::runtime::SigningAlgorithm as Configured;
+    match configured {
+        Configured::ES256 => SigningAlgorithm::ES256,
+        Configured::RS256 => SigningAlgorithm::RS256,
+        Configured::EdDSA => SigningAlgorithm::EdDSA,
     }
 }
 

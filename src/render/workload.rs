@@ -21,7 +21,7 @@ use super::{HTTP_PORT, Names, RenderInput, labels, selector};
 use crate::config::runtime::DatabaseConfig;
 
 /// The ConfigMap key holding the runtime config.
-pub const CONFIG_FILE: &str = "config.json";
+pub use crate::config::files::CONFIG_FILE;
 /// Where SQLite keeps its file.
 pub const DATA_MOUNT: &str = "/var/lib/vestibule";
 

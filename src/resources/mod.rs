@@ -9,6 +9,7 @@
 
 pub mod application;
 pub mod common;
+pub mod crd;
 pub mod mfa_policy;
 pub mod oauth_provider;
 pub mod organization;

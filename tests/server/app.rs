@@ -11,9 +11,9 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use vestibule::config::RuntimeConfig;
 use vestibule::email::Outbox;
+use vestibule::http::state::AppState;
 use vestibule::manifest::validate::validate_paths;
-use vestibule::server::live::{Active, LiveConfig, SecretValues};
-use vestibule::server::state::AppState;
+use vestibule::runtime::live::{Active, LiveConfig, SecretValues};
 use vestibule::store::Store;
 
 /// A running server.
@@ -72,7 +72,7 @@ pub async fn spawn_app_with(store: Store, tweak: impl FnOnce(&mut RuntimeConfig)
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = state.clone();
     tokio::spawn(async move {
-        let _ = vestibule::server::serve(listener, served, async {
+        let _ = vestibule::http::serve(listener, served, async {
             let _ = rx.await;
         })
         .await;

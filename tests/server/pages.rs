@@ -416,6 +416,7 @@ async fn sign_up_modes_and_allowed_domains_are_enforced() {
         assert!(
             closed
                 .state
+                .auth
                 .store
                 .user_by_email("no@example.com")
                 .await
@@ -470,7 +471,7 @@ async fn a_hash_is_upgraded_at_sign_in_when_the_parameters_rise() {
         let app = spawn_app(store).await;
         signed_up(&app, "upgrade@example.com").await;
         let stored = |app: &crate::app::TestApp| {
-            let store = app.state.store.clone();
+            let store = app.state.auth.store.clone();
             async move {
                 store
                     .user_by_email("upgrade@example.com")
@@ -485,7 +486,7 @@ async fn a_hash_is_upgraded_at_sign_in_when_the_parameters_rise() {
         // The operator raises the cost; the next sign-in rehashes with the new parameters.
         let stronger =
             crate::app::quickstart_config(&app.base, |c| c.passwords.argon2_iterations = 3);
-        let secrets = vestibule::server::live::SecretValues::new(
+        let secrets = vestibule::runtime::live::SecretValues::new(
             stronger
                 .secrets
                 .keys()
@@ -493,7 +494,7 @@ async fn a_hash_is_upgraded_at_sign_in_when_the_parameters_rise() {
                 .collect(),
         );
         let active =
-            vestibule::server::live::Active::build(stronger, secrets, Some(app.outbox.clone()))
+            vestibule::runtime::live::Active::build(stronger, secrets, Some(app.outbox.clone()))
                 .expect("activates");
         app.state.live.swap(active);
         let page = Client::new(&app)

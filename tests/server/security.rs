@@ -36,9 +36,10 @@ async fn session_cookie_flags_are_exact() {
             "{csrf}"
         );
         // Only a hash of the token is stored.
-        let hash = vestibule::server::cookies::token_hash(token);
+        let hash = vestibule::crypto::token_hash(token);
         assert!(
             app.state
+                .auth
                 .store
                 .session_by_token_hash(token)
                 .await
@@ -47,6 +48,7 @@ async fn session_cookie_flags_are_exact() {
         );
         assert!(
             app.state
+                .auth
                 .store
                 .session_by_token_hash(&hash)
                 .await
@@ -93,6 +95,7 @@ async fn cross_site_post_without_token_is_refused() {
         assert_eq!(cross.status, StatusCode::FORBIDDEN);
         assert!(
             app.state
+                .auth
                 .store
                 .user_by_email("csrf@example.com")
                 .await
@@ -297,7 +300,7 @@ async fn verification_code_expires_after_ten_minutes() {
             )
             .await;
         let code = code_in(&last_mail(&app, "slow@example.com").text);
-        app.state.clock.advance(10 * 60 * 1000 + 1);
+        app.state.auth.clock.advance(10 * 60 * 1000 + 1);
         let page = client
             .submit(
                 "/verify-email?email=slow%40example.com",
@@ -353,7 +356,7 @@ async fn reset_link_expires_after_ten_minutes() {
         let mut client = Client::new(&app);
         let (form_csrf, token) =
             crate::app::open_reset_link(&app, &mut client, "late@example.com").await;
-        app.state.clock.advance(10 * 60 * 1000 + 1);
+        app.state.auth.clock.advance(10 * 60 * 1000 + 1);
         let page = client
             .post(
                 "/reset-password",
@@ -542,7 +545,7 @@ async fn sessions_time_out_when_idle_and_at_their_absolute_lifetime() {
     each_backend(async |store| {
         let app = spawn_app(store).await;
         let mut idle = signed_up(&app, "idle@example.com").await;
-        app.state.clock.advance(61 * 60 * 1000);
+        app.state.auth.clock.advance(61 * 60 * 1000);
         assert_eq!(
             idle.get("/account").await.status,
             StatusCode::SEE_OTHER,
@@ -551,7 +554,7 @@ async fn sessions_time_out_when_idle_and_at_their_absolute_lifetime() {
 
         let mut busy = signed_up(&app, "busy@example.com").await;
         for _ in 0..25 {
-            app.state.clock.advance(59 * 60 * 1000);
+            app.state.auth.clock.advance(59 * 60 * 1000);
             if busy.get("/account").await.status != StatusCode::OK {
                 break;
             }
@@ -755,7 +758,7 @@ async fn range_api(breached: &'static [&'static str]) -> (String, Arc<Mutex<Vec<
                     .push(format!("/range/{prefix} add-padding={padding}"));
                 let mut body = String::new();
                 for password in breached {
-                    let (p, suffix) = vestibule::password::breach::range_key(password);
+                    let (p, suffix) = vestibule::auth::password::breach::range_key(password);
                     if p == prefix {
                         body.push_str(&format!("{suffix}:42\r\n"));
                     }
@@ -804,6 +807,7 @@ async fn breached_passwords_are_refused_with_only_a_hash_prefix_sent() {
         );
         assert!(
             app.state
+                .auth
                 .store
                 .user_by_email("pwned@example.com")
                 .await
@@ -817,7 +821,7 @@ async fn breached_passwords_are_refused_with_only_a_hash_prefix_sent() {
         // k-anonymity: 5 hex digits of the SHA-1 per check, padding asked for, nothing else.
         let requests = seen.lock().expect("lock").clone();
         assert_eq!(requests.len(), 2, "{requests:?}");
-        let (prefix, suffix) = vestibule::password::breach::range_key(BREACHED_PASSPHRASE);
+        let (prefix, suffix) = vestibule::auth::password::breach::range_key(BREACHED_PASSPHRASE);
         assert_eq!(requests[0], format!("/range/{prefix} add-padding=true"));
         assert!(
             requests

@@ -10,11 +10,11 @@ const CRD_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/crds");
 
 #[test]
 fn crds_directory_matches_the_code() {
-    let crds = vestibule::crd::all();
+    let crds = vestibule::resources::crd::all();
     assert_eq!(crds.len(), 6, "one CRD per kind");
     let mut expected_files = Vec::new();
     for crd in &crds {
-        let name = vestibule::crd::file_name(crd);
+        let name = vestibule::resources::crd::file_name(crd);
         let path = Path::new(CRD_DIR).join(&name);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
@@ -23,7 +23,7 @@ fn crds_directory_matches_the_code() {
             )
         });
         assert!(
-            on_disk == vestibule::crd::to_yaml(crd),
+            on_disk == vestibule::manifest::crds::to_yaml(crd),
             "{} is out of date; run `cargo run -- crd --output-dir crds`",
             path.display()
         );
@@ -54,7 +54,7 @@ fn crd_command_prints_every_crd() {
         .expect("run vestibule crd");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    assert_eq!(text, vestibule::crd::all_to_yaml());
+    assert_eq!(text, vestibule::manifest::crds::all_to_yaml());
     let docs = vestibule::manifest::yaml::parse_documents(&text).expect("valid YAML");
     let kinds: Vec<&str> = docs
         .iter()
@@ -72,14 +72,14 @@ fn crd_command_prints_every_crd() {
         ]
     );
     // The YAML is the CRD, not an approximation of it.
-    for (doc, crd) in docs.iter().zip(vestibule::crd::all()) {
+    for (doc, crd) in docs.iter().zip(vestibule::resources::crd::all()) {
         assert_eq!(doc.value, serde_json::to_value(&crd).expect("json"));
     }
 }
 
 #[test]
 fn crds_are_namespaced_with_status_short_names_and_printer_columns() {
-    for crd in vestibule::crd::all() {
+    for crd in vestibule::resources::crd::all() {
         let kind = &crd.spec.names.kind;
         assert_eq!(crd.spec.group, "vestibule.dev");
         assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
@@ -271,7 +271,7 @@ fn structural_violations(node: &Value, path: &str, in_junctor: bool, out: &mut V
 
 #[test]
 fn crd_schemas_are_structural() {
-    for crd in vestibule::crd::all() {
+    for crd in vestibule::resources::crd::all() {
         let schema = schema_of(&crd);
         let mut violations = Vec::new();
         structural_violations(&schema, &crd.spec.names.kind, false, &mut violations);
@@ -369,7 +369,7 @@ fn every_field_has_a_description() {
         }
     }
     let mut missing = Vec::new();
-    for crd in vestibule::crd::all() {
+    for crd in vestibule::resources::crd::all() {
         walk(&schema_of(&crd), &crd.spec.names.kind, &mut missing);
     }
     assert!(
@@ -448,7 +448,7 @@ fn cel_rules_compile_and_fit_the_cost_budget() {
     }
     let mut problems = Vec::new();
     let mut count = 0;
-    for crd in vestibule::crd::all() {
+    for crd in vestibule::resources::crd::all() {
         walk(
             &schema_of(&crd),
             &crd.spec.names.kind,
@@ -478,7 +478,7 @@ fn crd_reference_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/crd-reference.md");
     let on_disk = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
-        on_disk == vestibule::crd::reference_markdown(),
+        on_disk == vestibule::resources::crd::reference_markdown(),
         "docs/crd-reference.md is out of date; run `cargo run -- crd --reference > docs/crd-reference.md`"
     );
     for needle in [

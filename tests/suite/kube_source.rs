@@ -16,12 +16,13 @@ use kube::client::Body;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tower_test::mock::{self, Handle, SendResponse};
+use vestibule::auth::AuthMetrics;
 use vestibule::config::RuntimeConfig;
+use vestibule::http::metrics::Metrics;
 use vestibule::manifest::validate::validate_paths;
-use vestibule::server::kube_source::KubeSource;
-use vestibule::server::live::{Active, LiveConfig};
-use vestibule::server::metrics::Metrics;
-use vestibule::server::source::{Candidate, ConfigSource, follow};
+use vestibule::runtime::kube_source::KubeSource;
+use vestibule::runtime::live::{Active, LiveConfig};
+use vestibule::runtime::source::{Candidate, ConfigSource, follow};
 
 const NAMESPACE: &str = "default";
 const CONFIG_MAP: &str = "quickstart-config";
@@ -329,8 +330,8 @@ async fn follow_applies_a_config_map_change_without_restart() {
     let live = Arc::new(LiveConfig::new(
         Active::build(first, secrets, None).expect("activates"),
     ));
-    let metrics = Arc::new(Metrics::new());
-    let following = tokio::spawn(follow(source, live.clone(), metrics.clone(), None));
+    let metrics = Metrics::new(&AuthMetrics::default());
+    let following = tokio::spawn(follow(source, live.clone(), metrics.config.clone(), None));
     let (cm_watch, secret_watch) = take_watches(&mut handle).await;
     assert_eq!(live.load().config.hash, config.hash);
 

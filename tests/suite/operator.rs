@@ -374,7 +374,7 @@ fn keys_created() -> Expect {
         let json = base64::engine::general_purpose::STANDARD
             .decode(json)
             .expect("base64");
-        let set = vestibule::operator::keys::KeySet::from_json(&json).expect("a key set");
+        let set = vestibule::crypto::keys::KeySet::from_json(&json).expect("a key set");
         assert_eq!(set.keys.len(), 1);
         assert_eq!(set.keys[0].public_jwk["alg"], "ES256");
     })
@@ -383,7 +383,7 @@ fn keys_created() -> Expect {
 /// A key set as an earlier reconcile stored it, and the key Secret holding it.
 fn stored_keys(
     config: &vestibule::config::RuntimeConfig,
-) -> (vestibule::operator::keys::KeySet, Expect) {
+) -> (vestibule::crypto::keys::KeySet, Expect) {
     use base64::Engine;
     let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
     let set = vestibule::operator::keys::plan(
@@ -406,7 +406,7 @@ fn stored_keys(
 fn rendered(
     v: &Vestibule,
     themes: Vec<vestibule::resources::Theme>,
-    keys: Option<&vestibule::operator::keys::KeySet>,
+    keys: Option<&vestibule::crypto::keys::KeySet>,
 ) -> (vestibule::config::RuntimeConfig, Vec<Value>) {
     let resources = vestibule::config::Resources {
         vestibules: vec![v.clone()],
@@ -864,7 +864,7 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(field.as_str().expect("base64 field"))
             .expect("base64");
-        vestibule::operator::keys::KeySet::from_json(&bytes).expect("key set")
+        vestibule::crypto::keys::KeySet::from_json(&bytes).expect("key set")
     };
     let kid = old_kid.clone();
     let mut expected = vec![
@@ -884,7 +884,7 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
             let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
             // The old key still signs; the new one only after it has been published.
             assert_eq!(
-                vestibule::operator::keys::signing_key(&set, now).map(|k| k.kid.clone()),
+                vestibule::crypto::keys::signing_key(&set, now).map(|k| k.kid.clone()),
                 Some(kid.clone())
             );
             let successor = set.keys.iter().find(|k| k.kid != kid).expect("successor");
@@ -913,9 +913,9 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
                         .expect("keys shipped"),
                 )
                 .expect("base64");
-            let set = vestibule::operator::keys::KeySet::from_json(&bytes).expect("key set");
+            let set = vestibule::crypto::keys::KeySet::from_json(&bytes).expect("key set");
             assert_eq!(set.keys.len(), 2);
-            let jwks = vestibule::operator::keys::jwks(
+            let jwks = vestibule::crypto::keys::jwks(
                 &set,
                 k8s_openapi::jiff::Timestamp::now().as_millisecond(),
             );

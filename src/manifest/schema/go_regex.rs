@@ -226,7 +226,7 @@ mod tests {
                 _ => {}
             }
         }
-        let crds = serde_json::to_value(crate::crd::all()).expect("serializes");
+        let crds = serde_json::to_value(crate::resources::crd::all()).expect("serializes");
         let mut found = Vec::new();
         patterns(&crds, &mut found);
         assert!(!found.is_empty());

@@ -338,7 +338,7 @@ mod tests {
     fn every_real_crd_schema_accepts_a_bare_envelope_shape() {
         // Smoke test over all kinds (more are being added): no panics, and nothing but
         // missing required fields for an empty spec.
-        for crd in crate::crd::all() {
+        for crd in crate::resources::crd::all() {
             let kind = crd.spec.names.kind.clone();
             let crd = serde_json::to_value(crd).expect("serializes");
             let Some(versions) = crd.pointer("/spec/versions").and_then(Value::as_array) else {

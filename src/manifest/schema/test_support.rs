@@ -30,7 +30,7 @@ pub(super) fn check_spec(spec_schema: Value, spec: Value) -> Vec<SchemaViolation
 }
 
 pub(super) fn crd_schema(kind: &str) -> Value {
-    let crd = crate::crd::all()
+    let crd = crate::resources::crd::all()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .expect("kind is defined");

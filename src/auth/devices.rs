@@ -1,0 +1,78 @@
+//! Devices an account has signed in from, to tell the user about a new one (SECURITY 14).
+//!
+//! A device is its User-Agent; "seen" is a marker kept 30 days in the database's counters, so a
+//! browser the user returns to within a month does not trigger a notice again.
+
+use sha2::{Digest, Sha256};
+
+use super::{AuthError, Ctx, product, send};
+use crate::email::messages;
+use crate::store::User;
+
+const SEEN_FOR_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// Records this sign-in's device; mails the user when it is new and `notify` is set.
+pub async fn note_sign_in(ctx: &Ctx<'_>, user: &User, notify: bool) -> Result<(), AuthError> {
+    let user_agent = ctx.client.user_agent.as_deref().unwrap_or_default();
+    let device: String = Sha256::digest(user_agent.as_bytes())
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!("device:{}:{device}", user.id);
+    let seen = ctx
+        .services
+        .store
+        .throttle_hit(&key, SEEN_FOR_MS, ctx.now)
+        .await?;
+    if notify && seen.count == 1 {
+        let ip = ctx.client.ip.as_deref().unwrap_or("an unknown address");
+        let message =
+            messages::new_sign_in(&user.email, &product(ctx), &describe(Some(user_agent)), ip);
+        send(ctx, message).await;
+    }
+    Ok(())
+}
+
+/// A short device description from the User-Agent, such as "Firefox on macOS".
+pub fn describe(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or_default();
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => o.to_owned(),
+        (None, None) if !ua.is_empty() => ua.chars().take(40).collect(),
+        _ => "an unknown device".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_described_briefly() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(describe(Some(chrome)), "Chrome on Linux");
+        assert_eq!(describe(None), "an unknown device");
+    }
+}

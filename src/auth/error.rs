@@ -1,0 +1,77 @@
+//! Why an auth operation did not complete: a reason code the user can act on, or a failure of
+//! the service. No text: each face (hosted pages, OAuth JSON, admin API) words reasons itself,
+//! so the pages can translate them and the JSON faces can map them to protocol error codes.
+
+use super::password::{HashError, PolicyViolation};
+use crate::store::StoreError;
+
+/// What the user can fix or needs to know, as a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Unknown address or wrong password: one reason for both, so neither is revealed.
+    InvalidCredentials,
+    /// Not an email address.
+    InvalidEmail,
+    /// Sign-up is by invitation only.
+    SignUpInviteOnly,
+    /// Sign-up is closed.
+    SignUpClosed,
+    /// Sign-up is limited to addresses at these domains.
+    EmailDomainNotAllowed {
+        /// The allowed domains.
+        allowed: Vec<String>,
+    },
+    /// The new password breaks the policy.
+    WeakPassword(PolicyViolation),
+    /// The new password is in a breach corpus.
+    BreachedPassword,
+    /// An emailed code is wrong, used, expired or out of attempts (one reason for all).
+    InvalidCode,
+    /// A password-reset link is not valid any more.
+    InvalidResetLink,
+    /// An email-verification link is not valid any more.
+    InvalidVerificationLink,
+    /// A new code was asked for too soon after the last one.
+    ResendTooSoon,
+    /// Re-authentication failed: the current password is wrong.
+    WrongCurrentPassword,
+    /// The new address is the one the account already has.
+    SameEmail,
+    /// The new address cannot be used (taken; not said which, so nothing is revealed).
+    EmailUnavailable,
+}
+
+/// Why an auth operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Refused for a reason the user can act on.
+    #[error("refused: {0:?}")]
+    Rejected(Reason),
+    /// Rate limited or locked out; retry after this many seconds.
+    #[error("too many attempts")]
+    Throttled(u64),
+    /// Password hashing is saturated.
+    #[error("busy")]
+    Busy,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something else failed (a technical detail for the log, never shown).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<Reason> for AuthError {
+    fn from(reason: Reason) -> Self {
+        AuthError::Rejected(reason)
+    }
+}
+
+impl From<HashError> for AuthError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AuthError::Busy,
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}

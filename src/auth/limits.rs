@@ -1,0 +1,140 @@
+//! Rate limits and lockout (SECURITY 9, 10). Counters live in the database, so they hold across
+//! restarts and replicas.
+//!
+//! Lockout is per email address (existing or not, so it reveals nothing), temporary (15 minutes),
+//! and lifted by a password reset, which proves control of the mailbox: knowing someone's address
+//! lets an attacker slow their password sign-in for a while, never lock them out of recovery.
+
+use super::{AuthError, Ctx};
+
+/// One limit: at most `max` events per `window_ms` for a key.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    /// Key prefix.
+    pub name: &'static str,
+    /// Events allowed per window.
+    pub max: u32,
+    /// Window length.
+    pub window_ms: i64,
+}
+
+const MINUTE: i64 = 60_000;
+
+/// Sign-in attempts per client address.
+pub const SIGN_IN_PER_IP: Limit = Limit {
+    name: "sign-in:ip",
+    max: 50,
+    window_ms: 15 * MINUTE,
+};
+/// Failed sign-ins per email address before a temporary lockout.
+pub const SIGN_IN_FAILURES_PER_ACCOUNT: Limit = Limit {
+    name: "sign-in:account",
+    max: 10,
+    window_ms: 15 * MINUTE,
+};
+/// Sign-ups per client address.
+pub const SIGN_UP_PER_IP: Limit = Limit {
+    name: "sign-up:ip",
+    max: 20,
+    window_ms: 60 * MINUTE,
+};
+/// Password-reset requests per client address.
+pub const RECOVERY_PER_IP: Limit = Limit {
+    name: "recovery:ip",
+    max: 20,
+    window_ms: 60 * MINUTE,
+};
+/// Reset emails per address (beyond it the request is accepted but nothing is sent).
+pub const RECOVERY_PER_ACCOUNT: Limit = Limit {
+    name: "recovery:account",
+    max: 3,
+    window_ms: 15 * MINUTE,
+};
+/// Code submissions per client address (guessing across accounts).
+pub const VERIFY_PER_IP: Limit = Limit {
+    name: "verify:ip",
+    max: 60,
+    window_ms: 15 * MINUTE,
+};
+/// New codes per address (resend throttle).
+pub const RESEND_PER_ACCOUNT: Limit = Limit {
+    name: "resend:account",
+    max: 1,
+    window_ms: MINUTE,
+};
+
+/// Every limit, for the sweep that removes counters whose window is over.
+pub const ALL: [Limit; 7] = [
+    SIGN_IN_PER_IP,
+    SIGN_IN_FAILURES_PER_ACCOUNT,
+    SIGN_UP_PER_IP,
+    RECOVERY_PER_IP,
+    RECOVERY_PER_ACCOUNT,
+    VERIFY_PER_IP,
+    RESEND_PER_ACCOUNT,
+];
+
+/// The longest window of any limit: a counter older than this counts for nothing.
+pub fn longest_window_ms() -> i64 {
+    ALL.iter().map(|l| l.window_ms).max().unwrap_or(0)
+}
+
+fn key(limit: &Limit, subject: &str) -> String {
+    format!("{}:{subject}", limit.name)
+}
+
+fn retry_after(limit: &Limit) -> u64 {
+    u64::try_from(limit.window_ms / 1000).unwrap_or(60)
+}
+
+/// Counts one event; refuses it when over the limit.
+pub async fn hit(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<(), AuthError> {
+    if allow(ctx, limit, subject).await? {
+        Ok(())
+    } else {
+        Err(AuthError::Throttled(retry_after(limit)))
+    }
+}
+
+/// Counts one event; returns whether it is within the limit (for limits that fail silently).
+pub async fn allow(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<bool, AuthError> {
+    if !ctx.services.rate_limits {
+        return Ok(true);
+    }
+    let state = ctx
+        .services
+        .store
+        .throttle_hit(&key(limit, subject), limit.window_ms, ctx.now)
+        .await?;
+    Ok(state.count <= limit.max)
+}
+
+/// Refuses when the limit is already reached, without counting.
+pub async fn check(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<(), AuthError> {
+    if !ctx.services.rate_limits {
+        return Ok(());
+    }
+    let count = ctx
+        .services
+        .store
+        .throttle_peek(&key(limit, subject), limit.window_ms, ctx.now)
+        .await?;
+    if count >= limit.max {
+        return Err(AuthError::Throttled(retry_after(limit)));
+    }
+    Ok(())
+}
+
+/// Forgets a counter (a success ends a run of failures).
+pub async fn clear(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<(), AuthError> {
+    ctx.services
+        .store
+        .throttle_clear(&key(limit, subject))
+        .await?;
+    Ok(())
+}
+
+/// The client's address for per-IP limits.
+pub fn ip<'a>(ctx: &Ctx<'a>) -> &'a str {
+    ctx.client.ip.as_deref().unwrap_or("unknown")
+}

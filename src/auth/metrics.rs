@@ -1,0 +1,131 @@
+//! What the auth domain counts: sign-in results, email delivery and breached-password checks.
+//! Results are typed here; the HTTP layer registers these families with its own.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// How a sign-in attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInResult {
+    /// Signed in.
+    Success,
+    /// Wrong credentials.
+    Invalid,
+    /// Per-IP limit reached.
+    Throttled,
+    /// The account is temporarily locked.
+    Locked,
+    /// Right password, address not verified yet.
+    Unverified,
+    /// Hashing saturated.
+    Busy,
+}
+
+/// How an email send ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailResult {
+    /// Handed to the transport.
+    Sent,
+    /// The transport failed.
+    Failed,
+}
+
+/// How a breached-password check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreachResult {
+    /// Not in the corpus.
+    Clean,
+    /// In the corpus: refused.
+    Breached,
+    /// The range API failed; the check was skipped (fail open).
+    Skipped,
+}
+
+impl SignInResult {
+    /// The label value, fixed by dashboards and alerts.
+    fn label(self) -> &'static str {
+        match self {
+            SignInResult::Success => "success",
+            SignInResult::Invalid => "invalid",
+            SignInResult::Throttled => "throttled",
+            SignInResult::Locked => "locked",
+            SignInResult::Unverified => "unverified",
+            SignInResult::Busy => "busy",
+        }
+    }
+}
+
+impl EmailResult {
+    fn label(self) -> &'static str {
+        match self {
+            EmailResult::Sent => "sent",
+            EmailResult::Failed => "failed",
+        }
+    }
+}
+
+impl BreachResult {
+    fn label(self) -> &'static str {
+        match self {
+            BreachResult::Clean => "clean",
+            BreachResult::Breached => "breached",
+            BreachResult::Skipped => "skipped",
+        }
+    }
+}
+
+/// The auth domain's counters. Clones share the same counters.
+#[derive(Clone, Default)]
+pub struct AuthMetrics {
+    sign_ins: Family<ResultLabels, Counter>,
+    emails: Family<ResultLabels, Counter>,
+    breach_checks: Family<ResultLabels, Counter>,
+}
+
+impl AuthMetrics {
+    /// Adds these metrics to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "sign_ins",
+            "Sign-in attempts by result",
+            self.sign_ins.clone(),
+        );
+        registry.register(
+            "emails",
+            "Emails by result (sent, failed)",
+            self.emails.clone(),
+        );
+        registry.register(
+            "breach_checks",
+            "Breached-password checks by result (clean, breached, skipped: the range API failed)",
+            self.breach_checks.clone(),
+        );
+    }
+
+    /// Counts one sign-in attempt.
+    pub fn sign_in(&self, result: SignInResult) {
+        let result = result.label();
+        self.sign_ins.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Counts one email.
+    pub fn email(&self, result: EmailResult) {
+        let result = result.label();
+        self.emails.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Counts one breached-password check.
+    pub fn breach_check(&self, result: BreachResult) {
+        let result = result.label();
+        self.breach_checks
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+}

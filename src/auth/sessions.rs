@@ -1,0 +1,161 @@
+//! Sessions: which factors authenticated them, server-side idle and absolute timeouts, and a
+//! fresh session (new token) at sign-in and at every privilege change (SECURITY 34, 36).
+//!
+//! The token itself travels in a cookie that the pages face sets and reads; here it is only a
+//! string, and only its hash reaches the store.
+
+use super::{AuthError, Ctx};
+use crate::crypto;
+use crate::store::{NewSession, Session, User};
+
+/// `last_seen_at` is written at most this often, so authenticated reads stay reads.
+/// Idle timeouts are therefore exact to within a minute.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// How a session's user proved who they are. Stored by name on the session, so later policies
+/// (MFA, step-up) can ask what a session has shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Factor {
+    /// The account's password.
+    Password,
+    /// Control of the mailbox: an emailed code or link.
+    Email,
+}
+
+impl Factor {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Email => "email",
+        }
+    }
+
+    /// The factor with this stored name.
+    pub fn parse(name: &str) -> Option<Factor> {
+        match name {
+            "password" => Some(Factor::Password),
+            "email" => Some(Factor::Email),
+            _ => None,
+        }
+    }
+}
+
+/// A live session and its user.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+}
+
+impl SignedIn {
+    /// The factors this session was authenticated with (unknown names are skipped).
+    pub fn factors(&self) -> Vec<Factor> {
+        self.session
+            .factors
+            .iter()
+            .filter_map(|f| Factor::parse(f))
+            .collect()
+    }
+}
+
+/// A new session's secret, for the caller to hand to the browser.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// The session token (only its hash is stored).
+    pub token: String,
+    /// How long it lives, for the cookie's `Max-Age`.
+    pub max_age_seconds: u64,
+}
+
+/// The live session for `token`, if there is one. An expired or idle session is revoked
+/// server-side, whatever the browser still holds.
+pub async fn current(ctx: &Ctx<'_>, token: Option<&str>) -> Result<Option<SignedIn>, AuthError> {
+    let Some(token) = token.filter(|t| crypto::is_token(t)) else {
+        return Ok(None);
+    };
+    let store = &ctx.services.store;
+    let Some((session, user)) = store
+        .session_by_token_hash(&crypto::token_hash(token))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = ctx.now;
+    let idle_ms = seconds_to_ms(ctx.active.config.sessions.idle_timeout_seconds);
+    if now >= session.expires_at || now.saturating_sub(session.last_seen_at) > idle_ms {
+        store
+            .revoke_session(&session.user_id, &session.id, now)
+            .await?;
+        return Ok(None);
+    }
+    if now.saturating_sub(session.last_seen_at) > TOUCH_INTERVAL_MS {
+        store.touch_session(&session.id, now).await?;
+    }
+    Ok(Some(SignedIn { session, user }))
+}
+
+/// Starts a session for `user` authenticated by `factors`. Always a new token; a session this
+/// browser had before (`previous`) is revoked first, so no token survives sign-in (fixation).
+pub async fn start(
+    ctx: &Ctx<'_>,
+    user: &User,
+    factors: &[Factor],
+    previous: Option<&SignedIn>,
+) -> Result<IssuedSession, AuthError> {
+    let store = &ctx.services.store;
+    if let Some(old) = previous {
+        store
+            .revoke_session(&old.user.id, &old.session.id, ctx.now)
+            .await?;
+    }
+    let token = crypto::random_token();
+    let sessions = &ctx.active.config.sessions;
+    store
+        .create_session(&NewSession {
+            token_hash: crypto::token_hash(&token),
+            user_id: user.id.clone(),
+            factors: factors.iter().map(|f| f.as_str().to_owned()).collect(),
+            ip: ctx.client.ip.clone(),
+            user_agent: ctx.client.user_agent.clone(),
+            expires_at: ctx
+                .now
+                .saturating_add(seconds_to_ms(sessions.lifetime_seconds)),
+            now: ctx.now,
+        })
+        .await?;
+    Ok(IssuedSession {
+        token,
+        max_age_seconds: sessions.lifetime_seconds,
+    })
+}
+
+/// Ends `who`'s session (sign-out).
+pub async fn end(ctx: &Ctx<'_>, who: &SignedIn) -> Result<(), AuthError> {
+    ctx.services
+        .store
+        .revoke_session(&who.user.id, &who.session.id, ctx.now)
+        .await?;
+    Ok(())
+}
+
+fn seconds_to_ms(seconds: u64) -> i64 {
+    i64::try_from(seconds)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_round_trip_through_their_stored_names() {
+        for factor in [Factor::Password, Factor::Email] {
+            assert_eq!(Factor::parse(factor.as_str()), Some(factor));
+        }
+        assert_eq!(Factor::parse("carrier-pigeon"), None);
+    }
+}

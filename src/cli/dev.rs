@@ -1,0 +1,127 @@
+//! `vestibule dev DIR`: the whole product on one machine.
+//!
+//! The resources in DIR go through exactly the `validate` pipeline; the compiled config is served
+//! on SQLite with the dev mailbox; edits to DIR are recompiled and swapped in without a restart,
+//! and an edit that does not compile is reported (`file:line`) while the previous config serves.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::email::Outbox;
+use crate::http::state::AppState;
+use crate::runtime::dev_source::{DevSource, DevSourceOptions};
+use crate::runtime::{Active, ConfigSource, LiveConfig, follow};
+use crate::store::Store;
+
+/// Run the whole product locally: compile DIR, serve it on SQLite with a dev mailbox, and
+/// reload when files change.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DevArgs {
+    /// Directory of resource YAML (Vestibule, Theme, ..., Secrets).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Port on localhost.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Where the SQLite database is kept.
+    #[arg(long, default_value = ".vestibule", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Which Vestibule to serve when DIR holds several.
+    #[arg(long, value_name = "NAME")]
+    pub vestibule: Option<String>,
+    /// Turn rate limits and lockout off, for load tests where every request comes from one
+    /// address. Never for anything exposed.
+    #[arg(long)]
+    pub no_rate_limits: bool,
+}
+
+/// Why `dev` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The directory's resources do not compile (the findings were printed).
+    #[error("{0}")]
+    Config(String),
+    /// The config compiled but cannot be served.
+    #[error("cannot serve this config: {0}")]
+    Activate(#[from] crate::runtime::ActivateError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Files or sockets.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// `vestibule dev`: exit 1 when DIR does not compile.
+pub fn command(args: DevArgs) -> anyhow::Result<ExitCode> {
+    match super::tokio_runtime()?.block_on(run(args)) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(DevError::Config(message)) => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `vestibule dev` until Ctrl-C.
+pub async fn run(options: DevArgs) -> Result<(), DevError> {
+    let mut source = DevSource::new(DevSourceOptions {
+        dir: options.dir.clone(),
+        port: options.port,
+        vestibule: options.vestibule.clone(),
+        poll_interval: Duration::from_millis(500),
+    });
+    let (config, secrets) = match source.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(findings)) => {
+            eprintln!("{findings}");
+            return Err(DevError::Config(format!(
+                "{} does not compile",
+                options.dir.display()
+            )));
+        }
+        None => return Err(DevError::Config("no config".into())),
+    };
+    std::fs::create_dir_all(&options.data_dir)?;
+    let data_dir = std::fs::canonicalize(&options.data_dir)?;
+    let database = data_dir.join("vestibule.sqlite");
+    let store = Store::connect(&format!("sqlite://{}", database.display()), 4).await?;
+
+    let outbox = Outbox::default();
+    let active = Active::build(config, secrets, Some(outbox.clone()))?;
+    let hash = active.config.hash.clone();
+    let live = Arc::new(LiveConfig::new(active));
+    let mut state = AppState::new(store, live.clone(), Some(outbox.clone()));
+    if options.no_rate_limits {
+        eprintln!(
+            "warning: rate limits and lockout are OFF (--no-rate-limits); use this only for load tests"
+        );
+        state.auth.rate_limits = false;
+    }
+    tokio::spawn(follow(
+        source,
+        live,
+        state.metrics.config.clone(),
+        Some(outbox),
+    ));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
+    let base = format!("http://localhost:{}", options.port);
+    println!("Vestibule dev server (config {hash})");
+    println!("  sign in:      {base}/sign-in");
+    println!("  sign up:      {base}/sign-up");
+    println!("  dev mailbox:  {base}/dev/mailbox");
+    println!("  database:     {}", database.display());
+    println!(
+        "Watching {} for changes. Ctrl-C to stop.",
+        options.dir.display()
+    );
+    crate::http::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

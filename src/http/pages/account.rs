@@ -1,0 +1,238 @@
+//! `/account`: sessions, password, email, sign-out.
+
+use crate::auth::Factor;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::csrf::CsrfToken;
+use super::error::PageError;
+use super::extract::Authenticated;
+use super::{page, see_other, shown};
+use crate::auth::SignedIn;
+use crate::auth::flows::account;
+use crate::http::state::AppState;
+use crate::runtime::Active;
+
+/// `?notice=` — a fixed set of messages, so nothing from the URL is echoed into the page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    notice: String,
+}
+
+fn notice_text(key: &str) -> Option<&'static str> {
+    match key {
+        "password-changed" => Some("Your password was changed. Other sessions were signed out."),
+        "email-changed" => Some("Your email address was changed. Other sessions were signed out."),
+        "session-revoked" => Some("The session was signed out."),
+        _ => None,
+    }
+}
+
+/// Password-change form.
+#[derive(Debug, Default, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Email-change form.
+#[derive(Debug, Default, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current_password: String,
+}
+
+/// Email-change code form.
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Session-revoke form.
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    session_id: String,
+}
+
+fn ago(now: i64, then: i64) -> String {
+    let minutes = (now - then).max(0) / 60_000;
+    match minutes {
+        0 => "just now".into(),
+        1 => "1 minute ago".into(),
+        m if m < 60 => format!("{m} minutes ago"),
+        m if m < 120 => "1 hour ago".into(),
+        m if m < 48 * 60 => format!("{} hours ago", m / 60),
+        m => format!("{} days ago", m / (24 * 60)),
+    }
+}
+
+async fn account_page(
+    state: &AppState,
+    active: &Active,
+    csrf: &CsrfToken,
+    who: &SignedIn,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, PageError> {
+    let now = state.auth.clock.now();
+    let sessions: Vec<_> = state
+        .auth
+        .store
+        .list_sessions(&who.user.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.expires_at > now)
+        .map(|s| {
+            context! {
+                current => s.id == who.session.id,
+                id => s.id,
+                device => crate::auth::devices::describe(s.user_agent.as_deref()),
+                ip => s.ip,
+                last_seen => ago(now, s.last_seen_at),
+            }
+        })
+        .collect();
+    page(
+        status,
+        "account.html",
+        active,
+        csrf,
+        "Your account",
+        context! { email => &who.user.email, sessions => sessions, error => error, notice => notice },
+    )
+}
+
+/// `GET /account`
+pub async fn account_get(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    account_page(
+        &state,
+        active,
+        csrf,
+        &who,
+        StatusCode::OK,
+        None,
+        notice_text(&q.notice),
+    )
+    .await
+}
+
+/// `POST /account/password`
+pub async fn change_password(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    match account::change_password(&ctx, &who, &form.current_password, &form.new_password).await {
+        Ok(()) => {
+            // Privilege change: every old session is gone; this browser gets a new token.
+            let cookie = request
+                .renew_session(&state, &who.user, &who.factors())
+                .await?;
+            Ok(see_other("/account?notice=password-changed", &[cookie]))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/email`
+pub async fn change_email(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    match account::start_email_change(&ctx, &who, &form.email, &form.current_password).await {
+        Ok(email) => page(
+            StatusCode::OK,
+            "verify_email.html",
+            active,
+            csrf,
+            "Confirm your new address",
+            context! {
+                subtitle => format!("Enter the 6-digit code we sent to {email}."),
+                email => email,
+                action => "/account/email/verify",
+            },
+        ),
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/email/verify`
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    match account::confirm_email_change(&ctx, &who, &form.code).await {
+        Ok(_) => {
+            let user = state
+                .auth
+                .store
+                .user_by_id(&who.user.id)
+                .await?
+                .ok_or(PageError::NotFound)?;
+            let cookie = request
+                .renew_session(&state, &user, &[Factor::Password, Factor::Email])
+                .await?;
+            Ok(see_other("/account?notice=email-changed", &[cookie]))
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            account_page(&state, active, csrf, &who, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /account/sessions/revoke`
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Authenticated { who, .. }: Authenticated,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, PageError> {
+    // Scoped to the signed-in user: another user's session id revokes nothing.
+    state
+        .auth
+        .store
+        .revoke_session(&who.user.id, &form.session_id, state.auth.clock.now())
+        .await?;
+    Ok(see_other("/account?notice=session-revoked", &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_seen_is_relative() {
+        assert_eq!(ago(0, 0), "just now");
+        assert_eq!(ago(10 * 60_000, 0), "10 minutes ago");
+    }
+}

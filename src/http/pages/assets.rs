@@ -1,0 +1,23 @@
+//! `GET /assets/vestibule.css`: the stylesheet built from the theme when the config loaded.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::state::AppState;
+
+/// `GET /assets/vestibule.css`
+pub async fn stylesheet(State(state): State<AppState>) -> Response {
+    let css = state.live.load().stylesheet.clone();
+    let mut response = css.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

@@ -1,0 +1,92 @@
+//! CSRF protection for every state-changing page request, as a middleware: the request must come from
+//! our own origin (`Sec-Fetch-Site` / `Origin`) and carry the `csrf_token` form field equal to the
+//! `__Host-` CSRF cookie (double submit). GET requests get a token to embed in their forms.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::PageError;
+use crate::crypto;
+use crate::http::cookies;
+use crate::http::state::AppState;
+
+/// Forms are small; anything bigger is not ours.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The CSRF token for this request's forms (from the cookie, or freshly minted).
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
+    // Fetch metadata first: modern browsers send it on every request and it cannot be forged
+    // by a page. `none` is a user-initiated navigation (typed URL, bookmark).
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(o) => o == origin,
+        // Neither header: not a browser cross-site request (browsers send Origin on POST).
+        None => true,
+    }
+}
+
+fn form_field<'a>(body: &'a [u8], name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// The CSRF middleware.
+pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let existing = cookies::get(request.headers(), cookies::CSRF)
+        .filter(|t| crypto::is_token(t))
+        .map(str::to_owned);
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+
+    let request = if unsafe_method {
+        let origin = state.live.load().origin.clone();
+        if !same_origin(request.headers(), &origin) {
+            state.metrics.csrf_rejected();
+            return PageError::Forbidden.into_response();
+        }
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+            return PageError::BadRequest("The form is too large.".into()).into_response();
+        };
+        let submitted = form_field(&bytes, "csrf_token");
+        let valid = match (&existing, submitted) {
+            (Some(cookie), Some(field)) => {
+                crypto::constant_time_eq(cookie.as_bytes(), field.as_bytes())
+            }
+            _ => false,
+        };
+        if !valid {
+            state.metrics.csrf_rejected();
+            return PageError::Forbidden.into_response();
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        request
+    };
+
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (crypto::random_token(), true),
+    };
+    let mut request = request;
+    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut response = next.run(request).await;
+    if fresh {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::set(cookies::CSRF, &token, None),
+        );
+    }
+    response
+}

@@ -1,0 +1,144 @@
+//! Extractors for page handlers: everything a page needs about its request in one value, and the
+//! signed-in variant that sends anonymous visitors to sign in.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderValue;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use super::csrf::CsrfToken;
+use super::error::PageError;
+use super::see_other;
+use crate::auth::sessions::{self, IssuedSession};
+use crate::auth::{ClientInfo, Ctx, Factor, SignedIn};
+use crate::http::client::client_info;
+use crate::http::cookies;
+use crate::http::state::AppState;
+use crate::runtime::Active;
+
+/// A page request: the config it is served with, who is asking, its CSRF token, its headers.
+pub struct PageRequest {
+    /// The config for this whole request (a swap mid-request does not mix two configs).
+    pub active: Arc<Active>,
+    /// Address and User-Agent.
+    pub client: ClientInfo,
+    /// The token forms on this page carry.
+    pub csrf: CsrfToken,
+    /// Request headers (cookies).
+    pub headers: axum::http::HeaderMap,
+}
+
+/// The `Set-Cookie` that hands a new session to the browser.
+pub fn session_cookie(issued: &IssuedSession) -> HeaderValue {
+    cookies::set(
+        cookies::SESSION,
+        &issued.token,
+        Some(issued.max_age_seconds),
+    )
+}
+
+impl PageRequest {
+    /// The flow context for this request.
+    pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
+        Ctx::new(&state.auth, &self.active, &self.client)
+    }
+
+    /// Signs `user` in: any session this browser already had is ended (no fixation, SECURITY
+    /// 34), a new one starts, and the browser goes to `redirect_url` if it is allowed.
+    pub async fn sign_in(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        factors: &[Factor],
+        redirect_url: &str,
+    ) -> Result<Response, PageError> {
+        let previous = self.session(state).await?;
+        let issued = sessions::start(&self.ctx(state), user, factors, previous.as_ref()).await?;
+        let target = crate::auth::redirect::resolve(&self.active, Some(redirect_url));
+        Ok(see_other(&target, &[session_cookie(&issued)]))
+    }
+
+    /// A new session for `user` after a privilege change that already ended every old one
+    /// (password or email change): the browser's token changes with the privilege.
+    pub async fn renew_session(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        factors: &[Factor],
+    ) -> Result<HeaderValue, PageError> {
+        let issued = sessions::start(&self.ctx(state), user, factors, None).await?;
+        Ok(session_cookie(&issued))
+    }
+
+    /// The live session of this request, if any.
+    pub async fn session(&self, state: &AppState) -> Result<Option<SignedIn>, PageError> {
+        let token = cookies::get(&self.headers, cookies::SESSION);
+        Ok(sessions::current(&self.ctx(state), token).await?)
+    }
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        // The CSRF layer runs on every page route, so the token is always there.
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .ok_or_else(|| PageError::Internal("CSRF layer missing".into()))?;
+        let active = state.live.load();
+        let client = client_info(&parts.headers, peer, &active.trusted_proxies);
+        Ok(Self {
+            active,
+            client,
+            csrf,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// A page request with a live session; anonymous visitors are sent to sign in and back.
+pub struct Authenticated {
+    /// The request.
+    pub page: PageRequest,
+    /// The session and its user.
+    pub who: SignedIn,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let page = PageRequest::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match page.session(state).await {
+            Ok(Some(who)) => Ok(Self { page, who }),
+            Ok(None) => {
+                let back: String =
+                    url::form_urlencoded::byte_serialize(parts.uri.path().as_bytes()).collect();
+                let target = if parts.method == axum::http::Method::GET {
+                    back
+                } else {
+                    "%2Faccount".into()
+                };
+                Err(see_other(&format!("/sign-in?redirect_url={target}"), &[]))
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}

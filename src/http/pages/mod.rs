@@ -1,0 +1,128 @@
+//! The hosted pages face: server-rendered HTML forms under the cookie session, with CSRF
+//! protection on every state-changing request and an HTML error page. Handlers extract, call a
+//! flow in `crate::auth`, and map the outcome to a page or a redirect; the words for the domain's
+//! reason codes come from [`messages`].
+
+pub mod account;
+mod assets;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+mod mailbox;
+pub mod messages;
+pub mod recovery;
+mod session_check;
+pub mod sign_in;
+pub mod templates;
+pub mod verify;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::Value;
+
+use super::state::AppState;
+use crate::auth::AuthError;
+use crate::runtime::Active;
+use csrf::CsrfToken;
+use error::PageError;
+use templates::{PageContext, render};
+
+/// Every hosted page, behind the CSRF layer. `/dev/*` answers only when the state has a dev
+/// outbox.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { see_other("/account", &[]) }))
+        .route(
+            "/sign-in",
+            get(sign_in::sign_in_page).post(sign_in::sign_in_submit),
+        )
+        .route(
+            "/sign-up",
+            get(sign_in::sign_up_page).post(sign_in::sign_up_submit),
+        )
+        .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/verify-email",
+            get(verify::verify_page).post(verify::verify_code_submit),
+        )
+        .route("/verify-email/link", post(verify::verify_link_submit))
+        .route("/verify-email/resend", post(verify::resend_submit))
+        .route(
+            "/forgot-password",
+            get(recovery::forgot_page).post(recovery::forgot_submit),
+        )
+        .route(
+            "/reset-password",
+            get(recovery::reset_page).post(recovery::reset_submit),
+        )
+        .route("/account", get(account::account_get))
+        .route("/session", get(session_check::session))
+        .route("/account/password", post(account::change_password))
+        .route("/account/email", post(account::change_email))
+        .route("/account/email/verify", post(account::confirm_email))
+        .route("/account/sessions/revoke", post(account::revoke_session))
+        .route("/assets/vestibule.css", get(assets::stylesheet))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/dev/mailbox", get(mailbox::mailbox_html))
+        .route("/dev/mailbox.json", get(mailbox::mailbox_json))
+        .layer(middleware::from_fn_with_state(state, csrf::protect))
+}
+
+/// `303 See Other` to `location`, setting `cookies`.
+pub fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    for cookie in cookies {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    response
+}
+
+/// Renders a page with a status code.
+pub fn page(
+    status: StatusCode,
+    template: &str,
+    active: &Active,
+    csrf: &CsrfToken,
+    title: &str,
+    values: Value,
+) -> Result<Response, PageError> {
+    let shared = PageContext {
+        active,
+        csrf_token: &csrf.0,
+    };
+    let mut response = render(template, &shared, title, values)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// An auth error the page can show (its sentence and status), or the error page to return.
+pub fn shown(error: AuthError) -> Result<(String, StatusCode), PageError> {
+    match error {
+        AuthError::Rejected(reason) => {
+            Ok((messages::reason(&reason), StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        AuthError::Throttled(retry) => Err(PageError::TooManyRequests(retry)),
+        AuthError::Busy => Err(PageError::Busy),
+        AuthError::Store(e) => Err(e.into()),
+        AuthError::Internal(e) => Err(PageError::Internal(e)),
+    }
+}
+
+/// `?redirect_url=...` to carry a return address across pages.
+pub fn redirect_query(redirect_url: &str) -> String {
+    if redirect_url.is_empty() {
+        String::new()
+    } else {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(redirect_url.as_bytes()).collect();
+        format!("?redirect_url={encoded}")
+    }
+}

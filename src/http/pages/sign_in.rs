@@ -1,0 +1,208 @@
+//! `/sign-in`, `/sign-up` and `POST /sign-out`.
+
+use crate::auth::Factor;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::csrf::CsrfToken;
+use super::error::PageError;
+use super::extract::PageRequest;
+use super::{messages, page, redirect_query, see_other, shown};
+use crate::auth::flows::sign_in::{SignInOutcome, sign_in};
+use crate::auth::flows::sign_up::{SignUpOutcome, sign_up};
+use crate::auth::redirect;
+use crate::config::runtime::SignUpMode;
+use crate::http::cookies;
+use crate::http::state::AppState;
+
+/// `?redirect_url=`
+#[derive(Debug, Default, Deserialize)]
+pub struct ReturnTo {
+    /// Where to go afterwards.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+}
+
+/// The sign-in and sign-up forms.
+#[derive(Debug, Default, Deserialize)]
+pub struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+/// `GET /sign-in`
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Query(q): Query<ReturnTo>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    if request.session(&state).await?.is_some() {
+        return Ok(see_other(
+            &redirect::resolve(active, q.redirect_url.as_deref()),
+            &[],
+        ));
+    }
+    let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
+    sign_in_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
+}
+
+fn sign_in_form(
+    active: &crate::runtime::Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    email: &str,
+    redirect_url: &str,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    page(
+        status,
+        "sign_in.html",
+        active,
+        csrf,
+        "Sign in",
+        context! {
+            email => email,
+            error => error,
+            redirect_url => redirect_url,
+            redirect_query => redirect_query(redirect_url),
+            sign_up_open => active.config.sign_up.mode == SignUpMode::Public,
+        },
+    )
+}
+
+/// `POST /sign-in`
+pub async fn sign_in_submit(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Form(form): Form<CredentialsForm>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
+    match sign_in(&ctx, &form.email, &form.password).await {
+        Ok(SignInOutcome::Success(user)) => {
+            request
+                .sign_in(&state, &user, &[Factor::Password], &redirect_url)
+                .await
+        }
+        Ok(SignInOutcome::Unverified(email)) => {
+            let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            let extra = if redirect_url.is_empty() {
+                String::new()
+            } else {
+                redirect_query(&redirect_url).replacen('?', "&", 1)
+            };
+            Ok(see_other(
+                &format!("/verify-email?email={email_q}{extra}"),
+                &[],
+            ))
+        }
+        Err(e) => {
+            let (message, _) = shown(e)?;
+            // The same status and body for an unknown address and a wrong password.
+            sign_in_form(
+                active,
+                csrf,
+                StatusCode::UNAUTHORIZED,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+            )
+        }
+    }
+}
+
+/// `GET /sign-up`
+pub async fn sign_up_page(
+    request: PageRequest,
+    Query(q): Query<ReturnTo>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
+    sign_up_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
+}
+
+fn sign_up_form(
+    active: &crate::runtime::Active,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    email: &str,
+    redirect_url: &str,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let closed = match active.config.sign_up.mode {
+        SignUpMode::Public => None,
+        SignUpMode::InviteOnly => Some(messages::SIGN_UP_INVITE_ONLY),
+        SignUpMode::Disabled => Some(messages::SIGN_UP_CLOSED),
+    };
+    page(
+        status,
+        "sign_up.html",
+        active,
+        csrf,
+        "Create your account",
+        context! {
+            email => email,
+            error => error.or(closed),
+            redirect_url => redirect_url,
+            redirect_query => redirect_query(redirect_url),
+            min_length => active.config.passwords.min_length,
+        },
+    )
+}
+
+/// `POST /sign-up`
+pub async fn sign_up_submit(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Form(form): Form<CredentialsForm>,
+) -> Result<Response, PageError> {
+    let (active, csrf) = (&request.active, &request.csrf);
+    let ctx = request.ctx(&state);
+    let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
+    match sign_up(&ctx, &form.email, &form.password).await {
+        Ok(SignUpOutcome::VerifyEmail(email)) => {
+            let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            let extra = redirect_query(&redirect_url).replacen('?', "&", 1);
+            Ok(see_other(
+                &format!("/verify-email?email={email_q}{extra}"),
+                &[],
+            ))
+        }
+        Ok(SignUpOutcome::Created(user)) => {
+            request
+                .sign_in(&state, &user, &[Factor::Password], &redirect_url)
+                .await
+        }
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            sign_up_form(
+                active,
+                csrf,
+                status,
+                &form.email,
+                &redirect_url,
+                Some(&message),
+            )
+        }
+    }
+}
+
+/// `POST /sign-out`: ends the session server-side and clears the cookie.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    request: PageRequest,
+) -> Result<Response, PageError> {
+    if let Some(current) = request.session(&state).await? {
+        crate::auth::sessions::end(&request.ctx(&state), &current).await?;
+    }
+    Ok(see_other("/sign-in", &[cookies::clear(cookies::SESSION)]))
+}

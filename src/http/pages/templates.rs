@@ -1,0 +1,119 @@
+//! Rendering hosted pages: one minijinja environment with the built-in templates, and the context
+//! every page shares (title, CSRF token, theme logo, return address).
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value, context};
+
+use super::error::PageError;
+use crate::runtime::Active;
+
+/// Templates by name; part names (`data-part`) inside them are public, versioned contract.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "layout.html",
+        include_str!("../../../templates/layout.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../templates/macros.html"),
+    ),
+    (
+        "sign_in.html",
+        include_str!("../../../templates/sign_in.html"),
+    ),
+    (
+        "sign_up.html",
+        include_str!("../../../templates/sign_up.html"),
+    ),
+    (
+        "verify_email.html",
+        include_str!("../../../templates/verify_email.html"),
+    ),
+    (
+        "confirm_link.html",
+        include_str!("../../../templates/confirm_link.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../../../templates/forgot_password.html"),
+    ),
+    (
+        "reset_password.html",
+        include_str!("../../../templates/reset_password.html"),
+    ),
+    (
+        "account.html",
+        include_str!("../../../templates/account.html"),
+    ),
+    (
+        "notice.html",
+        include_str!("../../../templates/notice.html"),
+    ),
+    (
+        "mailbox.html",
+        include_str!("../../../templates/mailbox.html"),
+    ),
+];
+
+static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+});
+
+/// What every page needs besides its own fields.
+pub struct PageContext<'a> {
+    /// The active config (theme, product name).
+    pub active: &'a Active,
+    /// The CSRF token to embed in forms.
+    pub csrf_token: &'a str,
+}
+
+/// Renders `template` with the shared context plus `page`.
+pub fn render(
+    template: &str,
+    shared: &PageContext<'_>,
+    title: &str,
+    page: Value,
+) -> Result<Response, PageError> {
+    let env = ENV
+        .as_ref()
+        .map_err(|e| PageError::Internal(format!("templates: {e:#}")))?;
+    let active = shared.active;
+    let base = context! {
+        lang => "en",
+        title => title,
+        page => template.trim_end_matches(".html"),
+        product => active.product_name(),
+        logo => active.config.theme.logo.as_ref().map(|l| context! { url => &l.url, alt => &l.alt }),
+        css_version => active.config.hash.get(7..19).unwrap_or_default(),
+        csrf_token => shared.csrf_token,
+    };
+    let html = env
+        .get_template(template)?
+        .render(context! { ..page, ..base })?;
+    let mut response = Html(html).into_response();
+    // Pages carry CSRF tokens and account data: never cache them.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let env = ENV.as_ref().expect("templates parse");
+        for (name, _) in TEMPLATES {
+            env.get_template(name).expect(name);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The config source of `vestibule dev`: a directory of resource YAML, compiled through exactly
+//! the `validate` pipeline, polled for changes. An edit that does not compile is reported
+//! (`file:line`) and the previous config keeps serving.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use kube::ResourceExt;
+
+use super::live::SecretValues;
+use super::source::{Candidate, ConfigSource};
+use crate::config::bundle::namespace_of;
+use crate::manifest::secrets::region_secret_values;
+use crate::manifest::validate::{collect_files, validate_paths};
+
+/// What the dev source reads and how it serves it.
+#[derive(Clone, Debug)]
+pub struct DevSourceOptions {
+    /// Directory of resource YAML.
+    pub dir: PathBuf,
+    /// Port on localhost: the issuer becomes `http://localhost:PORT`.
+    pub port: u16,
+    /// Which Vestibule to serve when DIR holds several.
+    pub vestibule: Option<String>,
+    /// How often DIR is checked for changes.
+    pub poll_interval: Duration,
+}
+
+/// Compiles DIR into the config `dev` serves, with secrets from the Secret documents in DIR.
+pub struct DevSource {
+    options: DevSourceOptions,
+    fingerprint: Option<Vec<(PathBuf, SystemTime, u64)>>,
+}
+
+impl DevSource {
+    /// A source for these options.
+    pub fn new(options: DevSourceOptions) -> Self {
+        Self {
+            options,
+            fingerprint: None,
+        }
+    }
+
+    fn fingerprint(&self) -> Vec<(PathBuf, SystemTime, u64)> {
+        collect_files(std::slice::from_ref(&self.options.dir))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                let meta = std::fs::metadata(&p).ok()?;
+                Some((p, meta.modified().ok()?, meta.len()))
+            })
+            .collect()
+    }
+
+    /// One compile of DIR. Findings go to stderr as `file:line: ...`.
+    pub fn load(&self) -> Candidate {
+        let dir = &self.options.dir;
+        let report = validate_paths(std::slice::from_ref(dir), &[]).map_err(|e| e.to_string())?;
+        if report.has_errors() {
+            let lines: Vec<String> = report.errors().map(ToString::to_string).collect();
+            return Err(lines.join("\n"));
+        }
+        let mut configs = report.configs;
+        let (id, mut config) = match &self.options.vestibule {
+            Some(name) => configs
+                .into_iter()
+                .find(|(id, _)| &id.name == name)
+                .ok_or_else(|| format!("no Vestibule named {name:?} in {}", dir.display()))?,
+            None if configs.len() == 1 => configs.remove(0),
+            None if configs.is_empty() => {
+                return Err(format!("{} holds no Vestibule resource", dir.display()));
+            }
+            None => {
+                let names: Vec<String> = configs.iter().map(|(id, _)| id.name.clone()).collect();
+                return Err(format!(
+                    "{} holds several Vestibules ({}); pick one with --vestibule",
+                    dir.display(),
+                    names.join(", ")
+                ));
+            }
+        };
+        // Served on localhost: the issuer (and so every link and origin check) follows the port.
+        let local = format!("http://localhost:{}", self.options.port);
+        if config.issuer != local {
+            config.issuer = local;
+            config = config.seal();
+        }
+        let namespace = report
+            .accepted
+            .vestibules
+            .iter()
+            .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
+            .map(namespace_of)
+            .unwrap_or_else(|| id.namespace.clone());
+        let secrets = SecretValues::new(region_secret_values(
+            std::slice::from_ref(dir),
+            &namespace,
+            &config,
+        )?);
+        Ok((config, secrets))
+    }
+}
+
+impl ConfigSource for DevSource {
+    async fn next(&mut self) -> Option<Candidate> {
+        loop {
+            if self.fingerprint.is_some() {
+                tokio::time::sleep(self.options.poll_interval).await;
+            }
+            let now = self.fingerprint();
+            if self.fingerprint.as_ref() == Some(&now) {
+                continue;
+            }
+            let first = self.fingerprint.is_none();
+            self.fingerprint = Some(now);
+            let candidate = self.load();
+            match &candidate {
+                Ok((config, _)) if !first => {
+                    eprintln!("vestibule dev: reloaded, config {}", config.hash)
+                }
+                Err(findings) if !first => {
+                    eprintln!(
+                        "{findings}\nvestibule dev: this edit does not compile; still serving the previous config"
+                    );
+                }
+                _ => {}
+            }
+            return Some(candidate);
+        }
+    }
+}

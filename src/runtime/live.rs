@@ -1,0 +1,218 @@
+//! The config the server is running with, swapped atomically when a new one has been validated.
+//!
+//! A request loads one `Arc<Active>` and uses it throughout, so a swap never mixes two configs
+//! inside one request. A config that fails to activate is recorded and the previous one stays.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use url::Url;
+
+use crate::config::RuntimeConfig;
+use crate::config::runtime::{API_VERSION, KIND};
+use crate::email::{EmailError, Mailer, Outbox, SmtpCredentials};
+
+/// Secret values by key of the region's Secret. Debug never prints a value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretValues(BTreeMap<String, String>);
+
+impl SecretValues {
+    /// Secret values from key → value pairs.
+    pub fn new(values: BTreeMap<String, String>) -> Self {
+        Self(values)
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
+impl fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// Why a config cannot be activated.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivateError {
+    /// Wrong document type or version.
+    #[error("unsupported config {api_version}/{kind}; this server reads {API_VERSION}/{KIND}")]
+    Version {
+        /// What the document said.
+        api_version: String,
+        /// What the document said.
+        kind: String,
+    },
+    /// The content does not match its hash (truncated or edited).
+    #[error("config hash {0} does not match its content")]
+    Hash(String),
+    /// The issuer is not a URL.
+    #[error("issuer {0:?} is not a URL")]
+    Issuer(String),
+    /// A referenced key is missing from the region's Secret.
+    #[error("secret key {0:?} is missing")]
+    MissingSecret(String),
+    /// Email cannot be set up.
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    /// A trusted proxy range does not parse.
+    #[error("trustedProxies: {0}")]
+    TrustedProxy(#[from] crate::config::cidr::CidrError),
+}
+
+/// A validated config and what is derived from it.
+pub struct Active {
+    /// The runtime config.
+    pub config: RuntimeConfig,
+    /// Secret values the config refers to.
+    pub secrets: SecretValues,
+    /// Sends mail per `config.email` (or into the dev outbox).
+    pub mailer: Mailer,
+    /// The issuer's origin (`https://auth.example.com`): the only origin forms may come from.
+    pub origin: String,
+    /// Origins a `redirect_url` may point to: the issuer's and every application's.
+    pub redirect_origins: Vec<String>,
+    /// The stylesheet built from the theme.
+    pub stylesheet: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
+}
+
+/// The origin (scheme://host[:port]) of a URL.
+pub fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+impl Active {
+    /// The product name shown in titles and emails: the issuer's host.
+    pub fn product_name(&self) -> String {
+        Url::parse(&self.config.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| self.config.vestibule.name.clone())
+    }
+
+    /// Checks a config and builds what the server needs from it. `outbox` replaces SMTP in `dev`.
+    pub fn build(
+        config: RuntimeConfig,
+        secrets: SecretValues,
+        outbox: Option<Outbox>,
+    ) -> Result<Self, ActivateError> {
+        if config.api_version != API_VERSION || config.kind != KIND {
+            return Err(ActivateError::Version {
+                api_version: config.api_version,
+                kind: config.kind,
+            });
+        }
+        if !config.hash_is_valid() {
+            return Err(ActivateError::Hash(config.hash));
+        }
+        let issuer =
+            Url::parse(&config.issuer).map_err(|_| ActivateError::Issuer(config.issuer.clone()))?;
+        for key in config.secrets.keys() {
+            if secrets.get(key).is_none() {
+                return Err(ActivateError::MissingSecret(key.clone()));
+            }
+        }
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|range| range.parse())
+            .collect::<Result<Vec<_>, _>>()?;
+        let email = &config.email;
+        let mailer = match (outbox, &email.smtp) {
+            (Some(outbox), _) => Mailer::outbox(&email.from, email.reply_to.as_deref(), outbox)?,
+            // Without SMTP (and outside dev) mail stays in an outbox nobody reads; compile
+            // allows it so a pool can run before email is set up.
+            (None, None) => {
+                Mailer::outbox(&email.from, email.reply_to.as_deref(), Outbox::default())?
+            }
+            (None, Some(smtp)) => {
+                let credentials = match (&smtp.username, &smtp.password) {
+                    (Some(u), Some(p)) => {
+                        let value = |key: &str| {
+                            secrets
+                                .get(key)
+                                .map(str::to_owned)
+                                .ok_or_else(|| ActivateError::MissingSecret(key.to_owned()))
+                        };
+                        Some(SmtpCredentials {
+                            username: value(&u.secret_key)?,
+                            password: value(&p.secret_key)?,
+                        })
+                    }
+                    _ => None,
+                };
+                Mailer::smtp(email, credentials)?
+            }
+        };
+        let origin = origin_of(&issuer);
+        let mut redirect_origins = vec![origin.clone()];
+        for app in &config.applications {
+            for uri in app
+                .redirect_uris
+                .iter()
+                .chain(&app.post_logout_redirect_uris)
+            {
+                if let Ok(url) = Url::parse(uri)
+                    && matches!(url.scheme(), "http" | "https")
+                {
+                    redirect_origins.push(origin_of(&url));
+                }
+            }
+        }
+        redirect_origins.sort();
+        redirect_origins.dedup();
+        let stylesheet = super::stylesheet::stylesheet(&config.theme);
+        Ok(Self {
+            config,
+            secrets,
+            mailer,
+            origin,
+            redirect_origins,
+            stylesheet,
+            trusted_proxies,
+        })
+    }
+}
+
+/// The active config, and the reason the newest candidate was refused (if it was).
+pub struct LiveConfig {
+    current: ArcSwap<Active>,
+    rejected: ArcSwapOption<String>,
+}
+
+impl LiveConfig {
+    /// Starts with `first`.
+    pub fn new(first: Active) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(first),
+            rejected: ArcSwapOption::empty(),
+        }
+    }
+
+    /// The config to serve this request with.
+    pub fn load(&self) -> Arc<Active> {
+        self.current.load_full()
+    }
+
+    /// Replaces the active config and clears any recorded rejection.
+    pub fn swap(&self, next: Active) {
+        self.current.store(Arc::new(next));
+        self.rejected.store(None);
+    }
+
+    /// Records why a newer config was not applied (shown in `/readyz` and metrics).
+    pub fn reject(&self, reason: String) {
+        self.rejected.store(Some(Arc::new(reason)));
+    }
+
+    /// Why the newest candidate was refused, if it was.
+    pub fn rejected(&self) -> Option<Arc<String>> {
+        self.rejected.load_full()
+    }
+}
