@@ -1,4 +1,5 @@
-//! Durable state of the auth server: users, sessions, single-use tokens and throttle counters.
+//! Durable state of the auth server: users, their sign-in identities and devices, sessions,
+//! single-use tokens and throttle counters.
 //!
 //! One code path serves SQLite (embedded, single replica) and PostgreSQL (many replicas) through
 //! sqlx's `Any` driver, so every query here is written in the SQL both understand: `$N`
@@ -14,6 +15,8 @@
 //!   `WHERE` clauses.
 //! - Only hashes of secrets (session tokens, codes, links) reach the database.
 
+mod devices;
+mod identities;
 mod retention;
 mod sessions;
 mod throttle;
@@ -28,6 +31,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use identities::{Identity, NewIdentity};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};
 pub use throttle::ThrottleState;
@@ -54,6 +58,9 @@ pub enum Backend {
 pub enum StoreError {
     #[error("email address is already registered")]
     EmailTaken,
+    /// The provider's subject is already linked to an account (this one or another).
+    #[error("this sign-in identity is already linked to an account")]
+    IdentityTaken,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

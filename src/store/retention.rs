@@ -1,6 +1,6 @@
 //! Physical removal of rows that no longer mean anything: rate-limit windows that are over,
-//! and sessions and single-use tokens long past expiry. Reads already treat them as gone; this
-//! keeps the tables (and their indexes) from growing with every visitor.
+//! sessions and single-use tokens long past expiry, and devices long forgotten. Reads already
+//! treat them as gone; this keeps the tables (and their indexes) from growing with every visitor.
 
 use super::{Store, StoreError};
 
@@ -50,5 +50,30 @@ impl Store {
             sessions,
             tokens,
         })
+    }
+
+    /// Deletes device sightings whose last sign-in is more than `remember_ms + retention_ms` ago.
+    /// Past `remember_ms` a device already counts as new again ([`Store::note_device`] restarts
+    /// its row), so this removes nothing a sign-in would still read; the retention keeps recently
+    /// forgotten devices around, as for sessions.
+    ///
+    /// Separate from [`Store::sweep`] because the device window is the sign-in flow's policy,
+    /// not a rate limit: it is far longer than any throttle window, and a counter sweep must not
+    /// forget devices early.
+    pub async fn sweep_devices(
+        &self,
+        now: i64,
+        remember_ms: i64,
+        retention_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let before = now
+            .saturating_sub(remember_ms.max(0))
+            .saturating_sub(retention_ms.max(0));
+        let devices = sqlx::query("DELETE FROM devices WHERE last_seen_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(devices)
     }
 }

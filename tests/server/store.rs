@@ -1,8 +1,10 @@
 //! The storage layer, against every available backend (see `support`). Each test is named after
 //! the rule it checks.
 
+use sqlx::{Connection, Executor};
 use vestibule::store::{
-    Backend, CodeOutcome, NewSession, NewToken, Store, StoreError, Token, TokenPurpose, User,
+    Backend, CodeOutcome, Identity, NewIdentity, NewSession, NewToken, Store, StoreError, Token,
+    TokenPurpose, User,
 };
 
 use crate::support::{self, TEST_POOL_SIZE, each_backend};
@@ -1093,6 +1095,461 @@ async fn email_change_to_a_taken_address_changes_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identities
+
+fn new_identity(user: &User, provider: &str, subject: &str, now: i64) -> NewIdentity {
+    NewIdentity {
+        user_id: user.id.clone(),
+        provider: provider.to_owned(),
+        subject: subject.to_owned(),
+        email: Some(user.email.clone()),
+        email_verified: true,
+        now,
+    }
+}
+
+async fn link(store: &Store, user: &User, provider: &str, subject: &str, now: i64) -> Identity {
+    store
+        .link_identity(&new_identity(user, provider, subject, now))
+        .await
+        .expect("link identity")
+}
+
+#[tokio::test]
+async fn linked_identity_is_found_by_its_subject_with_its_user() {
+    each_backend(async |store| {
+        let u = user(&store, "linked@example.com").await;
+        let linked = link(&store, &u, "github", "gh-1234", T0 + 1).await;
+        assert_eq!(linked.user_id, u.id);
+        assert_eq!((linked.created_at, linked.last_used_at), (T0 + 1, T0 + 1));
+
+        let found = store
+            .identity_by_subject("github", "gh-1234")
+            .await
+            .unwrap();
+        assert_eq!(found, Some((linked.clone(), u.clone())));
+        assert_eq!(store.identities_of_user(&u.id).await.unwrap(), [linked]);
+        // The subject is looked up at its provider only.
+        assert_eq!(
+            store
+                .identity_by_subject("google", "gh-1234")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.identity_by_subject("github", "gh-9").await.unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identity_without_an_email_round_trips() {
+    each_backend(async |store| {
+        let u = user(&store, "no-email@example.com").await;
+        let linked = store
+            .link_identity(&NewIdentity {
+                email: None,
+                email_verified: false,
+                ..new_identity(&u, "gitlab", "gl-7", T0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (linked.email.as_deref(), linked.email_verified),
+            (None, false)
+        );
+        let (found, _) = store
+            .identity_by_subject("gitlab", "gl-7")
+            .await
+            .unwrap()
+            .expect("linked");
+        assert_eq!(found, linked);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identities_of_a_user_are_listed_in_link_order_without_anyone_elses() {
+    each_backend(async |store| {
+        let u = user(&store, "many@example.com").await;
+        let other = user(&store, "other@example.com").await;
+        let first = link(&store, &u, "github", "gh-1", T0).await;
+        link(&store, &other, "github", "gh-2", T0 + 1).await;
+        let second = link(&store, &u, "google", "g-1", T0 + 2).await;
+        assert_eq!(
+            store.identities_of_user(&u.id).await.unwrap(),
+            [first, second]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn subject_linked_to_one_user_cannot_be_linked_to_another() {
+    each_backend(async |store| {
+        let owner = user(&store, "owner@example.com").await;
+        let intruder = user(&store, "intruder@example.com").await;
+        let linked = link(&store, &owner, "github", "gh-1", T0).await;
+
+        let result = store
+            .link_identity(&new_identity(&intruder, "github", "gh-1", T0 + 1))
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::IdentityTaken)),
+            "{result:?}"
+        );
+        // Linking the same subject again to its owner is refused too, never a second row.
+        let again = store
+            .link_identity(&new_identity(&owner, "github", "gh-1", T0 + 2))
+            .await;
+        assert!(matches!(again, Err(StoreError::IdentityTaken)), "{again:?}");
+
+        // The subject still signs in to its owner, and nothing was added anywhere.
+        assert_eq!(
+            store.identity_by_subject("github", "gh-1").await.unwrap(),
+            Some((linked.clone(), owner.clone()))
+        );
+        assert_eq!(store.identities_of_user(&owner.id).await.unwrap(), [linked]);
+        assert!(
+            store
+                .identities_of_user(&intruder.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn same_subject_at_another_provider_is_another_identity() {
+    each_backend(async |store| {
+        let a = user(&store, "a@example.com").await;
+        let b = user(&store, "b@example.com").await;
+        link(&store, &a, "github", "42", T0).await;
+        link(&store, &b, "gitlab", "42", T0).await;
+        let (_, found) = store
+            .identity_by_subject("gitlab", "42")
+            .await
+            .unwrap()
+            .expect("linked");
+        assert_eq!(found, b);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_links_of_one_subject_give_it_to_exactly_one_user() {
+    each_backend(async |store| {
+        let mut users = Vec::new();
+        for i in 0..10 {
+            users.push(user(&store, &format!("racer{i}@example.com")).await);
+        }
+        let links: Vec<_> = users
+            .iter()
+            .map(|u| {
+                let (store, identity) = (store.clone(), new_identity(u, "github", "gh-race", T0));
+                tokio::spawn(async move { store.link_identity(&identity).await })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for link in links {
+            match link.await.expect("task") {
+                Ok(identity) => winners.push(identity),
+                Err(StoreError::IdentityTaken) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        let (found, _) = store
+            .identity_by_subject("github", "gh-race")
+            .await
+            .unwrap()
+            .expect("linked");
+        assert_eq!(found, winners[0]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identity_for_a_nonexistent_user_is_refused() {
+    each_backend(async |store| {
+        let ghost = User {
+            id: "00000000000000000000000000000000".to_owned(),
+            email: "ghost@example.com".to_owned(),
+            email_verified_at: None,
+            password_hash: None,
+            created_at: T0,
+            updated_at: T0,
+        };
+        let result = store
+            .link_identity(&new_identity(&ghost, "github", "gh-ghost", T0))
+            .await;
+        assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_can_unlink_their_own_identity() {
+    each_backend(async |store| {
+        let u = user(&store, "unlink@example.com").await;
+        let gone = link(&store, &u, "github", "gh-1", T0).await;
+        let kept = link(&store, &u, "google", "g-1", T0 + 1).await;
+
+        assert!(store.unlink_identity(&u.id, &gone.id).await.unwrap());
+        assert_eq!(store.identities_of_user(&u.id).await.unwrap(), [kept]);
+        assert_eq!(
+            store.identity_by_subject("github", "gh-1").await.unwrap(),
+            None
+        );
+        // Unlinking twice finds nothing the second time.
+        assert!(!store.unlink_identity(&u.id, &gone.id).await.unwrap());
+        // An unlinked subject is free to link again (to this user or another).
+        link(&store, &u, "github", "gh-1", T0 + 2).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_cannot_unlink_another_users_identity() {
+    each_backend(async |store| {
+        let owner = user(&store, "owner@example.com").await;
+        let attacker = user(&store, "attacker@example.com").await;
+        let theirs = link(&store, &owner, "github", "gh-1", T0).await;
+
+        assert!(
+            !store
+                .unlink_identity(&attacker.id, &theirs.id)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.identity_by_subject("github", "gh-1").await.unwrap(),
+            Some((theirs, owner))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn touching_an_identity_records_use_and_never_moves_it_back() {
+    each_backend(async |store| {
+        let u = user(&store, "touch@example.com").await;
+        let linked = link(&store, &u, "github", "gh-1", T0).await;
+        let last_used = async || {
+            let (identity, _) = store
+                .identity_by_subject("github", "gh-1")
+                .await
+                .unwrap()
+                .expect("linked");
+            identity.last_used_at
+        };
+
+        store
+            .touch_identity(&u.id, &linked.id, T0 + 10)
+            .await
+            .unwrap();
+        assert_eq!(last_used().await, T0 + 10);
+        // A replica whose clock is behind.
+        store
+            .touch_identity(&u.id, &linked.id, T0 + 5)
+            .await
+            .unwrap();
+        assert_eq!(last_used().await, T0 + 10);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_cannot_touch_another_users_identity() {
+    each_backend(async |store| {
+        let owner = user(&store, "owner@example.com").await;
+        let other = user(&store, "other@example.com").await;
+        let theirs = link(&store, &owner, "github", "gh-1", T0).await;
+
+        store
+            .touch_identity(&other.id, &theirs.id, T0 + 10)
+            .await
+            .unwrap();
+        let (found, _) = store
+            .identity_by_subject("github", "gh-1")
+            .await
+            .unwrap()
+            .expect("linked");
+        assert_eq!(found.last_used_at, T0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_user_deletes_their_identities_and_devices() {
+    // The store has no user deletion yet; this checks the schema's ON DELETE CASCADE that one
+    // will rely on, with a raw connection.
+    for t in support::stores().await {
+        let store = &t.store;
+        let gone = user(store, "gone@example.com").await;
+        let stays = user(store, "stays@example.com").await;
+        link(store, &gone, "github", "gh-gone", T0).await;
+        link(store, &stays, "github", "gh-stays", T0).await;
+        store
+            .note_device(&gone.id, "dev-a", T0, DEVICE_WINDOW)
+            .await
+            .unwrap();
+        store
+            .note_device(&stays.id, "dev-a", T0, DEVICE_WINDOW)
+            .await
+            .unwrap();
+
+        let mut conn = sqlx::AnyConnection::connect(&t.database.url)
+            .await
+            .expect("raw connect");
+        if t.database.backend == Backend::Sqlite {
+            // Per connection in SQLite, as the store sets it for its own.
+            conn.execute("PRAGMA foreign_keys = ON").await.unwrap();
+        }
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(&gone.id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let count = async |conn: &mut sqlx::AnyConnection, table: &str, user_id: &str| -> i64 {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table} WHERE user_id = $1"
+            )))
+            .bind(user_id.to_owned())
+            .fetch_one(conn)
+            .await
+            .unwrap()
+        };
+        for table in ["identities", "devices"] {
+            assert_eq!(count(&mut conn, table, &gone.id).await, 0, "{table}");
+            assert_eq!(count(&mut conn, table, &stays.id).await, 1, "{table}");
+        }
+        conn.close().await.unwrap();
+        assert_eq!(
+            store
+                .identity_by_subject("github", "gh-gone")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+
+/// The sign-in flow's memory of a device: 30 days.
+const DEVICE_WINDOW: i64 = 30 * 24 * 60 * MINUTE;
+
+async fn note(store: &Store, user: &User, device: &str, now: i64) -> bool {
+    store
+        .note_device(&user.id, device, now, DEVICE_WINDOW)
+        .await
+        .expect("note device")
+}
+
+#[tokio::test]
+async fn device_is_new_once_then_known_within_the_window() {
+    each_backend(async |store| {
+        let u = user(&store, "device@example.com").await;
+        assert!(note(&store, &u, "dev-a", T0).await, "first sign-in");
+        assert!(!note(&store, &u, "dev-a", T0).await, "same millisecond");
+        assert!(!note(&store, &u, "dev-a", T0 + MINUTE).await);
+        assert!(!note(&store, &u, "dev-a", T0 + MINUTE + DEVICE_WINDOW - 1).await);
+        // Another browser of the same account is new on its own.
+        assert!(note(&store, &u, "dev-b", T0 + 2 * MINUTE).await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_is_new_again_once_unseen_for_the_window() {
+    each_backend(async |store| {
+        let u = user(&store, "device@example.com").await;
+        assert!(note(&store, &u, "dev-a", T0).await);
+        // The same boundary as a throttle window: exactly one window later counts as new.
+        assert!(note(&store, &u, "dev-a", T0 + DEVICE_WINDOW).await);
+        assert!(!note(&store, &u, "dev-a", T0 + DEVICE_WINDOW + 1).await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_signed_in_from_regularly_stays_known() {
+    // The window runs from the last sign-in: a browser used every 20 days never counts as new.
+    each_backend(async |store| {
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let u = user(&store, "regular@example.com").await;
+        assert!(note(&store, &u, "dev-a", T0).await);
+        for visit in 1..=4 {
+            assert!(
+                !note(&store, &u, "dev-a", T0 + visit * 20 * DAY).await,
+                "visit {visit}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_is_new_to_each_account_separately() {
+    each_backend(async |store| {
+        let a = user(&store, "a@example.com").await;
+        let b = user(&store, "b@example.com").await;
+        assert!(note(&store, &a, "shared-browser", T0).await);
+        assert!(note(&store, &b, "shared-browser", T0 + 1).await);
+        assert!(!note(&store, &a, "shared-browser", T0 + 2).await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn earlier_clock_never_moves_a_devices_last_sighting_back() {
+    each_backend(async |store| {
+        let u = user(&store, "skew@example.com").await;
+        assert!(note(&store, &u, "dev-a", T0 + 10).await);
+        // A replica whose clock is behind: known, and the sighting at T0 + 10 stands...
+        assert!(!note(&store, &u, "dev-a", T0).await);
+        // ...so the window still runs from T0 + 10, not from T0.
+        assert!(!note(&store, &u, "dev-a", T0 + 9 + DEVICE_WINDOW).await);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sign_ins_from_a_new_device_report_it_new_exactly_once() {
+    each_backend(async |store| {
+        let u = user(&store, "burst@example.com").await;
+        // Half in one millisecond, half spread out: both ways of being "not new" are raced.
+        let notes: Vec<_> = (0..50)
+            .map(|i| {
+                let (store, user_id) = (store.clone(), u.id.clone());
+                let now = T0 + (i % 2) * i;
+                tokio::spawn(async move {
+                    store
+                        .note_device(&user_id, "dev-burst", now, DEVICE_WINDOW)
+                        .await
+                })
+            })
+            .collect();
+        let mut new = 0;
+        for noted in notes {
+            if noted.await.expect("task").expect("note device") {
+                new += 1;
+            }
+        }
+        assert_eq!(new, 1);
+        assert!(!note(&store, &u, "dev-burst", T0 + 100).await);
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Throttling
 
 #[tokio::test]
@@ -1269,6 +1726,45 @@ async fn sweep_deletes_only_what_is_past_its_window_or_retention() {
         // A second sweep finds nothing more.
         let again = store.sweep(now, window, 7 * DAY).await.unwrap();
         assert_eq!(again, Default::default());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn device_sweep_deletes_only_devices_forgotten_longer_than_the_retention() {
+    each_backend(async |store| {
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let retention = 7 * DAY;
+        let u = user(&store, "sweep@example.com").await;
+        let now = T0 + 40 * DAY;
+        // Last seen 38 days ago: forgotten 8 days ago, past the retention.
+        note(&store, &u, "long-gone", T0 + 2 * DAY).await;
+        // Last seen 36 days ago: forgotten 6 days ago, kept for now.
+        note(&store, &u, "recent", T0 + 4 * DAY).await;
+        // Seen yesterday.
+        note(&store, &u, "live", now - DAY).await;
+
+        let swept = store
+            .sweep_devices(now, DEVICE_WINDOW, retention)
+            .await
+            .unwrap();
+        assert_eq!(swept, 1);
+        // The counter sweep leaves devices alone, however short its longest window.
+        assert_eq!(
+            store.sweep(now, 60 * MINUTE, retention).await.unwrap(),
+            Default::default()
+        );
+        assert_eq!(
+            store
+                .sweep_devices(now, DEVICE_WINDOW, retention)
+                .await
+                .unwrap(),
+            0
+        );
+        // Nothing live was touched; forgotten ones count as new whether swept or not.
+        assert!(!note(&store, &u, "live", now).await);
+        assert!(note(&store, &u, "recent", now).await);
+        assert!(note(&store, &u, "long-gone", now).await);
     })
     .await;
 }
