@@ -1,7 +1,7 @@
 //! Devices an account has signed in from, to tell the user about a new one (SECURITY 14).
 //!
-//! A device is its User-Agent; "seen" is a marker kept 30 days in the database's counters, so a
-//! browser the user returns to within a month does not trigger a notice again.
+//! A device is its User-Agent; the account's devices are remembered for 30 days after their last
+//! sign-in, so a browser the user returns to within a month does not trigger a notice again.
 
 use sha2::{Digest, Sha256};
 
@@ -9,7 +9,8 @@ use super::{AuthError, Ctx, product, send};
 use crate::email::messages;
 use crate::store::User;
 
-const SEEN_FOR_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// How long a device is remembered after its last sign-in.
+pub const REMEMBER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Records this sign-in's device; mails the user when it is new and `notify` is set.
 pub async fn note_sign_in(ctx: &Ctx<'_>, user: &User, notify: bool) -> Result<(), AuthError> {
@@ -19,13 +20,12 @@ pub async fn note_sign_in(ctx: &Ctx<'_>, user: &User, notify: bool) -> Result<()
         .take(12)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let key = format!("device:{}:{device}", user.id);
-    let seen = ctx
+    let new = ctx
         .services
         .store
-        .throttle_hit(&key, SEEN_FOR_MS, ctx.now)
+        .note_device(&user.id, &device, ctx.now, REMEMBER_MS)
         .await?;
-    if notify && seen.count == 1 {
+    if notify && new {
         let ip = ctx.client.ip.as_deref().unwrap_or("an unknown address");
         let message =
             messages::new_sign_in(&user.email, &product(ctx), &describe(Some(user_agent)), ip);

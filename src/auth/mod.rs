@@ -10,6 +10,7 @@ pub mod devices;
 mod error;
 pub mod flows;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod password;
 pub mod redirect;

@@ -80,23 +80,20 @@ pub async fn serve(
     served
 }
 
-/// How often expired rows are swept. Every replica sweeps; the deletes are idempotent.
+/// How often expired rows are swept.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-/// How long expired sessions and tokens are kept before they are deleted.
-const RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 async fn sweep_periodically(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = state.auth.clock.now();
-        let longest = crate::auth::limits::longest_window_ms();
-        match state.auth.store.sweep(now, longest, RETENTION_MS).await {
+        match crate::auth::maintenance::sweep(&state.auth).await {
             Ok(swept) => tracing::debug!(
                 counters = swept.counters,
                 sessions = swept.sessions,
                 tokens = swept.tokens,
+                devices = swept.devices,
                 "swept expired rows"
             ),
             Err(error) => tracing::warn!(%error, "sweeping expired rows failed"),

@@ -386,6 +386,21 @@ async fn a_sign_in_from_a_new_device_is_notified_once() {
         // The same browser again: no second notice.
         sign_in(&mut Client::new(&app)).await;
         assert_eq!(app.outbox.entries().len(), before + 1);
+        // Nor after the periodic sweep of expired rows: the device is remembered for 30 days,
+        // not for the longest rate-limit window.
+        app.state.auth.clock.advance(2 * 60 * 60 * 1000);
+        vestibule::auth::maintenance::sweep(&app.state.auth)
+            .await
+            .expect("sweep");
+        sign_in(&mut Client::new(&app)).await;
+        assert_eq!(app.outbox.entries().len(), before + 1);
+        // A month without it: new again.
+        app.state.auth.clock.advance(31 * 24 * 60 * 60 * 1000);
+        vestibule::auth::maintenance::sweep(&app.state.auth)
+            .await
+            .expect("sweep");
+        sign_in(&mut Client::new(&app)).await;
+        assert_eq!(app.outbox.entries().len(), before + 2);
     })
     .await;
 }
