@@ -1,6 +1,7 @@
 //! Integration tests for the resource model, the compiler and the CLI. One test binary, one
 //! module per area, to keep link times down.
 
+mod architecture;
 mod cel_rules;
 mod chart;
 mod compile;
