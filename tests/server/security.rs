@@ -860,3 +860,61 @@ async fn an_unreachable_range_api_does_not_block_sign_up() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        // A program's cross-site POST without any CSRF token: the pages face would refuse it
+        // with its HTML 403; the OAuth face answers in its own JSON shape (no endpoint yet).
+        let token = client
+            .post_with(
+                "/oauth2/token",
+                &[("grant_type", "authorization_code"), ("code", "x")],
+                &[("origin", "https://app.example")],
+            )
+            .await;
+        assert_eq!(token.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            token
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let body: serde_json::Value = serde_json::from_str(&token.body).expect("JSON body");
+        assert_eq!(body["error"], "invalid_request");
+        // RFC 6749 §5.1: never cached; and no page cookie is handed out here.
+        assert_eq!(
+            token
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        assert!(token.headers.get("set-cookie").is_none());
+        // The headers every face shares still apply.
+        assert_eq!(
+            token
+                .headers
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff")
+        );
+        let discovery = client.get("/.well-known/openid-configuration").await;
+        assert_eq!(discovery.status, StatusCode::NOT_FOUND);
+        assert!(discovery.body.starts_with('{'), "{}", discovery.body);
+        // The same kind of POST to a page is still refused by the CSRF check.
+        let page = client
+            .post_with(
+                "/sign-in",
+                &[("email", "a@example.com"), ("password", PASSWORD)],
+                &[("origin", "https://app.example")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(page.body.contains("<html"), "{}", page.body);
+    })
+    .await;
+}
