@@ -126,30 +126,17 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::keys::{alg_name, jwks, public_only, signing_key, thumbprint};
+    use crate::crypto::keys::{alg_name, jwks, public_only, signing_key};
     use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+    use base64::engine::general_purpose::STANDARD;
     use serde_json::Value;
-    use sha2::{Digest, Sha256};
     use std::collections::BTreeMap;
 
     const MINUTE: i64 = 60_000;
     const HOUR: i64 = 60 * MINUTE;
     const T0: i64 = 1_750_000_000_000;
 
-    /// RFC 7517 appendix A.1/A.2 P-256 key, as a PKCS#8 document in ring's layout.
-    const P256_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAGhRANCAAQwoEJM0hwpRIOKLXXJKzfnbqINnwCJOjtO7oo8Cq/sPuBLZekkVtmIi1Kzeb371R7oae8fD8ZbZllpW2zOCBcj";
     const P256_X: &str = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
-    const P256_Y: &str = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM";
-    /// SHA-256 of the canonical JSON below, base64url (computed outside this crate, with Python's
-    /// hashlib and with `openssl dgst -sha256 | basenc --base64url`).
-    const P256_THUMBPRINT: &str = "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s";
-
-    /// RFC 8037 appendix A.1 Ed25519 key (PKCS#8 v1); A.3 gives its thumbprint.
-    const ED25519_PKCS8: &str = "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g";
-    const ED25519_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
-    const ED25519_THUMBPRINT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
 
     fn policy(algorithm: SigningAlgorithm) -> KeyPolicy {
         KeyPolicy {
@@ -175,30 +162,6 @@ mod tests {
             .iter()
             .map(|k| k["kid"].as_str().expect("kid").to_owned())
             .collect()
-    }
-
-    fn decode(member: &Value) -> Vec<u8> {
-        URL_SAFE_NO_PAD
-            .decode(member.as_str().expect("string member"))
-            .expect("base64url")
-    }
-
-    /// Verifies a signature with ring, using only the published JWK.
-    fn verify(jwk: &Value, message: &[u8], signature: &[u8]) -> bool {
-        match jwk["alg"].as_str() {
-            Some("ES256") => {
-                let mut point = vec![4u8];
-                point.extend(decode(&jwk["x"]));
-                point.extend(decode(&jwk["y"]));
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature)
-                    .is_ok()
-            }
-            Some("EdDSA") => UnparsedPublicKey::new(&ED25519, decode(&jwk["x"]))
-                .verify(message, signature)
-                .is_ok(),
-            other => panic!("unexpected alg {other:?}"),
-        }
     }
 
     #[test]
@@ -375,65 +338,6 @@ mod tests {
             }
             assert_eq!(jwks(&public, T0 + MINUTE), published);
         }
-    }
-
-    #[test]
-    fn kid_is_the_rfc7638_thumbprint() {
-        // By hand: the required members in lexicographic order, no whitespace.
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{P256_X}","y":"{P256_Y}"}}"#);
-        assert_eq!(
-            URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())),
-            P256_THUMBPRINT
-        );
-        // Member order and extra members of the input do not matter.
-        let jwk = serde_json::json!({
-            "y": P256_Y, "x": P256_X, "use": "sig", "kty": "EC", "crv": "P-256", "kid": "other"
-        });
-        assert_eq!(thumbprint(&jwk).expect("thumbprint"), P256_THUMBPRINT);
-
-        // A stored key of that private key gets that kid.
-        let pkcs8 = STANDARD.decode(P256_PKCS8).expect("base64");
-        let key = SigningKey::from_pkcs8(SigningAlgorithm::ES256, &pkcs8, T0, T0).expect("load");
-        assert_eq!(key.kid, P256_THUMBPRINT);
-        assert_eq!(key.public_jwk["x"], P256_X);
-        assert_eq!(key.public_jwk["y"], P256_Y);
-        key.validate().expect("valid");
-
-        // RFC 8037 A.3 for Ed25519.
-        let pkcs8 = STANDARD.decode(ED25519_PKCS8).expect("base64");
-        let key = SigningKey::from_pkcs8(SigningAlgorithm::EdDSA, &pkcs8, T0, T0).expect("load");
-        assert_eq!(key.public_jwk["x"], ED25519_X);
-        assert_eq!(key.kid, ED25519_THUMBPRINT);
-
-        // Generated keys too.
-        for algorithm in [SigningAlgorithm::ES256, SigningAlgorithm::EdDSA] {
-            let key = SigningKey::generate(algorithm, T0, T0).expect("generate");
-            assert_eq!(thumbprint(&key.public_jwk).expect("thumbprint"), key.kid);
-        }
-    }
-
-    #[test]
-    fn a_generated_es256_key_signs_and_verifies_with_ring() {
-        let set = bootstrap(&policy(SigningAlgorithm::ES256));
-        let key = signing_key(&set, T0).expect("signer");
-        let message = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0";
-        let signature = key.sign(message).expect("sign");
-        assert_eq!(signature.len(), 64, "fixed r || s");
-        let jwk = &jwks(&set, T0)["keys"][0];
-        assert!(verify(jwk, message, &signature));
-        assert!(!verify(jwk, b"tampered", &signature));
-    }
-
-    #[test]
-    fn a_generated_eddsa_key_signs_and_verifies_with_ring() {
-        let set = bootstrap(&policy(SigningAlgorithm::EdDSA));
-        let key = signing_key(&set, T0).expect("signer");
-        let message = b"eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1In0";
-        let signature = key.sign(message).expect("sign");
-        assert_eq!(signature.len(), 64);
-        let jwk = &jwks(&set, T0)["keys"][0];
-        assert!(verify(jwk, message, &signature));
-        assert!(!verify(jwk, b"tampered", &signature));
     }
 
     #[test]
