@@ -7,8 +7,8 @@ pub mod bundle;
 pub mod cidr;
 pub mod compile;
 pub mod diagnostic;
+pub mod files;
 pub mod runtime;
-mod theme;
 mod uri;
 
 pub use bundle::{Bundle, Resources};

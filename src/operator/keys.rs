@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::resources::vestibule::SigningAlgorithm;
+use crate::config::runtime::SigningAlgorithm;
 
 /// JWK members that may appear in a published key. Everything else (`d`, `p`, `q`, ...) is left
 /// out, whatever the stored JWK holds.

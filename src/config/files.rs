@@ -1,0 +1,9 @@
+//! Names the operator writes and the auth server reads: part of the contract, like
+//! [`RuntimeConfig`](super::RuntimeConfig) itself, so both sides take them from here.
+
+/// Key of the region's ConfigMap that holds the `RuntimeConfig` JSON.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// Key of the region's Secret that holds the signing key set (JSON) the server signs with and
+/// publishes as its JWKS.
+pub const REGION_KEYS_FILE: &str = "signing-keys.json";
