@@ -1,8 +1,9 @@
-//! File and key names that are part of the operator–server contract: the operator writes them,
-//! the server reads them, so both take them from here.
+//! Names the operator writes and the auth server reads: part of the contract, like
+//! [`RuntimeConfig`](super::RuntimeConfig) itself, so both sides take them from here.
 
-/// Key of the runtime config (JSON) in the region's ConfigMap, and its file name when mounted.
+/// Key of the region's ConfigMap that holds the `RuntimeConfig` JSON.
 pub const CONFIG_FILE: &str = "config.json";
 
-/// Key of the public and private signing keys in the region's Secret.
+/// Key of the region's Secret that holds the signing key set (JSON) the server signs with and
+/// publishes as its JWKS.
 pub const REGION_KEYS_FILE: &str = "signing-keys.json";

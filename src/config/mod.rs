@@ -9,7 +9,6 @@ pub mod compile;
 pub mod diagnostic;
 pub mod files;
 pub mod runtime;
-mod theme;
 mod uri;
 
 pub use bundle::{Bundle, Resources};

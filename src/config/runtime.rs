@@ -9,13 +9,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use crate::resources::application::{ApplicationType, GrantType};
-pub use crate::resources::mfa_policy::{MfaEnforcement, UserVerification};
-pub use crate::resources::oauth_provider::ProviderType;
-pub use crate::resources::organization::DomainEnrollment;
-pub use crate::resources::theme::{LayoutVariant, SocialButtonsPlacement};
-pub use crate::resources::vestibule::{SignUpMode, SigningAlgorithm, SmtpTls};
-
 /// `apiVersion` of the runtime config document. Bump it on any incompatible change.
 pub const API_VERSION: &str = "config.vestibule.dev/v1alpha1";
 /// `kind` of the runtime config document.
@@ -422,4 +415,153 @@ pub struct SigningKeysConfig {
     pub algorithm: SigningAlgorithm,
     /// Rotation interval in seconds.
     pub rotation_interval_seconds: u64,
+}
+
+// The enums below mirror the resource enums variant for variant and serialize the same way, so
+// the JSON is unchanged; they are separate types so that a change to a resource (the operator's
+// input) cannot silently change what the server reads. `compile` maps one onto the other.
+
+/// Who may create an account.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SignUpMode {
+    /// Anyone may sign up.
+    #[default]
+    Public,
+    /// Only invited email addresses may sign up.
+    InviteOnly,
+    /// Nobody may sign up.
+    Disabled,
+}
+
+/// SMTP transport security.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SmtpTls {
+    /// Upgrade a plain connection with STARTTLS (required, not opportunistic).
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Implicit,
+    /// No encryption.
+    None,
+}
+
+/// JWS signing algorithm.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// ECDSA with P-256 and SHA-256.
+    #[default]
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// Ed25519.
+    EdDSA,
+}
+
+/// Layout variant of the hosted pages.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum LayoutVariant {
+    /// A card in the middle of the page.
+    #[default]
+    Centered,
+    /// The card on one side, a brand panel on the other.
+    Split,
+}
+
+/// Placement of social sign-in buttons.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SocialButtonsPlacement {
+    /// Before the email form.
+    #[default]
+    Top,
+    /// After the email form.
+    Bottom,
+}
+
+/// WebAuthn user-verification requirement.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum UserVerification {
+    /// The authenticator must verify the user.
+    Required,
+    /// Verify the user when the authenticator can.
+    #[default]
+    Preferred,
+    /// Do not ask for user verification.
+    Discouraged,
+}
+
+/// Who must use a second factor.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum MfaEnforcement {
+    /// Users decide whether to enrol.
+    #[default]
+    Optional,
+    /// Every user must enrol a second factor.
+    Required,
+    /// Members holding one of the required roles must enrol.
+    RequiredForRoles,
+}
+
+/// Kind of upstream identity provider.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderType {
+    /// Google (OpenID Connect).
+    Google,
+    /// GitHub (OAuth 2.0).
+    Github,
+    /// Microsoft Entra ID (OpenID Connect).
+    Microsoft,
+    /// GitLab (OpenID Connect).
+    Gitlab,
+    /// Sign in with Apple.
+    Apple,
+    /// Any OpenID Connect provider with discovery.
+    Oidc,
+    /// Any OAuth 2.0 provider with a userinfo endpoint.
+    Oauth2,
+}
+
+/// What happens to users whose verified email is in an organization's domain.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum DomainEnrollment {
+    /// Join automatically with the default role.
+    AutoJoin,
+    /// Offered to join; an admin approves.
+    #[default]
+    Suggest,
+    /// Nothing happens.
+    None,
+}
+
+/// Kind of OAuth client.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationType {
+    /// Server-side web application (confidential client).
+    Web,
+    /// Single-page application in a browser (public client, PKCE).
+    Spa,
+    /// Mobile or desktop application (public client, PKCE).
+    Native,
+    /// Machine-to-machine client (client credentials).
+    M2m,
+}
+
+/// OAuth grant type.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// Authorization code with PKCE.
+    AuthorizationCode,
+    /// Refresh tokens (rotated on use).
+    RefreshToken,
+    /// Client credentials (m2m only).
+    ClientCredentials,
 }

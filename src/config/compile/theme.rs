@@ -9,11 +9,54 @@ use std::sync::LazyLock;
 use kube::ResourceExt;
 use regex::Regex;
 
-use super::bundle::id_of;
-use super::diagnostic::{Diagnostic, ResourceId, join_path};
-use super::runtime::{LogoConfig, ThemeConfig};
+use super::Compiler;
+use crate::config::bundle::id_of;
+use crate::config::diagnostic::{Diagnostic, ResourceId, join_path};
+use crate::config::runtime::{LayoutVariant, LogoConfig, SocialButtonsPlacement, ThemeConfig};
+use crate::config::uri;
 use crate::resources::Theme;
-use crate::resources::theme::ThemeColors;
+use crate::resources::theme::{self as resource, ThemeColors};
+
+impl From<resource::LayoutVariant> for LayoutVariant {
+    fn from(variant: resource::LayoutVariant) -> Self {
+        match variant {
+            resource::LayoutVariant::Centered => Self::Centered,
+            resource::LayoutVariant::Split => Self::Split,
+        }
+    }
+}
+
+impl From<resource::SocialButtonsPlacement> for SocialButtonsPlacement {
+    fn from(placement: resource::SocialButtonsPlacement) -> Self {
+        match placement {
+            resource::SocialButtonsPlacement::Top => Self::Top,
+            resource::SocialButtonsPlacement::Bottom => Self::Bottom,
+        }
+    }
+}
+
+impl Compiler<'_> {
+    /// Checks the values of every Theme in the bundle, referenced or not.
+    pub(super) fn check_themes(&mut self) {
+        for t in &self.bundle.themes {
+            check(t, &mut self.diagnostics);
+        }
+    }
+
+    /// The theme `name` with its `extends` chain resolved (none: the built-in theme).
+    pub(super) fn theme_for(
+        &mut self,
+        name: Option<&str>,
+        referrer: &ResourceId,
+        path: &str,
+    ) -> ThemeConfig {
+        match name {
+            None => default_theme(),
+            Some(name) => resolve(name, &self.themes, referrer, path, &mut self.diagnostics)
+                .unwrap_or_default(),
+        }
+    }
+}
 
 /// Components a theme may replace with a template. Stable public names.
 pub const COMPONENTS: &[&str] = &[
@@ -195,7 +238,7 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
 }
 
 fn is_image_url(text: &str) -> bool {
-    text.starts_with("data:image/") || super::uri::check_endpoint(text).is_ok()
+    text.starts_with("data:image/") || uri::check_endpoint(text).is_ok()
 }
 
 fn truncate(text: &str) -> String {
@@ -306,8 +349,8 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
             });
         }
         if let Some(layout) = &spec.layout {
-            config.layout = layout.variant;
-            config.social_buttons = layout.social_buttons;
+            config.layout = layout.variant.into();
+            config.social_buttons = layout.social_buttons.into();
             config.show_footer_branding = layout.show_footer_branding;
         }
         for (locale, strings) in &spec.strings {
@@ -323,4 +366,147 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
             .extend(spec.templates.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{
+        has_diagnostic, manifest, maps_to_same_json, run_part, with_base,
+    };
+    use super::*;
+
+    fn theme(name: &str, spec: &str) -> String {
+        manifest("Theme", name, spec)
+    }
+
+    fn vestibule_id() -> ResourceId {
+        ResourceId::new("Vestibule", "default", "test")
+    }
+
+    #[test]
+    fn no_theme_is_the_built_in_theme() {
+        let b = with_base(&[]);
+        let (config, diagnostics) = run_part(&b, |c| c.theme_for(None, &vestibule_id(), "x"));
+        assert!(diagnostics.is_empty());
+        assert!(config.sources.is_empty());
+        assert_eq!(config.tokens["primary"], "#4f46e5");
+        assert_eq!(config.dark["background"], "#0b1120");
+        assert_eq!(config.layout, LayoutVariant::Centered);
+    }
+
+    #[test]
+    fn a_theme_is_merged_onto_its_parents() {
+        let base = theme(
+            "base",
+            "tokens: {colors: {primary: \"#111111\"}, radius: 2px}
+strings: {en: {signIn.title: Hello, signUp.title: Join}}
+css: \".a {}\"",
+        );
+        let child = theme(
+            "child",
+            "extends: {name: base}
+tokens: {colors: {primary: \"#222222\"}}
+dark: {primary: \"#333333\"}
+layout: {variant: split, socialButtons: bottom, showFooterBranding: true}
+strings: {en: {signIn.title: Welcome}}
+css: \".b {}\"
+templates: {footer: \"<p>hi</p>\"}",
+        );
+        let b = with_base(&[&child, &base]);
+        let (config, diagnostics) = run_part(&b, |c| {
+            c.theme_for(Some("child"), &vestibule_id(), "spec.themeRef.name")
+        });
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert_eq!(config.sources, ["base", "child"], "base first");
+        assert_eq!(config.tokens["primary"], "#222222", "the child overrides");
+        assert_eq!(
+            config.tokens["radius"], "2px",
+            "the parent's values are inherited"
+        );
+        assert_eq!(
+            config.tokens["spacing"], "4px",
+            "the defaults fill the rest"
+        );
+        assert_eq!(config.dark["primary"], "#333333");
+        assert_eq!(config.strings["en"]["signIn.title"], "Welcome");
+        assert_eq!(config.strings["en"]["signUp.title"], "Join");
+        assert_eq!(config.css, [".a {}", ".b {}"]);
+        assert_eq!(config.templates["footer"], "<p>hi</p>");
+        assert_eq!(config.layout, LayoutVariant::Split);
+        assert_eq!(config.social_buttons, SocialButtonsPlacement::Bottom);
+        assert!(config.show_footer_branding);
+    }
+
+    #[test]
+    fn missing_themes_and_cycles_are_reported_where_they_are() {
+        let orphan = theme("orphan", "extends: {name: gone}");
+        let a = theme("a", "extends: {name: b}");
+        let b_theme = theme("b", "extends: {name: a}");
+        let b = with_base(&[&orphan, &a, &b_theme]);
+        let (resolved, diagnostics) = run_part(&b, |c| {
+            ["nope", "orphan", "a"]
+                .map(|name| c.theme_for(Some(name), &vestibule_id(), "spec.themeRef.name"))
+        });
+        assert!(resolved.iter().all(|t| *t == ThemeConfig::default()));
+        has_diagnostic(
+            &diagnostics,
+            ("Vestibule", "test"),
+            "spec.themeRef.name",
+            "Theme \"nope\" not found",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("Theme", "orphan"),
+            "spec.extends.name",
+            "Theme \"gone\" not found",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("Theme", "b"),
+            "spec.extends.name",
+            "extends cycle: a → b → a",
+        );
+        assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn values_that_could_escape_their_css_are_rejected() {
+        let bad = theme(
+            "bad",
+            "tokens:
+  colors: {primary: \"red;}\"}
+  radius: \"8\"
+  fontFamily: \"Inter; x\"
+dark: {surface: \"url(x)\"}
+logo: {url: \"http://cdn.example.com/logo.png\"}
+strings: {english: {ok: x}, en: {\"not ok\": x}}
+css: \"</STYLE><script>\"
+templates: {nav: x, footer: \" \"}",
+        );
+        let b = with_base(&[&bad]);
+        let (_, diagnostics) = run_part(&b, |c| c.check_themes());
+        let on = ("Theme", "bad");
+        for (path, message) in [
+            ("spec.tokens.colors.primary", "is not a color"),
+            ("spec.dark.surface", "is not a color"),
+            ("spec.tokens.radius", "is not a CSS length"),
+            ("spec.tokens.fontFamily", "is not a font list"),
+            ("spec.logo.url", "must be an https URL or a data:image/"),
+            ("spec.strings.english", "is not a locale"),
+            ("spec.strings.en.not ok", "is not a string id"),
+            ("spec.css", "must not contain </style"),
+            ("spec.templates.nav", "unknown component"),
+            ("spec.templates.footer", "template is empty"),
+        ] {
+            has_diagnostic(&diagnostics, on, path, message);
+        }
+        assert_eq!(diagnostics.len(), 10, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn enums_keep_their_json() {
+        use resource::{LayoutVariant as L, SocialButtonsPlacement as S};
+        maps_to_same_json::<_, LayoutVariant>(&[L::Centered, L::Split]);
+        maps_to_same_json::<_, SocialButtonsPlacement>(&[S::Top, S::Bottom]);
+    }
 }

@@ -1,0 +1,421 @@
+//! Organization settings and the organizations declared as `Organization` resources.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kube::ResourceExt;
+
+use super::Compiler;
+use super::checks::{is_dns_label, looks_like_mailbox};
+use crate::config::bundle::id_of;
+use crate::config::runtime::{
+    DomainEnrollment, MfaConfig, OrganizationConfig, OrganizationsConfig, ProviderConfig,
+    ThemeConfig,
+};
+use crate::config::uri;
+use crate::resources::Organization;
+use crate::resources::organization as resource;
+
+/// Names of the roles an organization has when it declares none.
+const DEFAULT_ROLES: &[&str] = &["admin", "member"];
+
+impl From<resource::DomainEnrollment> for DomainEnrollment {
+    fn from(enrollment: resource::DomainEnrollment) -> Self {
+        match enrollment {
+            resource::DomainEnrollment::AutoJoin => Self::AutoJoin,
+            resource::DomainEnrollment::Suggest => Self::Suggest,
+            resource::DomainEnrollment::None => Self::None,
+        }
+    }
+}
+
+impl Compiler<'_> {
+    /// Declared organizations, by slug. An organization's theme and MFA policy are kept only
+    /// where they differ from the Vestibule's, and its `allowedProviders` are checked against
+    /// the enabled `providers`.
+    pub(super) fn organizations(
+        &mut self,
+        providers: &[ProviderConfig],
+        vestibule_theme: &ThemeConfig,
+        vestibule_mfa: &MfaConfig,
+    ) -> OrganizationsConfig {
+        let settings = self.bundle.vestibule.spec.organizations.clone();
+        let mut sorted: Vec<&Organization> = self.bundle.organizations.iter().collect();
+        sorted.sort_by_key(|o| o.name_any());
+        let provider_slugs: BTreeSet<&str> = providers.iter().map(|p| p.slug.as_str()).collect();
+        let mut slugs: BTreeMap<String, String> = BTreeMap::new();
+        let mut domain_owners: BTreeMap<String, String> = BTreeMap::new();
+        let mut declared = Vec::new();
+        for org in sorted {
+            let oid = id_of(org);
+            let s = &org.spec;
+            if !settings.enabled {
+                self.error(
+                    &oid,
+                    "spec.vestibuleRef.name",
+                    format!(
+                        "Vestibule \"{}\" does not enable organizations (set spec.organizations.enabled: true)",
+                        s.vestibule_ref.name
+                    ),
+                );
+            }
+            if !is_dns_label(&s.slug) {
+                self.error(
+                    &oid,
+                    "spec.slug",
+                    format!(
+                        "{:?} is not a DNS label (lower-case letters, digits and '-', at most 63)",
+                        s.slug
+                    ),
+                );
+            }
+            if let Some(other) = slugs.insert(s.slug.clone(), org.name_any()) {
+                self.error(
+                    &oid,
+                    "spec.slug",
+                    format!(
+                        "slug \"{}\" is already used by Organization/{other}",
+                        s.slug
+                    ),
+                );
+            }
+            let mut domains = BTreeMap::new();
+            for (i, d) in s.domains.iter().enumerate() {
+                let path = format!("spec.domains[{i}].domain");
+                if let Err(e) = uri::check_domain(&d.domain) {
+                    self.error(&oid, &path, e);
+                }
+                let domain = d.domain.to_ascii_lowercase();
+                if let Some(owner) = domain_owners.get(&domain).filter(|o| **o != org.name_any()) {
+                    self.error(
+                        &oid,
+                        &path,
+                        format!("domain \"{domain}\" is already claimed by Organization/{owner}"),
+                    );
+                } else if domains
+                    .insert(domain.clone(), d.enrollment.into())
+                    .is_some()
+                {
+                    self.error(&oid, &path, format!("domain \"{domain}\" is listed twice"));
+                }
+                domain_owners.insert(domain, org.name_any());
+            }
+            let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (i, role) in s.roles.iter().enumerate() {
+                let mut permissions = role.permissions.clone();
+                permissions.sort();
+                permissions.dedup();
+                if roles.insert(role.name.clone(), permissions).is_some() {
+                    self.error(
+                        &oid,
+                        format!("spec.roles[{i}].name"),
+                        format!("role \"{}\" is defined twice", role.name),
+                    );
+                }
+            }
+            if roles.is_empty() {
+                roles = DEFAULT_ROLES
+                    .iter()
+                    .map(|r| (r.to_string(), Vec::new()))
+                    .collect();
+            }
+            for (field, role) in [
+                ("creatorRole", &settings.creator_role),
+                ("defaultRole", &settings.default_role),
+            ] {
+                if settings.enabled && !roles.contains_key(role) {
+                    self.error(
+                        &oid,
+                        "spec.roles",
+                        format!("has no role \"{role}\", which the Vestibule's spec.organizations.{field} needs"),
+                    );
+                }
+            }
+            let mut members = BTreeMap::new();
+            for (i, m) in s.members.iter().enumerate() {
+                if !looks_like_mailbox(&m.email) || m.email.contains('<') {
+                    self.error(
+                        &oid,
+                        format!("spec.members[{i}].email"),
+                        format!("{:?} is not an email address", m.email),
+                    );
+                }
+                if !roles.contains_key(&m.role) {
+                    let known: Vec<&str> = roles.keys().map(String::as_str).collect();
+                    self.error(
+                        &oid,
+                        format!("spec.members[{i}].role"),
+                        format!(
+                            "role \"{}\" is not defined; roles: {}",
+                            m.role,
+                            known.join(", ")
+                        ),
+                    );
+                }
+                if members
+                    .insert(m.email.to_ascii_lowercase(), m.role.clone())
+                    .is_some()
+                {
+                    self.error(
+                        &oid,
+                        format!("spec.members[{i}].email"),
+                        format!("{} is listed twice", m.email),
+                    );
+                }
+            }
+            for (i, slug) in s.allowed_providers.iter().enumerate() {
+                if !provider_slugs.contains(slug.as_str()) {
+                    self.error(
+                        &oid,
+                        format!("spec.allowedProviders[{i}]"),
+                        format!("no enabled OAuthProvider with slug \"{slug}\" belongs to this Vestibule"),
+                    );
+                }
+            }
+            let theme = s
+                .theme_ref
+                .as_ref()
+                .map(|r| self.theme_for(Some(&r.name), &oid, "spec.themeRef.name"))
+                .filter(|t| t != vestibule_theme);
+            let mfa = s
+                .mfa_policy_ref
+                .as_ref()
+                .map(|r| self.mfa_for(Some(&r.name), &oid, "spec.mfaPolicyRef.name"))
+                .filter(|m| m != vestibule_mfa);
+            let mut allowed_providers = s.allowed_providers.clone();
+            allowed_providers.sort();
+            allowed_providers.dedup();
+            declared.push(OrganizationConfig {
+                slug: s.slug.clone(),
+                display_name: s.display_name.clone(),
+                domains,
+                roles,
+                members,
+                theme,
+                mfa,
+                allowed_providers,
+            });
+        }
+        declared.sort_by(|a, b| a.slug.cmp(&b.slug));
+        OrganizationsConfig {
+            enabled: settings.enabled,
+            allow_user_created: settings.allow_user_created,
+            creator_role: settings.creator_role,
+            default_role: settings.default_role,
+            declared,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{
+        has_diagnostic, manifest, maps_to_same_json, organization, provider, run_part, secret,
+        with_spec,
+    };
+    use super::*;
+    use crate::config::Bundle;
+    use crate::config::diagnostic::{Diagnostic, ResourceId};
+
+    const ENABLED: &str = "organizations: {enabled: true}";
+
+    /// Compiles the organizations the way `run` does: after providers, theme and MFA policy.
+    fn organizations(b: &Bundle) -> (OrganizationsConfig, Vec<Diagnostic>) {
+        let id = ResourceId::new("Vestibule", "default", "test");
+        run_part(b, |c| {
+            let providers = c.providers();
+            let theme = c.theme_for(Some("brand"), &id, "spec.themeRef.name");
+            let mfa = MfaConfig::disabled();
+            c.organizations(&providers, &theme, &mfa)
+        })
+    }
+
+    fn brand() -> String {
+        manifest("Theme", "brand", "tokens: {radius: 4px}")
+    }
+
+    #[test]
+    fn an_organization_compiles_with_default_roles_and_normalised_members() {
+        let acme = organization(
+            "acme",
+            "slug: acme
+displayName: Acme
+domains: [{domain: acme.com, enrollment: autoJoin}]
+members: [{email: Boss@Acme.com, role: admin}]
+allowedProviders: [github, github]
+themeRef: {name: brand}",
+        );
+        let github = provider(
+            "github",
+            "type: github\nclientId: x\nclientSecretRef: {name: s, key: k}",
+        );
+        let b = with_spec(ENABLED, &[&acme, &github, &secret("s", &["k"]), &brand()]);
+        let (orgs, diagnostics) = organizations(&b);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert!(orgs.enabled && orgs.allow_user_created);
+        assert_eq!(
+            (orgs.creator_role.as_str(), orgs.default_role.as_str()),
+            ("admin", "member")
+        );
+        let [org] = orgs.declared.as_slice() else {
+            panic!("{:?}", orgs.declared);
+        };
+        assert_eq!(
+            (org.slug.as_str(), org.display_name.as_str()),
+            ("acme", "Acme")
+        );
+        assert_eq!(org.domains["acme.com"], DomainEnrollment::AutoJoin);
+        let roles: Vec<&str> = org.roles.keys().map(String::as_str).collect();
+        assert_eq!(roles, DEFAULT_ROLES, "no roles declared: the defaults");
+        assert_eq!(org.members["boss@acme.com"], "admin");
+        assert_eq!(org.allowed_providers, ["github"]);
+        assert_eq!(org.theme, None, "the Vestibule's theme is not repeated");
+        assert_eq!(org.mfa, None);
+    }
+
+    #[test]
+    fn organizations_need_the_vestibule_to_enable_them() {
+        let acme = organization("acme", "slug: acme\ndisplayName: Acme");
+        let b = with_spec("", &[&acme, &brand()]);
+        let (orgs, diagnostics) = organizations(&b);
+        assert!(!orgs.enabled);
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "acme"),
+            "spec.vestibuleRef.name",
+            "does not enable organizations",
+        );
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn slugs_and_domains_belong_to_one_organization() {
+        let a = organization(
+            "a",
+            "slug: acme\ndisplayName: A\ndomains: [{domain: acme.com}, {domain: acme.com}]",
+        );
+        let b_org = organization(
+            "b",
+            "slug: acme\ndisplayName: B\ndomains: [{domain: acme.com}]",
+        );
+        let c_org = organization("c", "slug: Not_A_Label\ndisplayName: C");
+        let b = with_spec(ENABLED, &[&c_org, &b_org, &a, &brand()]);
+        let (_, diagnostics) = organizations(&b);
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "a"),
+            "spec.domains[1].domain",
+            "listed twice",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "b"),
+            "spec.slug",
+            "already used by Organization/a",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "b"),
+            "spec.domains[0].domain",
+            "already claimed by Organization/a",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "c"),
+            "spec.slug",
+            "is not a DNS label",
+        );
+        assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn roles_members_and_providers_are_checked() {
+        let acme = organization(
+            "acme",
+            "slug: acme
+displayName: Acme
+roles: [{name: viewer, permissions: [b, a, a]}, {name: editor}, {name: editor}]
+members:
+  - {email: not-an-address, role: viewer}
+  - {email: x@acme.com, role: owner}
+  - {email: X@acme.com, role: viewer}
+allowedProviders: [nope]",
+        );
+        let b = with_spec(ENABLED, &[&acme, &brand()]);
+        let (orgs, diagnostics) = organizations(&b);
+        let on = ("Organization", "acme");
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.roles[2].name",
+            "role \"editor\" is defined twice",
+        );
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.roles",
+            "no role \"admin\", which the Vestibule's spec.organizations.creatorRole needs",
+        );
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.roles",
+            "no role \"member\", which the Vestibule's spec.organizations.defaultRole needs",
+        );
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.members[0].email",
+            "not an email address",
+        );
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.members[1].role",
+            "role \"owner\" is not defined; roles: editor, viewer",
+        );
+        has_diagnostic(&diagnostics, on, "spec.members[2].email", "listed twice");
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.allowedProviders[0]",
+            "no enabled OAuthProvider with slug \"nope\"",
+        );
+        assert_eq!(diagnostics.len(), 7, "{diagnostics:#?}");
+        assert_eq!(
+            orgs.declared[0].roles["viewer"],
+            ["a", "b"],
+            "sorted, deduplicated"
+        );
+    }
+
+    #[test]
+    fn an_organization_keeps_a_theme_or_policy_only_where_it_differs() {
+        let acme = organization(
+            "acme",
+            "slug: acme\ndisplayName: Acme\nthemeRef: {name: own}\nmfaPolicyRef: {name: strict}",
+        );
+        let own = manifest(
+            "Theme",
+            "own",
+            "extends: {name: brand}\ntokens: {radius: \"0\"}",
+        );
+        let strict = manifest("MfaPolicy", "strict", "enforcement: required");
+        let b = with_spec(ENABLED, &[&acme, &own, &brand(), &strict]);
+        let (orgs, diagnostics) = organizations(&b);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let org = &orgs.declared[0];
+        let theme = org.theme.as_ref().expect("own theme");
+        assert_eq!(theme.sources, ["brand", "own"]);
+        assert_eq!(theme.tokens["radius"], "0");
+        assert_eq!(
+            org.mfa.as_ref().and_then(|m| m.source.as_deref()),
+            Some("strict")
+        );
+    }
+
+    #[test]
+    fn enums_keep_their_json() {
+        use resource::DomainEnrollment as D;
+        maps_to_same_json::<_, DomainEnrollment>(&[D::AutoJoin, D::Suggest, D::None]);
+    }
+}
