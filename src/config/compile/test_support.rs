@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::Compiler;
 use crate::config::bundle::{Bundle, SecretKeys};
 use crate::config::diagnostic::Diagnostic;
-use crate::manifest::yaml::parse_documents;
+use yaml_rust2::{Yaml, YamlLoader};
 
 /// The spec of a valid Vestibule; tests add fields to it.
 pub const SPEC: &str = "issuer: https://auth.example.com
@@ -72,13 +72,32 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
     serde_json::from_value(value).unwrap_or_else(|e| panic!("test resource: {e}"))
 }
 
+/// A YAML value as JSON. Test inputs only: plain maps, lists, strings, numbers and booleans
+/// (the manifest layer, with positions and schema checks, sits above config and is not used here).
+fn json(yaml: &Yaml) -> Value {
+    match yaml {
+        Yaml::Hash(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_owned(), json(v)))
+                .collect(),
+        ),
+        Yaml::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Real(r) => r.parse::<f64>().map(Value::from).unwrap_or(Value::Null),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        _ => Value::Null,
+    }
+}
+
 /// The bundle of the one Vestibule in `text`, with every other resource in `text`.
 pub fn bundle(text: &str) -> Bundle {
     let mut vestibules = Vec::new();
     let (mut providers, mut organizations, mut applications) = (Vec::new(), Vec::new(), Vec::new());
     let (mut themes, mut mfa_policies, mut secrets) = (Vec::new(), Vec::new(), BTreeMap::new());
-    for doc in parse_documents(text).unwrap_or_else(|e| panic!("test YAML: {e}")) {
-        let value = doc.value;
+    let docs = YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("test YAML: {e}"));
+    for doc in &docs {
+        let value = json(doc);
         match value["kind"].as_str().unwrap_or_default() {
             "Vestibule" => vestibules.push(typed(value)),
             "OAuthProvider" => providers.push(typed(value)),
