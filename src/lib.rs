@@ -1,8 +1,9 @@
 //! Vestibule: a self-hosted, Kubernetes-native authentication platform.
 //!
-//! The layers, top to bottom (`docs/architecture.md`; `tests/suite/architecture.rs` keeps the
-//! arrows true): `cli` → `operator` → `render` → `config` → `resources`, and `cli` → `http` →
-//! `auth` → `runtime` → `store`, `email`, `crypto`.
+//! The layers, top to bottom (`docs/architecture.md` draws them; `tests/suite/architecture.rs`
+//! keeps the arrows true): `cli` wires everything; `operator` → `render` → `manifest` →
+//! `config` → `resources` on the operator side; `http` → `auth` → `runtime` → `config` on the
+//! server side, with `store`, `email` and `crypto` below the domain.
 
 pub mod auth;
 pub mod cli;

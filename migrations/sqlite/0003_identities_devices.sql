@@ -36,3 +36,15 @@ CREATE TABLE devices (
 
 -- The periodic sweep (src/store/retention.rs) deletes by this column.
 CREATE INDEX devices_last_seen_at ON devices (last_seen_at);
+
+-- Devices remembered before this migration were markers in throttle_counters, keyed
+-- 'device:<user id>:<24 hex digits>' with the first sighting as the window start. Carry them over
+-- so nobody is told again about a browser they already use, then drop the markers.
+INSERT INTO devices (user_id, device, first_seen_at, last_seen_at)
+SELECT u.id, substr(t.throttle_key, length(t.throttle_key) - 23), t.window_started_at, t.window_started_at
+FROM throttle_counters t
+JOIN users u ON t.throttle_key = 'device:' || u.id || ':' || substr(t.throttle_key, length(t.throttle_key) - 23)
+WHERE t.throttle_key LIKE 'device:%'
+ON CONFLICT DO NOTHING;
+
+DELETE FROM throttle_counters WHERE throttle_key LIKE 'device:%';

@@ -3,8 +3,6 @@
 //! A device is its User-Agent; the account's devices are remembered for 30 days after their last
 //! sign-in, so a browser the user returns to within a month does not trigger a notice again.
 
-use sha2::{Digest, Sha256};
-
 use super::{AuthError, Ctx, product, send};
 use crate::email::messages;
 use crate::store::User;
@@ -15,11 +13,9 @@ pub const REMEMBER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Records this sign-in's device; mails the user when it is new and `notify` is set.
 pub async fn note_sign_in(ctx: &Ctx<'_>, user: &User, notify: bool) -> Result<(), AuthError> {
     let user_agent = ctx.client.user_agent.as_deref().unwrap_or_default();
-    let device: String = Sha256::digest(user_agent.as_bytes())
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    // 96 bits of the User-Agent's SHA-256: a stable name for the device, not a secret.
+    let mut device = crate::crypto::sha256_hex(user_agent.as_bytes());
+    device.truncate(24);
     let new = ctx
         .services
         .store

@@ -61,13 +61,21 @@ impl SignedIn {
     }
 }
 
-/// A new session's secret, for the caller to hand to the browser.
-#[derive(Debug)]
+/// A new session's secret, for the caller to hand to the browser. `Debug` never prints it.
 pub struct IssuedSession {
     /// The session token (only its hash is stored).
     pub token: String,
     /// How long it lives, for the cookie's `Max-Age`.
     pub max_age_seconds: u64,
+}
+
+impl std::fmt::Debug for IssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSession")
+            .field("token", &"<redacted>")
+            .field("max_age_seconds", &self.max_age_seconds)
+            .finish()
+    }
 }
 
 /// The live session for `token`, if there is one. An expired or idle session is revoked

@@ -7,7 +7,6 @@
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
-use subtle::ConstantTimeEq;
 
 use super::{Store, StoreError, new_id};
 
@@ -179,7 +178,7 @@ impl Store {
             .await?;
         token.attempts += 1;
 
-        let matches: bool = stored_hash.as_bytes().ct_eq(code_hash.as_bytes()).into();
+        let matches = crate::crypto::constant_time_eq(stored_hash.as_bytes(), code_hash.as_bytes());
         if !matches {
             tx.commit().await?;
             return Ok(CodeOutcome::Mismatch {

@@ -915,6 +915,15 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
             .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
         assert!(page.body.contains("<html"), "{}", page.body);
+        // Unknown paths outside the OAuth face belong to the pages and their CSRF check.
+        let unknown = client
+            .post_with("/no-such-page", &[], &[("origin", "https://app.example")])
+            .await;
+        assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            client.get("/no-such-page").await.status,
+            StatusCode::NOT_FOUND
+        );
     })
     .await;
 }

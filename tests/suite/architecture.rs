@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("resources", &[]),
     ("crypto", &[]),
-    ("store", &[]),
+    ("store", &["crypto"]),
     ("config", &["resources"]),
     ("email", &["config"]),
     ("manifest", &["config", "resources"]),

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version};
-use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use super::policy::{PolicyViolation, check_policy};
@@ -350,7 +349,10 @@ fn matches(
         &salt,
         &mut out,
     )?;
-    Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+    Ok(crate::crypto::constant_time_eq(
+        out.as_slice(),
+        expected.as_bytes(),
+    ))
 }
 
 fn needs_rehash(hash: &PasswordHash, wanted: &Params) -> bool {

@@ -6,8 +6,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::{AuthError, Reason};
-
 /// An error of the OAuth face, by RFC 6749 error code.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
@@ -41,19 +39,6 @@ pub enum OAuthError {
     /// `server_error` (500); the detail is logged only.
     #[error("server error: {0}")]
     Internal(String),
-}
-
-impl From<AuthError> for OAuthError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Rejected(Reason::InvalidCredentials) => OAuthError::InvalidGrant,
-            AuthError::Rejected(reason) => OAuthError::InvalidRequest(format!("{reason:?}")),
-            AuthError::Throttled(retry) => OAuthError::TooManyRequests(retry),
-            AuthError::Busy => OAuthError::Unavailable,
-            AuthError::Store(e) => OAuthError::Internal(e.to_string()),
-            AuthError::Internal(e) => OAuthError::Internal(e),
-        }
-    }
 }
 
 impl IntoResponse for OAuthError {

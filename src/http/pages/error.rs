@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::AuthError;
-use crate::auth::password::HashError;
 use crate::store::StoreError;
 
 /// Why a request failed.
@@ -47,15 +46,6 @@ impl From<AuthError> for PageError {
             AuthError::Busy => PageError::Busy,
             AuthError::Store(e) => e.into(),
             AuthError::Internal(e) => PageError::Internal(e),
-        }
-    }
-}
-
-impl From<HashError> for PageError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Busy => PageError::Busy,
-            other => PageError::Internal(other.to_string()),
         }
     }
 }

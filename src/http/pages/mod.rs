@@ -68,6 +68,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/dev/mailbox", get(mailbox::mailbox_html))
         .route("/dev/mailbox.json", get(mailbox::mailbox_json))
+        // Unknown paths belong to the pages face too, so a cross-site POST to any of them is
+        // refused by the CSRF check like one to a real page.
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(middleware::from_fn_with_state(state, csrf::protect))
 }
 
