@@ -15,7 +15,7 @@ use super::vestibule::default_true;
     kind = "Application",
     plural = "applications",
     shortname = "vapp",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "CommonStatus",

@@ -15,7 +15,7 @@ use super::vestibule::default_true;
     kind = "MfaPolicy",
     plural = "mfapolicies",
     shortname = "mfap",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "CommonStatus",

@@ -17,7 +17,7 @@ use super::vestibule::default_true;
     kind = "OAuthProvider",
     plural = "oauthproviders",
     shortname = "oap",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "CommonStatus",

@@ -14,7 +14,7 @@ use super::common::{CommonStatus, DNS_LABEL_PATTERN, ObjectRef};
     kind = "Organization",
     plural = "organizations",
     shortname = "vorg",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "CommonStatus",

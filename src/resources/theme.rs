@@ -17,7 +17,7 @@ use super::common::{CommonStatus, ObjectRef};
     kind = "Theme",
     plural = "themes",
     shortname = "vtheme",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "CommonStatus",

@@ -18,7 +18,7 @@ use super::common::{DNS_LABEL_PATTERN, DURATION_PATTERN, ObjectRef, SecretKeyRef
     kind = "Vestibule",
     plural = "vestibules",
     shortname = "vst",
-    category = "vestibule",
+    category = "vestibule-all",
     namespaced,
     cel,
     status = "VestibuleStatus",

@@ -77,6 +77,44 @@ fn crd_command_prints_every_crd() {
     }
 }
 
+/// kubectl expands `TYPE` through categories before names: a category spelled like a kind's
+/// singular, plural or short name makes `kubectl get vestibule NAME` address every kind in the
+/// category ("you must specify only one resource").
+#[test]
+fn no_category_is_spelled_like_a_resource_name() {
+    let crds = vestibule::resources::crd::all();
+    let mut names = std::collections::BTreeSet::new();
+    for crd in &crds {
+        let n = &crd.spec.names;
+        names.insert(n.kind.to_lowercase());
+        names.insert(n.plural.clone());
+        names.extend(n.singular.clone());
+        names.extend(n.short_names.clone().unwrap_or_default());
+    }
+    // Built-in kinds kubectl users type every day must not be shadowed either.
+    names.extend(
+        [
+            "all",
+            "secret",
+            "secrets",
+            "deployment",
+            "deployments",
+            "service",
+            "services",
+        ]
+        .map(String::from),
+    );
+    for crd in &crds {
+        for category in crd.spec.names.categories.clone().unwrap_or_default() {
+            assert!(
+                !names.contains(&category),
+                "{}: category {category:?} is also a resource name",
+                crd.spec.names.kind
+            );
+        }
+    }
+}
+
 #[test]
 fn crds_are_namespaced_with_status_short_names_and_printer_columns() {
     for crd in vestibule::resources::crd::all() {
@@ -94,7 +132,7 @@ fn crds_are_namespaced_with_status_short_names_and_printer_columns() {
         );
         assert_eq!(
             crd.spec.names.categories.clone().unwrap_or_default(),
-            ["vestibule"],
+            ["vestibule-all"],
             "{kind}"
         );
         let version = &crd.spec.versions[0];
