@@ -4,6 +4,10 @@
 /// Key of the region's ConfigMap that holds the `RuntimeConfig` JSON.
 pub const CONFIG_FILE: &str = "config.json";
 
+/// The most a ConfigMap holds (the API server's limit on its data): a region whose config does
+/// not fit is refused, by `validate`, `render` and the operator alike.
+pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
+
 /// Key of the region's Secret that holds the signing key set (JSON) the server signs with and
 /// publishes as its JWKS.
 pub const REGION_KEYS_FILE: &str = "signing-keys.json";

@@ -78,6 +78,26 @@ impl RuntimeConfig {
         self
     }
 
+    /// The config as the region's ConfigMap carries it: pretty-printed, so `vestibule render`
+    /// diffs are reviewable line by line.
+    pub fn to_config_map_text(&self) -> String {
+        // Serialization of these types cannot fail: every map key is a string.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Why this config does not fit in a region's ConfigMap, if it does not (its size, and what
+    /// to do about it).
+    pub fn config_map_overflow(&self) -> Option<String> {
+        let size = super::files::CONFIG_FILE.len() + self.to_config_map_text().len();
+        (size > super::files::CONFIG_MAP_LIMIT).then(|| {
+            format!(
+                "the compiled config is {} KiB, over the 1 MiB a ConfigMap holds; declare fewer \
+                 Organizations or Applications in this Vestibule",
+                size / 1024
+            )
+        })
+    }
+
     /// Whether `hash` matches the content (a config edited by hand, or truncated, does not).
     pub fn hash_is_valid(&self) -> bool {
         self.hash == self.compute_hash()

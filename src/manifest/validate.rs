@@ -216,7 +216,11 @@ pub fn validate_paths(paths: &[PathBuf], previous: &[PathBuf]) -> Result<Report,
     for bundle in &bundles {
         let id = crate::config::bundle::id_of(&bundle.vestibule);
         match compile(bundle) {
-            Ok(config) => report.configs.push((id, config)),
+            // The cluster would refuse a config its ConfigMap cannot hold: say so here first.
+            Ok(config) => match config.config_map_overflow() {
+                Some(reason) => diagnostics.push(Diagnostic::new(&id, "spec", reason)),
+                None => report.configs.push((id, config)),
+            },
             Err(mut found) => diagnostics.append(&mut found),
         }
     }

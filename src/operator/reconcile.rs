@@ -204,7 +204,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             image: &ctx.image,
         });
         // Each region on its own: one unreachable cluster must not hold back the others.
-        let outcome = match too_large(&objects.config_map) {
+        let outcome = match config.config_map_overflow() {
             Some(reason) => Err(reason),
             None => match ctx
                 .clusters
@@ -255,27 +255,6 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     } else {
         RESYNC
     }))
-}
-
-/// What the API server stores per object (etcd's request limit); ConfigMaps are capped at 1 MiB
-/// of data. Checked before writing, so the reason is ours rather than a bare 422.
-const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
-
-/// Why a region's ConfigMap cannot be written, if it is too large.
-fn too_large(config_map: &ConfigMap) -> Option<String> {
-    let size: usize = config_map
-        .data
-        .iter()
-        .flat_map(|d| d.iter())
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
-    (size > CONFIG_MAP_LIMIT).then(|| {
-        format!(
-            "the compiled config is {} KiB, over the 1 MiB a ConfigMap holds; declare fewer \
-             Organizations or Applications in this Vestibule",
-            size / 1024
-        )
-    })
 }
 
 /// Whether `live` already holds everything `desired` sets (the API server adds defaults and
@@ -516,21 +495,6 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config_map(bytes: usize) -> ConfigMap {
-        ConfigMap {
-            data: Some([("config.json".to_owned(), "x".repeat(bytes))].into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn an_oversized_config_is_refused_with_a_reason_before_any_write() {
-        assert_eq!(too_large(&config_map(900 * 1024)), None);
-        let reason = too_large(&config_map(1100 * 1024)).expect("too large");
-        assert!(reason.contains("1100 KiB"), "{reason}");
-        assert!(reason.contains("1 MiB"), "{reason}");
-    }
 
     #[test]
     fn contains_ignores_what_the_server_adds_but_not_what_we_set() {

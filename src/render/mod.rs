@@ -263,7 +263,7 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
         metadata: config_meta,
         data: Some(BTreeMap::from([(
             CONFIG_FILE.to_owned(),
-            serde_json::to_string_pretty(input.config).unwrap_or_default(),
+            input.config.to_config_map_text(),
         )])),
         ..ConfigMap::default()
     };

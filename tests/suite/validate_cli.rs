@@ -224,6 +224,45 @@ fn non_vestibule_documents_are_ignored_with_a_note() {
 }
 
 #[test]
+fn a_config_too_large_for_its_config_map_fails_validate_and_render_with_its_size() {
+    let dir = tempdir();
+    // Each part is valid; together the compiled config outgrows the region's ConfigMap.
+    let mut yaml = String::from(
+        "apiVersion: vestibule.dev/v1alpha1\nkind: Vestibule\nmetadata:\n  name: big\n\
+         spec:\n  issuer: https://auth.example.com\n  regions:\n    - name: eu\n  \
+         organizations:\n    enabled: true\n",
+    );
+    for org in 0..700 {
+        yaml.push_str(&format!(
+            "---\napiVersion: vestibule.dev/v1alpha1\nkind: Organization\nmetadata:\n  \
+             name: org-{org}\nspec:\n  vestibuleRef:\n    name: big\n  slug: org-{org}\n  \
+             displayName: Organization number {org}\n  members:\n"
+        ));
+        for member in 0..20 {
+            yaml.push_str(&format!(
+                "    - email: member-{member}@organization-{org}.example.com\n      role: member\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("big.yaml"), yaml).expect("write");
+    let path = dir.join("big.yaml").to_string_lossy().into_owned();
+    for command in ["validate", "render"] {
+        let out = vestibule(&[command, &path]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        let expected = format!("{path}:5: Vestibule/big: spec: the compiled config is ");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&expected))
+            .unwrap_or_else(|| panic!("{command}: {stderr}"));
+        assert!(
+            line.ends_with("KiB, over the 1 MiB a ConfigMap holds; declare fewer Organizations or Applications in this Vestibule"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_path_is_a_clear_error() {
     let out = vestibule(&["validate", "does/not/exist.yaml"]);
     assert_eq!(out.status.code(), Some(2));

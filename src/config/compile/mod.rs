@@ -154,6 +154,17 @@ mod tests {
     }
 
     #[test]
+    fn a_config_over_a_config_maps_limit_says_so_with_its_size() {
+        let mut config = compile(&with_base(&[])).unwrap_or_else(|d| panic!("{d:#?}"));
+        assert_eq!(config.config_map_overflow(), None);
+        // Theme CSS counts like anything else the region's ConfigMap carries.
+        config.theme.css = vec!["a".repeat(1100 * 1024)];
+        let reason = config.config_map_overflow().expect("too large");
+        assert!(reason.contains("1100 KiB"), "{reason}");
+        assert!(reason.contains("1 MiB"), "{reason}");
+    }
+
+    #[test]
     fn every_part_reports_into_one_sorted_list_without_duplicates() {
         // Two applications with the same bad redirect URI: one diagnostic each, not merged.
         let text = [
