@@ -204,22 +204,21 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             image: &ctx.image,
         });
         // Each region on its own: one unreachable cluster must not hold back the others.
-        let outcome = match config.config_map_overflow() {
-            Some(reason) => Err(reason),
-            None => match ctx
-                .clusters
-                .client_for(
-                    &ctx.client,
-                    &namespace,
-                    region.kubeconfig_secret_ref.as_ref(),
-                )
+        let client = ctx
+            .clusters
+            .client_for(
+                &ctx.client,
+                &namespace,
+                region.kubeconfig_secret_ref.as_ref(),
+            )
+            .await;
+        let outcome = match (config.config_map_overflow(), client) {
+            // Refused before any write; the region keeps serving its last applied config.
+            (Some(reason), Ok(client)) => Err((reason, serving(&client, &objects).await)),
+            (Some(reason), Err(_)) | (None, Err(reason)) => Err((reason, None)),
+            (None, Ok(client)) => apply_region(&client, &objects, &ctx.metrics)
                 .await
-            {
-                Ok(client) => apply_region(&client, &objects, &ctx.metrics)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            },
+                .map_err(|e| (e.to_string(), None)),
         };
         let outcome = match &outcome {
             Ok(applied) => {
@@ -229,10 +228,14 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
                     desired: region.replicas,
                 }
             }
-            Err(reason) => {
+            Err((reason, read)) => {
                 tracing::warn!(region = %region.name, %reason, "region not applied");
                 ctx.metrics.region_error(&region.name);
-                status::RegionOutcome::Failed(reason)
+                // What it serves as read from the region, else as last reported.
+                let serving = read
+                    .clone()
+                    .unwrap_or_else(|| last_serving(vestibule, &region.name));
+                status::RegionOutcome::Failed { reason, serving }
             }
         };
         regions.push(status::region(
@@ -255,6 +258,45 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     } else {
         RESYNC
     }))
+}
+
+/// What a region's servers run, read from its ConfigMap's hash annotation and its Deployment's
+/// ready replicas; `None` when the region cannot be read.
+async fn serving(client: &Client, objects: &RegionObjects) -> Option<status::Serving> {
+    let name_of = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.name.clone().unwrap_or_default()
+    };
+    let config_map = namespaced(client, &objects.config_map)
+        .get_opt(&name_of(&objects.config_map.metadata))
+        .await
+        .ok()?;
+    let deployment = namespaced(client, &objects.deployment)
+        .get_opt(&name_of(&objects.deployment.metadata))
+        .await
+        .ok()?;
+    Some(status::Serving {
+        config_hash: config_map
+            .and_then(|c| c.metadata.annotations)
+            .and_then(|mut a| a.remove(crate::render::CONFIG_HASH_ANNOTATION)),
+        ready_replicas: deployment
+            .and_then(|d| d.status)
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0),
+    })
+}
+
+/// What the Vestibule's status last said region `name` serves.
+fn last_serving(vestibule: &Vestibule, name: &str) -> status::Serving {
+    vestibule
+        .status
+        .iter()
+        .flat_map(|s| &s.regions)
+        .find(|r| r.name == name)
+        .map(|r| status::Serving {
+            config_hash: r.applied_config_hash.clone(),
+            ready_replicas: r.ready_replicas,
+        })
+        .unwrap_or_default()
 }
 
 /// Whether `live` already holds everything `desired` sets (the API server adds defaults and

@@ -169,7 +169,7 @@ pub const NOT_APPLIED: &str = "NotApplied";
 pub const PROGRESSING: &str = "Progressing";
 
 /// What applying one region came to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum RegionOutcome<'a> {
     /// Every object is applied; the Deployment reports this many ready and desired replicas.
     Applied {
@@ -178,8 +178,22 @@ pub enum RegionOutcome<'a> {
         /// `spec.replicas` of the region.
         desired: i32,
     },
-    /// The region could not be applied, for this reason.
-    Failed(&'a str),
+    /// The region could not be applied, for this reason; it keeps serving what it served.
+    Failed {
+        /// Why.
+        reason: &'a str,
+        /// What the region's servers run, as read from the region or as last reported.
+        serving: Serving,
+    },
+}
+
+/// What a region's servers are running, whatever the operator wanted them to run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Serving {
+    /// Hash of the config in the region's ConfigMap (the last one applied), if known.
+    pub config_hash: Option<String>,
+    /// Ready auth servers.
+    pub ready_replicas: i32,
 }
 
 /// A region's state after applying it (or failing to). `Ready` once at least one auth server
@@ -191,24 +205,24 @@ pub fn region(
     generation: Option<i64>,
     now: Timestamp,
 ) -> RegionStatus {
-    let (conditions, ready_replicas, applied) = match outcome {
+    let (conditions, ready_replicas, applied_hash) = match outcome {
         RegionOutcome::Applied { ready, desired } if ready > 0 => {
             let message = format!("{ready}/{desired} auth servers ready");
             let ready_now = condition("Ready", true, "Available", &message, generation, now);
-            (vec![ready_now], ready, true)
+            (vec![ready_now], ready, Some(hash.to_owned()))
         }
         RegionOutcome::Applied { ready, desired } => {
             let message = format!("applied; {ready}/{desired} auth servers ready");
             let waiting = condition("Ready", false, PROGRESSING, &message, generation, now);
-            (vec![waiting], ready, true)
+            (vec![waiting], ready, Some(hash.to_owned()))
         }
-        RegionOutcome::Failed(e) => (
+        RegionOutcome::Failed { reason, serving } => (
             vec![
-                condition("Ready", false, NOT_APPLIED, e, generation, now),
-                condition("Degraded", true, NOT_APPLIED, e, generation, now),
+                condition("Ready", false, NOT_APPLIED, reason, generation, now),
+                condition("Degraded", true, NOT_APPLIED, reason, generation, now),
             ],
-            0,
-            false,
+            serving.ready_replicas,
+            serving.config_hash,
         ),
     };
     RegionStatus {
@@ -216,7 +230,7 @@ pub fn region(
         conditions,
         ready_replicas,
         desired_config_hash: Some(hash.to_owned()),
-        applied_config_hash: applied.then(|| hash.to_owned()),
+        applied_config_hash: applied_hash,
     }
 }
 
@@ -257,8 +271,12 @@ pub fn transitions(old: Option<&VestibuleStatus>, new: &VestibuleStatus) -> Vec<
         }
     }
     let old_hash = old.and_then(|o| o.config_hash.as_deref());
+    // Only a config that every region took is announced as applied; a refused one is told by
+    // the Ready transition above.
+    let serving_everywhere = ready_of(new).is_some_and(|c| c.status == "True");
     if let Some(hash) = new.config_hash.as_deref()
         && old_hash.is_some_and(|h| h != hash)
+        && serving_everywhere
     {
         out.push(Transition {
             warning: false,
@@ -310,7 +328,10 @@ mod tests {
             region(
                 "us",
                 "sha256:a",
-                RegionOutcome::Failed("connection refused"),
+                RegionOutcome::Failed {
+                    reason: "connection refused",
+                    serving: Serving::default(),
+                },
                 Some(1),
                 now(),
             ),
@@ -329,6 +350,30 @@ mod tests {
             ready_of(&all_ready).map(|c| c.status.as_str()),
             Some("True")
         );
+    }
+
+    #[test]
+    fn a_refused_region_reports_what_it_still_serves() {
+        let serving = Serving {
+            config_hash: Some("sha256:old".into()),
+            ready_replicas: 2,
+        };
+        let refused = region(
+            "eu",
+            "sha256:new",
+            RegionOutcome::Failed {
+                reason: "the compiled config is 1100 KiB",
+                serving,
+            },
+            Some(2),
+            now(),
+        );
+        assert_eq!(refused.applied_config_hash.as_deref(), Some("sha256:old"));
+        assert_eq!(refused.desired_config_hash.as_deref(), Some("sha256:new"));
+        assert_eq!(refused.ready_replicas, 2);
+        let ready = refused.conditions.iter().find(|c| c.type_ == "Ready");
+        assert_eq!(ready.map(|c| c.reason.as_str()), Some(NOT_APPLIED));
+        assert!(ready.is_some_and(|c| c.message.contains("1100 KiB")));
     }
 
     #[test]

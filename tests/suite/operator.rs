@@ -1172,3 +1172,96 @@ async fn a_changed_source_secret_rewrites_only_the_region_secret() {
     drop(ctx);
     server.await.expect("exactly the expected requests");
 }
+
+#[tokio::test]
+async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() {
+    let ns = "/api/v1/namespaces/default";
+    let mut spec = minimal_spec();
+    spec["organizations"] = json!({"enabled": true});
+    let mut v = vestibule(spec, true);
+    // An earlier reconcile applied config sha256:old, and two servers run it.
+    let then = "2026-01-01T00:00:00Z".parse().expect("time");
+    let outcome = vestibule::operator::status::RegionOutcome::Applied {
+        ready: 2,
+        desired: 1,
+    };
+    let region = vestibule::operator::status::region("local", "sha256:old", outcome, Some(3), then);
+    v.status = Some(vestibule::operator::status::ready(
+        Some(3),
+        "sha256:old",
+        vec![region],
+        then,
+    ));
+    // Now enough declared Organizations that the compiled config no longer fits a ConfigMap.
+    let organizations: Vec<Value> = (0..700)
+        .map(|n| {
+            let members: Vec<Value> = (0..20)
+                .map(|m| json!({"email": format!("member-{m}@organization-{n}.example.com"), "role": "member"}))
+                .collect();
+            accepted(json!({
+                "apiVersion": "vestibule.dev/v1alpha1", "kind": "Organization",
+                "metadata": {"name": format!("org-{n}"), "namespace": "default"},
+                "spec": {"vestibuleRef": {"name": "quickstart"}, "slug": format!("org-{n}"),
+                         "displayName": format!("Organization {n}"), "members": members},
+            }))
+        })
+        .collect();
+    let resources = vestibule::config::Resources {
+        vestibules: vec![v.clone()],
+        organizations: organizations
+            .iter()
+            .map(|o| serde_json::from_value(o.clone()).expect("organization"))
+            .collect(),
+        ..Default::default()
+    };
+    let config = vestibule::config::compile(&resources.bundle_for(&v)).expect("compiles");
+    assert!(
+        config.config_map_overflow().is_some(),
+        "the test config must not fit"
+    );
+    let (_, key_secret) = stored_keys(&config);
+    let listed = organizations.clone();
+    let expected = vec![
+        empty_list("OAuthProvider"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": listed})
+        }),
+        empty_list("Application"),
+        empty_list("Theme"),
+        empty_list("MfaPolicy"),
+        key_secret,
+        // Nothing is written to the region; what it serves is read.
+        present(
+            &format!("{ns}/configmaps/quickstart-config"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "quickstart-config", "namespace": "default",
+                                "annotations": {"vestibule.dev/config-hash": "sha256:old"}}}),
+        ),
+        present(
+            "/apis/apps/v1/namespaces/default/deployments/quickstart",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "quickstart", "namespace": "default"},
+                   "status": {"replicas": 2, "readyReplicas": 2}}),
+        ),
+        status_patch(&v).body(|patch| {
+            let region = &patch["status"]["regions"][0];
+            assert_eq!(region["appliedConfigHash"], "sha256:old", "{region}");
+            assert_eq!(region["readyReplicas"], 2, "{region}");
+            assert_ne!(region["desiredConfigHash"], "sha256:old", "{region}");
+            let ready = region["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+                .expect("Ready");
+            assert_eq!(ready["reason"], "NotApplied");
+            assert!(
+                ready["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("KiB, over the 1 MiB a ConfigMap holds"),
+                "{ready}"
+            );
+        }),
+        event("Warning", "RegionsDegraded"),
+    ];
+    run(v, expected).await;
+}
