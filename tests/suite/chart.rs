@@ -372,6 +372,24 @@ fn assert_operator(objects: &[Value], watch_namespaces: &str) {
             assert!(allows("", resource, verb), "{verb} {resource}");
         }
     }
+    // Every kind the operator applies into a region, it must also read, watch (drift) and delete
+    // (cleanup) — a SQLite region's PersistentVolumeClaim included.
+    for (group, resource) in [
+        ("", "serviceaccounts"),
+        ("", "configmaps"),
+        ("", "secrets"),
+        ("", "services"),
+        ("", "persistentvolumeclaims"),
+        ("apps", "deployments"),
+        ("policy", "poddisruptionbudgets"),
+        ("networking.k8s.io", "ingresses"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "rolebindings"),
+    ] {
+        for verb in ["get", "list", "watch", "create", "patch", "delete"] {
+            assert!(allows(group, resource, verb), "{verb} {group}/{resource}");
+        }
+    }
     assert!(allows("apps", "deployments", "patch"));
     assert!(allows("rbac.authorization.k8s.io", "roles", "create"));
     assert!(allows("events.k8s.io", "events", "create"));
