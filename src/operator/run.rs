@@ -5,7 +5,12 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
@@ -164,9 +169,41 @@ async fn controller(client: &Client, scope: Option<&str>, ctx: Arc<Context>) {
     };
     let (themes, policies) = (store.clone(), store);
     let index = ctx.clone();
+    // Every kind the operator applies next to the Vestibule is watched, so a deleted or
+    // hand-edited child is put back within seconds, not at the resync. Metadata only where the
+    // values are not needed: the caches hold names and versions, not Secret data or specs.
     controller
         .owns(scoped::<ConfigMap>(client, scope), owned.clone())
-        .owns(scoped::<Deployment>(client, scope), owned)
+        .owns(scoped::<Deployment>(client, scope), owned.clone())
+        .owns(
+            scoped::<PartialObjectMeta<Service>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Secret>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<ServiceAccount>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Role>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<RoleBinding>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<PersistentVolumeClaim>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<PodDisruptionBudget>>(client, scope),
+            owned.clone(),
+        )
+        .owns(scoped::<PartialObjectMeta<Ingress>>(client, scope), owned)
         .watches(
             scoped::<OAuthProvider>(client, scope),
             watcher::Config::default(),

@@ -1265,3 +1265,36 @@ async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() 
     ];
     run(v, expected).await;
 }
+
+#[tokio::test]
+async fn a_deleted_service_is_re_applied_and_nothing_else_is_written() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    let v = vestibule(spec, true);
+    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
+    let (keys, key_secret) = stored_keys(&config);
+    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
+    let v = with_ready_status(v, &config);
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+        key_secret,
+    ];
+    // Someone deleted the Service (the watch on Services woke this reconcile): it alone is
+    // applied again; every other object is read and left as it is, and status stays.
+    for object in &objects {
+        if object["kind"] == "Service" {
+            expected.push(absent(&path_of(object)));
+            expected.push(applied("/api/v1/namespaces/default/services", "quickstart"));
+        } else {
+            expected.push(live(object));
+        }
+    }
+    run(v, expected).await;
+}
