@@ -195,6 +195,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         ),
     );
     let mut regions = Vec::new();
+    let mut pruned_notes = Vec::new();
     for region in &vestibule.spec.regions {
         let objects = render(&RenderInput {
             vestibule,
@@ -216,9 +217,18 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             // Refused before any write; the region keeps serving its last applied config.
             (Some(reason), Ok(client)) => Err((reason, serving(&client, &objects).await)),
             (Some(reason), Err(_)) | (None, Err(reason)) => Err((reason, None)),
-            (None, Ok(client)) => apply_region(&client, &objects, &ctx.metrics)
-                .await
-                .map_err(|e| (e.to_string(), None)),
+            (None, Ok(client)) => match apply_region(&client, &objects, &ctx.metrics).await {
+                Ok(applied) => {
+                    match prune_region(&client, vestibule, region, &objects, &ctx.metrics).await {
+                        Ok(pruned) => {
+                            pruned_notes.extend(pruned);
+                            Ok(applied)
+                        }
+                        Err(e) => Err((e.to_string(), None)),
+                    }
+                }
+                Err(e) => Err((e.to_string(), None)),
+            },
         };
         let outcome = match &outcome {
             Ok(applied) => {
@@ -252,6 +262,18 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         .iter()
         .any(|r| r.applied_config_hash.is_some() && r.ready_replicas == 0);
     write_status(ctx, vestibule, status).await?;
+    if !pruned_notes.is_empty() {
+        let note = format!(
+            "deleted what the spec no longer needs: {}",
+            pruned_notes.join(", ")
+        );
+        let pruned = status::Transition {
+            warning: false,
+            reason: "Pruned".to_owned(),
+            note,
+        };
+        publish(ctx, vestibule, vec![pruned]).await;
+    }
     // Remote regions' Deployments are not watched: look again soon while one is starting.
     Ok(Action::requeue(if progressing {
         super::PROGRESS_CHECK
@@ -400,6 +422,68 @@ async fn apply_region(
         written: written.into_iter().filter(|w| *w).count(),
         ready_replicas,
     })
+}
+
+/// Deletes the optional objects an earlier spec made this region need and the current one does
+/// not (a PodDisruptionBudget after scaling to one replica, an Ingress switched off). Only an
+/// object carrying this Vestibule's and this region's labels is deleted; anything else of the
+/// same name is left alone. Returns what was deleted, as `Kind namespace/name`.
+async fn prune_region(
+    client: &Client,
+    vestibule: &Vestibule,
+    region: &crate::resources::vestibule::Region,
+    objects: &RegionObjects,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<Vec<String>, Error> {
+    let names = crate::render::Names::new(vestibule, region);
+    let labels = crate::render::labels(vestibule, region);
+    let mut deleted = Vec::new();
+    if objects.disruption_budget.is_none() {
+        deleted.extend(prune::<PodDisruptionBudget>(client, &names, &labels, metrics).await?);
+    }
+    if objects.ingress.is_none() {
+        deleted.extend(prune::<Ingress>(client, &names, &labels, metrics).await?);
+    }
+    Ok(deleted)
+}
+
+/// Deletes the region's `K` named like the region's base objects, if it is ours.
+async fn prune<K>(
+    client: &Client,
+    names: &crate::render::Names,
+    labels: &BTreeMap<String, String>,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<Option<String>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), &names.namespace);
+    let Some(live) = api.get_opt(&names.base).await? else {
+        return Ok(None);
+    };
+    let ours = labels
+        .iter()
+        .filter(|(k, _)| {
+            k.as_str() == "app.kubernetes.io/managed-by"
+                || k.as_str() == "app.kubernetes.io/instance"
+                || k.as_str() == crate::render::REGION_LABEL
+        })
+        .all(|(k, v)| live.labels().get(k) == Some(v));
+    if !ours {
+        return Ok(None);
+    }
+    api.delete(&names.base, &kube::api::DeleteParams::background())
+        .await?;
+    metrics.write("delete", &K::kind(&()));
+    Ok(Some(format!(
+        "{} {}/{}",
+        K::kind(&()),
+        names.namespace,
+        names.base
+    )))
 }
 
 /// Writes status through the status subresource with server-side apply, from a freshly

@@ -29,6 +29,15 @@ fn present(path: &str, object: Value) -> Expect {
     })
 }
 
+/// The reads after a region is applied that look for optional objects the spec no longer
+/// needs (a PodDisruptionBudget, an Ingress), none there.
+fn nothing_to_prune() -> Vec<Expect> {
+    vec![
+        absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+        absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
+    ]
+}
+
 fn empty_list(kind: &str) -> Expect {
     let kind = kind.to_owned();
     let plural = format!("{}s", kind.to_lowercase()).replace("policys", "policies");
@@ -263,6 +272,8 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
                 );
             }),
             applied(&format!("{ns}/services"), "quickstart"),
+            absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+            absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
             status_patch(&v).body(|patch| {
                 // Applied, but no pod is ready yet: Reconciling, not Ready.
                 let find = |kind: &str| {
@@ -321,6 +332,8 @@ async fn a_region_is_ready_once_its_deployment_has_a_ready_server() {
             1,
         ),
         applied(&format!("{ns}/services"), "quickstart"),
+        absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+        absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
     ]));
     expected.push(status_patch(&v).body(|patch| {
         let ready = patch["status"]["conditions"]
@@ -518,6 +531,7 @@ async fn a_no_op_reconcile_makes_no_write() {
     ];
     // Every object is read and found as desired: nothing is written, not even status.
     expected.extend(objects.iter().map(live));
+    expected.extend(nothing_to_prune());
     run(v, expected).await;
 }
 
@@ -567,6 +581,7 @@ async fn a_theme_change_updates_only_the_config_map() {
             );
         }
     }
+    expected.extend(nothing_to_prune());
     // No Deployment write: the servers pick the new config up without a rollout. Status records
     // the new hash.
     let hash = new_config.hash.clone();
@@ -647,6 +662,8 @@ fn local_region_applies() -> Vec<Expect> {
             2,
         ),
         applied(&format!("{ns}/services"), "quickstart"),
+        absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+        absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
     ])
 }
 
@@ -746,6 +763,8 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
                 "/apis/apps/v1/namespaces/default/deployments/quickstart",
             ),
             expect(Method::PATCH, &format!("{ns}/services/quickstart")),
+            absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+            absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
         ]),
     );
     let (ctx, handle) = context_with(clusters);
@@ -929,6 +948,8 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
         applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
         applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
         applied(&format!("{ns}/services"), "quickstart"),
+        absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+        absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
     ]));
     expected.push(status_patch(&v));
     expected.push(event("Normal", "Progressing"));
@@ -1032,6 +1053,8 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
         applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
         applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
         applied(&format!("{ns}/services"), "quickstart"),
+        absent("/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart"),
+        absent("/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart"),
     ]));
     expected.push(status_patch(&v));
     expected.push(event("Normal", "Progressing"));
@@ -1147,6 +1170,7 @@ async fn a_changed_source_secret_rewrites_only_the_region_secret() {
             );
         }
     }
+    expected.extend(nothing_to_prune());
     // The config hash is unchanged (it holds no secret values): no status write, no Event.
     let v = with_ready_status(v, &config);
     let (ctx, handle) = context();
@@ -1296,5 +1320,119 @@ async fn a_deleted_service_is_re_applied_and_nothing_else_is_written() {
             expected.push(live(object));
         }
     }
+    expected.extend(nothing_to_prune());
     run(v, expected).await;
+}
+
+/// A reconcile of the no-op scenario's Vestibule in which the cluster still holds `pdb` and
+/// `ingress` (as JSON, or `None`), expecting `after_pdb` / `after_ingress` once each is read.
+async fn prune_scenario(
+    pdb: Option<Value>,
+    after_pdb: Vec<Expect>,
+    ingress: Option<Value>,
+    after_ingress: Vec<Expect>,
+    events: Vec<Expect>,
+) {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    let v = vestibule(spec, true);
+    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
+    let (keys, key_secret) = stored_keys(&config);
+    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
+    let v = with_ready_status(v, &config);
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+        key_secret,
+    ];
+    expected.extend(objects.iter().map(live));
+    let pdb_path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart";
+    let ingress_path = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart";
+    expected.push(match pdb {
+        Some(object) => present(pdb_path, object),
+        None => absent(pdb_path),
+    });
+    expected.extend(after_pdb);
+    expected.push(match ingress {
+        Some(object) => present(ingress_path, object),
+        None => absent(ingress_path),
+    });
+    expected.extend(after_ingress);
+    expected.extend(events);
+    run(v, expected).await;
+}
+
+/// An object of `kind` named like the region's, with `labels`.
+fn leftover(api_version: &str, kind: &str, labels: Value) -> Value {
+    json!({"apiVersion": api_version, "kind": kind,
+           "metadata": {"name": "quickstart", "namespace": "default", "labels": labels}})
+}
+
+fn our_labels() -> Value {
+    json!({"app.kubernetes.io/managed-by": "vestibule", "app.kubernetes.io/instance": "quickstart",
+           "vestibule.dev/region": "local", "app.kubernetes.io/name": "vestibule"})
+}
+
+fn delete(path: &'static str) -> Expect {
+    expect(Method::DELETE, path).respond(
+        |_| json!({"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Success"}),
+    )
+}
+
+#[tokio::test]
+async fn turning_an_ingress_off_deletes_exactly_that_ingress() {
+    prune_scenario(
+        None,
+        vec![],
+        Some(leftover("networking.k8s.io/v1", "Ingress", our_labels())),
+        vec![delete(
+            "/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart",
+        )],
+        vec![event("Normal", "Pruned").body(|e| {
+            let note = e["note"].as_str().unwrap_or_default();
+            assert!(note.contains("Ingress default/quickstart"), "{note}");
+        })],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn scaling_to_one_replica_deletes_the_disruption_budget() {
+    prune_scenario(
+        Some(leftover("policy/v1", "PodDisruptionBudget", our_labels())),
+        vec![delete(
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart",
+        )],
+        None,
+        vec![],
+        vec![event("Normal", "Pruned").body(|e| {
+            let note = e["note"].as_str().unwrap_or_default();
+            assert!(
+                note.contains("PodDisruptionBudget default/quickstart"),
+                "{note}"
+            );
+        })],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_object_without_the_instance_labels_is_never_deleted() {
+    // Same names, but someone else's (no labels; or another Vestibule's; or another region's).
+    let another = json!({"app.kubernetes.io/managed-by": "vestibule",
+                         "app.kubernetes.io/instance": "other", "vestibule.dev/region": "local"});
+    prune_scenario(
+        Some(leftover("policy/v1", "PodDisruptionBudget", json!({}))),
+        vec![],
+        Some(leftover("networking.k8s.io/v1", "Ingress", another)),
+        vec![],
+        vec![],
+    )
+    .await;
 }
