@@ -596,8 +596,9 @@ pub struct RegionStatus {
     /// Config hash the region should be running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_config_hash: Option<String>,
-    /// Config hash last applied to the region's ConfigMap (absent when the region could not be
-    /// applied); its servers load it within seconds, without a restart.
+    /// Config hash in the region's ConfigMap: the last one applied, which its servers run (they
+    /// load a new one within seconds, without a restart). Kept while a newer config is refused;
+    /// absent while nothing was ever applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_config_hash: Option<String>,
 }
