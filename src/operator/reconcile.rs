@@ -248,13 +248,36 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
                 status::RegionOutcome::Failed { reason, serving }
             }
         };
-        regions.push(status::region(
-            &region.name,
-            &config.hash,
-            outcome,
-            generation,
-            now,
-        ));
+        let mut region_status =
+            status::region(&region.name, &config.hash, outcome, generation, now);
+        region_status.namespace = Some(crate::render::Names::new(vestibule, region).namespace);
+        region_status.kubeconfig_secret_ref = region.kubeconfig_secret_ref.clone();
+        regions.push(region_status);
+    }
+    // Regions removed from the spec: their objects go, found by label where status says they
+    // live. One that cannot be cleaned stays in status, degraded, and is tried again.
+    for gone in removed_regions(vestibule) {
+        match remove_region(ctx, vestibule, &gone).await {
+            Ok(()) => pruned_notes.push(format!("region {}", gone.name)),
+            Err(reason) => {
+                tracing::warn!(region = %gone.name, %reason, "removed region not cleaned up");
+                ctx.metrics.region_error(&gone.name);
+                let reason = format!("removed from spec.regions; cleaning up failed: {reason}");
+                let serving = status::Serving {
+                    config_hash: gone.applied_config_hash.clone(),
+                    ready_replicas: gone.ready_replicas,
+                };
+                let outcome = status::RegionOutcome::Failed {
+                    reason: &reason,
+                    serving,
+                };
+                let mut kept = status::region(&gone.name, &config.hash, outcome, generation, now);
+                kept.desired_config_hash = None;
+                kept.namespace = gone.namespace.clone();
+                kept.kubeconfig_secret_ref = gone.kubeconfig_secret_ref.clone();
+                regions.push(kept);
+            }
+        }
     }
     let status = status::ready(generation, &config.hash, regions, now);
     let progressing = status
@@ -578,6 +601,71 @@ where
     Ok(())
 }
 
+/// Regions the status still lists that `spec.regions` no longer has.
+fn removed_regions(vestibule: &Vestibule) -> Vec<crate::resources::vestibule::RegionStatus> {
+    let wanted: BTreeSet<&str> = vestibule
+        .spec
+        .regions
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    vestibule
+        .status
+        .iter()
+        .flat_map(|s| &s.regions)
+        .filter(|r| !wanted.contains(r.name.as_str()) && r.namespace.is_some())
+        .cloned()
+        .collect()
+}
+
+/// Deletes every object of a region removed from the spec, in its cluster.
+async fn remove_region(
+    ctx: &Context,
+    vestibule: &Vestibule,
+    gone: &crate::resources::vestibule::RegionStatus,
+) -> Result<(), String> {
+    let home = namespace_of(vestibule);
+    let client = ctx
+        .clusters
+        .client_for(&ctx.client, &home, gone.kubeconfig_secret_ref.as_ref())
+        .await?;
+    let namespace = gone.namespace.as_deref().unwrap_or(home.as_str());
+    clean_region(&client, vestibule, &gone.name, namespace, &ctx.metrics)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Deletes every object labelled as this Vestibule's in region `region` of `namespace`: the
+/// one list of kinds that deletion and region removal clean up.
+async fn clean_region(
+    client: &Client,
+    vestibule: &Vestibule,
+    region: &str,
+    namespace: &str,
+    metrics: &super::metrics::OperatorMetrics,
+) -> Result<(), Error> {
+    let selector = format!(
+        "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={},{}={}",
+        crate::render::MANAGER,
+        vestibule.name_any(),
+        crate::render::REGION_LABEL,
+        region
+    );
+    let ns = namespace;
+    // Workloads first, so nothing serves with half its config gone.
+    delete_labelled::<Ingress>(client, ns, &selector, metrics).await?;
+    delete_labelled::<Deployment>(client, ns, &selector, metrics).await?;
+    delete_labelled::<PodDisruptionBudget>(client, ns, &selector, metrics).await?;
+    delete_labelled::<Service>(client, ns, &selector, metrics).await?;
+    delete_labelled::<ConfigMap>(client, ns, &selector, metrics).await?;
+    delete_labelled::<Secret>(client, ns, &selector, metrics).await?;
+    delete_labelled::<PersistentVolumeClaim>(client, ns, &selector, metrics).await?;
+    delete_labelled::<RoleBinding>(client, ns, &selector, metrics).await?;
+    delete_labelled::<Role>(client, ns, &selector, metrics).await?;
+    delete_labelled::<ServiceAccount>(client, ns, &selector, metrics).await?;
+    Ok(())
+}
+
 /// Before the Vestibule goes, its regional objects go. Objects next to it (same cluster and
 /// namespace) carry owner references and are collected by Kubernetes; the rest are found by
 /// label and deleted, in remote clusters too. An unreachable cluster keeps the finalizer (and
@@ -595,25 +683,14 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
             .client_for(&ctx.client, &home, region.kubeconfig_secret_ref.as_ref())
             .await
             .map_err(|reason| Error::Region(region.name.clone(), reason))?;
-        let selector = format!(
-            "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={},{}={}",
-            crate::render::MANAGER,
-            vestibule.name_any(),
-            crate::render::REGION_LABEL,
-            region.name
-        );
-        let ns = names.namespace.as_str();
-        // Workloads first, so nothing serves with half its config gone.
-        delete_labelled::<Ingress>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<Deployment>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<PodDisruptionBudget>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<Service>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<ConfigMap>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<Secret>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<PersistentVolumeClaim>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<RoleBinding>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<Role>(&client, ns, &selector, &ctx.metrics).await?;
-        delete_labelled::<ServiceAccount>(&client, ns, &selector, &ctx.metrics).await?;
+        clean_region(
+            &client,
+            vestibule,
+            &region.name,
+            &names.namespace,
+            &ctx.metrics,
+        )
+        .await?;
     }
     Ok(Action::await_change())
 }

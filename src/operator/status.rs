@@ -231,6 +231,9 @@ pub fn region(
         ready_replicas,
         desired_config_hash: Some(hash.to_owned()),
         applied_config_hash: applied_hash,
+        // Where the region lives is filled in by the reconcile, which knows the spec.
+        namespace: None,
+        kubeconfig_secret_ref: None,
     }
 }
 

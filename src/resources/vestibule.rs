@@ -601,4 +601,12 @@ pub struct RegionStatus {
     /// absent while nothing was ever applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_config_hash: Option<String>,
+    /// Namespace the region's objects live in, so they can be found again once the region is
+    /// removed from `spec.regions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubeconfig Secret of the region's cluster (absent: this cluster), kept for the same
+    /// reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig_secret_ref: Option<SecretKeyRef>,
 }

@@ -498,7 +498,9 @@ fn with_ready_status(mut v: Vestibule, config: &vestibule::config::RuntimeConfig
         ready: 1,
         desired: 1,
     };
-    let region = vestibule::operator::status::region("local", &config.hash, outcome, Some(3), then);
+    let mut region =
+        vestibule::operator::status::region("local", &config.hash, outcome, Some(3), then);
+    region.namespace = Some("default".into());
     v.status = Some(vestibule::operator::status::ready(
         Some(3),
         &config.hash,
@@ -1435,4 +1437,88 @@ async fn an_object_without_the_instance_labels_is_never_deleted() {
         vec![],
     )
     .await;
+}
+
+#[tokio::test]
+async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    let v = vestibule(spec, true);
+    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
+    let (keys, key_secret) = stored_keys(&config);
+    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
+    let mut v = with_ready_status(v, &config);
+    // The status still lists region "far", in cluster-far's namespace "default": the spec
+    // no longer has it.
+    let then = "2026-01-01T00:00:00Z".parse().expect("time");
+    let outcome = vestibule::operator::status::RegionOutcome::Applied {
+        ready: 1,
+        desired: 1,
+    };
+    let mut far = vestibule::operator::status::region("far", &config.hash, outcome, Some(3), then);
+    far.namespace = Some("default".into());
+    far.kubeconfig_secret_ref = Some(
+        serde_json::from_value(json!({"name": "cluster-far", "key": "kubeconfig"})).expect("ref"),
+    );
+    if let Some(status) = v.status.as_mut() {
+        status.regions.push(far);
+    }
+    let (far_service, far_handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let clusters = vestibule::operator::clusters::Clusters::default()
+        .with_fixed("cluster-far", Client::new(far_service, "default"));
+    let deleted = |path: &str| {
+        expect(Method::DELETE, path)
+            .query("labelSelector=")
+            .respond(|_| json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}))
+    };
+    let ns = "/api/v1/namespaces/default";
+    let far_server = serve(
+        far_handle,
+        vec![
+            deleted("/apis/networking.k8s.io/v1/namespaces/default/ingresses"),
+            deleted("/apis/apps/v1/namespaces/default/deployments"),
+            deleted("/apis/policy/v1/namespaces/default/poddisruptionbudgets"),
+            deleted(&format!("{ns}/services")),
+            deleted(&format!("{ns}/configmaps")),
+            deleted(&format!("{ns}/secrets")),
+            deleted(&format!("{ns}/persistentvolumeclaims")),
+            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"),
+            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles"),
+            deleted(&format!("{ns}/serviceaccounts")),
+        ],
+    );
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        empty_list("Organization"),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+        key_secret,
+    ];
+    // The local region is as desired: read, not written.
+    expected.extend(objects.iter().map(live));
+    expected.extend(nothing_to_prune());
+    expected.push(status_patch(&v).body(|patch| {
+        let regions = patch["status"]["regions"].as_array().expect("regions");
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        assert_eq!(regions[0]["name"], "local");
+    }));
+    expected.push(event("Normal", "Pruned").body(|e| {
+        let note = e["note"].as_str().unwrap_or_default();
+        assert!(note.contains("region far"), "{note}");
+    }));
+    let (ctx, handle) = context_with(clusters);
+    let server = serve(handle, expected);
+    Box::pin(reconcile(Arc::new(v), ctx))
+        .await
+        .expect("reconcile");
+    server
+        .await
+        .expect("local API server saw exactly the expected requests");
+    far_server
+        .await
+        .expect("the far cluster saw exactly its region's deletes");
 }
