@@ -510,8 +510,15 @@ fn with_ready_status(mut v: Vestibule, config: &vestibule::config::RuntimeConfig
     v
 }
 
-#[tokio::test]
-async fn a_no_op_reconcile_makes_no_write() {
+/// A Vestibule whose region already runs what it renders (themed, Ready, keys stored): the
+/// Vestibule, its config, the rendered objects, and the reads every reconcile of it starts with
+/// (inputs and the current key set, read and not rewritten).
+fn settled() -> (
+    Vestibule,
+    vestibule::config::RuntimeConfig,
+    Vec<Value>,
+    Vec<Expect>,
+) {
     let mut spec = minimal_spec();
     spec["themeRef"] = json!({"name": "brand"});
     let v = vestibule(spec, true);
@@ -520,7 +527,7 @@ async fn a_no_op_reconcile_makes_no_write() {
     let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
     let v = with_ready_status(v, &config);
     let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
-    let mut expected = vec![
+    let expected = vec![
         empty_list("OAuthProvider"),
         empty_list("Organization"),
         empty_list("Application"),
@@ -528,9 +535,14 @@ async fn a_no_op_reconcile_makes_no_write() {
             json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
         }),
         empty_list("MfaPolicy"),
-        // The key set is current: read, not rewritten.
         key_secret,
     ];
+    (v, config, objects, expected)
+}
+
+#[tokio::test]
+async fn a_no_op_reconcile_makes_no_write() {
+    let (v, _, objects, mut expected) = settled();
     // Every object is read and found as desired: nothing is written, not even status.
     expected.extend(objects.iter().map(live));
     expected.extend(nothing_to_prune());
@@ -1294,24 +1306,7 @@ async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() 
 
 #[tokio::test]
 async fn a_deleted_service_is_re_applied_and_nothing_else_is_written() {
-    let mut spec = minimal_spec();
-    spec["themeRef"] = json!({"name": "brand"});
-    let v = vestibule(spec, true);
-    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
-    let (keys, key_secret) = stored_keys(&config);
-    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
-    let v = with_ready_status(v, &config);
-    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
-    let mut expected = vec![
-        empty_list("OAuthProvider"),
-        empty_list("Organization"),
-        empty_list("Application"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
-        }),
-        empty_list("MfaPolicy"),
-        key_secret,
-    ];
+    let (v, _, objects, mut expected) = settled();
     // Someone deleted the Service (the watch on Services woke this reconcile): it alone is
     // applied again; every other object is read and left as it is, and status stays.
     for object in &objects {
@@ -1335,24 +1330,7 @@ async fn prune_scenario(
     after_ingress: Vec<Expect>,
     events: Vec<Expect>,
 ) {
-    let mut spec = minimal_spec();
-    spec["themeRef"] = json!({"name": "brand"});
-    let v = vestibule(spec, true);
-    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
-    let (keys, key_secret) = stored_keys(&config);
-    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
-    let v = with_ready_status(v, &config);
-    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
-    let mut expected = vec![
-        empty_list("OAuthProvider"),
-        empty_list("Organization"),
-        empty_list("Application"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
-        }),
-        empty_list("MfaPolicy"),
-        key_secret,
-    ];
+    let (v, _, objects, mut expected) = settled();
     expected.extend(objects.iter().map(live));
     let pdb_path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets/quickstart";
     let ingress_path = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/quickstart";
@@ -1441,13 +1419,7 @@ async fn an_object_without_the_instance_labels_is_never_deleted() {
 
 #[tokio::test]
 async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry() {
-    let mut spec = minimal_spec();
-    spec["themeRef"] = json!({"name": "brand"});
-    let v = vestibule(spec, true);
-    let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
-    let (keys, key_secret) = stored_keys(&config);
-    let (config, objects) = rendered(&v, vec![theme("#2563eb")], Some(&keys));
-    let mut v = with_ready_status(v, &config);
+    let (mut v, config, objects, mut expected) = settled();
     // The status still lists region "far", in cluster-far's namespace "default": the spec
     // no longer has it.
     let then = "2026-01-01T00:00:00Z".parse().expect("time");
@@ -1487,17 +1459,6 @@ async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry
             deleted(&format!("{ns}/serviceaccounts")),
         ],
     );
-    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
-    let mut expected = vec![
-        empty_list("OAuthProvider"),
-        empty_list("Organization"),
-        empty_list("Application"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
-        }),
-        empty_list("MfaPolicy"),
-        key_secret,
-    ];
     // The local region is as desired: read, not written.
     expected.extend(objects.iter().map(live));
     expected.extend(nothing_to_prune());
