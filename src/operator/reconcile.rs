@@ -459,7 +459,7 @@ async fn prune_region(
     metrics: &super::metrics::OperatorMetrics,
 ) -> Result<Vec<String>, Error> {
     let names = crate::render::Names::new(vestibule, region);
-    let labels = crate::render::labels(vestibule, region);
+    let labels = region_identity(vestibule, &region.name);
     let mut deleted = Vec::new();
     if objects.disruption_budget.is_none() {
         deleted.extend(prune::<PodDisruptionBudget>(client, &names, &labels, metrics).await?);
@@ -474,7 +474,7 @@ async fn prune_region(
 async fn prune<K>(
     client: &Client,
     names: &crate::render::Names,
-    labels: &BTreeMap<String, String>,
+    labels: &[(&str, String); 3],
     metrics: &super::metrics::OperatorMetrics,
 ) -> Result<Option<String>, Error>
 where
@@ -487,14 +487,7 @@ where
     let Some(live) = api.get_opt(&names.base).await? else {
         return Ok(None);
     };
-    let ours = labels
-        .iter()
-        .filter(|(k, _)| {
-            k.as_str() == "app.kubernetes.io/managed-by"
-                || k.as_str() == "app.kubernetes.io/instance"
-                || k.as_str() == crate::render::REGION_LABEL
-        })
-        .all(|(k, v)| live.labels().get(k) == Some(v));
+    let ours = labels.iter().all(|(k, v)| live.labels().get(*k) == Some(v));
     if !ours {
         return Ok(None);
     }
@@ -635,6 +628,19 @@ async fn remove_region(
         .map_err(|e| e.to_string())
 }
 
+/// The labels that make an object this Vestibule's in region `region`: what cleanup selects by
+/// and what pruning checks before it deletes anything.
+fn region_identity(vestibule: &Vestibule, region: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            "app.kubernetes.io/managed-by",
+            crate::render::MANAGER.to_owned(),
+        ),
+        ("app.kubernetes.io/instance", vestibule.name_any()),
+        (crate::render::REGION_LABEL, region.to_owned()),
+    ]
+}
+
 /// Deletes every object labelled as this Vestibule's in region `region` of `namespace`: the
 /// one list of kinds that deletion and region removal clean up.
 async fn clean_region(
@@ -644,13 +650,11 @@ async fn clean_region(
     namespace: &str,
     metrics: &super::metrics::OperatorMetrics,
 ) -> Result<(), Error> {
-    let selector = format!(
-        "app.kubernetes.io/managed-by={},app.kubernetes.io/instance={},{}={}",
-        crate::render::MANAGER,
-        vestibule.name_any(),
-        crate::render::REGION_LABEL,
-        region
-    );
+    let selector: Vec<String> = region_identity(vestibule, region)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let selector = selector.join(",");
     let ns = namespace;
     // Workloads first, so nothing serves with half its config gone.
     delete_labelled::<Ingress>(client, ns, &selector, metrics).await?;

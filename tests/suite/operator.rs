@@ -38,6 +38,21 @@ fn nothing_to_prune() -> Vec<Expect> {
     ]
 }
 
+/// Where a region's objects are deleted by label, in the order cleanup deletes them
+/// (workloads first).
+const REGION_KINDS: [&str; 10] = [
+    "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+    "/apis/apps/v1/namespaces/default/deployments",
+    "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+    "/api/v1/namespaces/default/services",
+    "/api/v1/namespaces/default/configmaps",
+    "/api/v1/namespaces/default/secrets",
+    "/api/v1/namespaces/default/persistentvolumeclaims",
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+    "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+    "/api/v1/namespaces/default/serviceaccounts",
+];
+
 fn empty_list(kind: &str) -> Expect {
     let kind = kind.to_owned();
     let plural = format!("{}s", kind.to_lowercase()).replace("policys", "policies");
@@ -824,21 +839,9 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
                 json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []})
             })
     };
-    let ns = "/api/v1/namespaces/default";
     let far_server = serve(
         far_handle,
-        vec![
-            deleted("/apis/networking.k8s.io/v1/namespaces/default/ingresses"),
-            deleted("/apis/apps/v1/namespaces/default/deployments"),
-            deleted("/apis/policy/v1/namespaces/default/poddisruptionbudgets"),
-            deleted(&format!("{ns}/services")),
-            deleted(&format!("{ns}/configmaps")),
-            deleted(&format!("{ns}/secrets")),
-            deleted(&format!("{ns}/persistentvolumeclaims")),
-            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"),
-            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles"),
-            deleted(&format!("{ns}/serviceaccounts")),
-        ],
+        REGION_KINDS.iter().map(|path| deleted(path)).collect(),
     );
     let (ctx, handle) = context_with(clusters);
     let done = cleaned.clone();
@@ -1443,21 +1446,9 @@ async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry
             .query("labelSelector=")
             .respond(|_| json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}))
     };
-    let ns = "/api/v1/namespaces/default";
     let far_server = serve(
         far_handle,
-        vec![
-            deleted("/apis/networking.k8s.io/v1/namespaces/default/ingresses"),
-            deleted("/apis/apps/v1/namespaces/default/deployments"),
-            deleted("/apis/policy/v1/namespaces/default/poddisruptionbudgets"),
-            deleted(&format!("{ns}/services")),
-            deleted(&format!("{ns}/configmaps")),
-            deleted(&format!("{ns}/secrets")),
-            deleted(&format!("{ns}/persistentvolumeclaims")),
-            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings"),
-            deleted("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles"),
-            deleted(&format!("{ns}/serviceaccounts")),
-        ],
+        REGION_KINDS.iter().map(|path| deleted(path)).collect(),
     );
     // The local region is as desired: read, not written.
     expected.extend(objects.iter().map(live));
