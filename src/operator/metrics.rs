@@ -24,6 +24,11 @@ struct WriteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RegionLabels {
     region: String,
 }
@@ -35,6 +40,7 @@ pub struct OperatorMetrics {
     duration: Histogram,
     writes: Family<WriteLabels, Counter>,
     region_errors: Family<RegionLabels, Counter>,
+    input_reads: Family<SourceLabels, Counter>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -65,12 +71,19 @@ impl Default for OperatorMetrics {
             "Regions that could not be applied, by region",
             region_errors.clone(),
         );
+        let input_reads = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "input_reads",
+            "Reconciles by where their inputs came from (cache: the watch stores; list: the API server)",
+            input_reads.clone(),
+        );
         Self {
             registry,
             reconciles,
             duration,
             writes,
             region_errors,
+            input_reads,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -119,6 +132,13 @@ impl OperatorMetrics {
                 verb: verb.to_owned(),
                 kind: kind.to_owned(),
             })
+            .inc();
+    }
+
+    /// Counts where one reconcile read its inputs: `cache` or `list`.
+    pub fn input_read(&self, source: &'static str) {
+        self.input_reads
+            .get_or_create(&SourceLabels { source })
             .inc();
     }
 

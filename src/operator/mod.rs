@@ -8,6 +8,7 @@ pub mod children;
 pub mod client_secrets;
 pub mod clusters;
 pub mod dependencies;
+pub mod inputs;
 pub mod keys;
 pub mod lease;
 pub mod metrics;
@@ -49,6 +50,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Which Secrets each Vestibule depends on.
     pub secrets: dependencies::SecretIndex,
+    /// The watched input kinds, one set per controller scope; empty: reconciles list them.
+    pub inputs: Vec<inputs::InputStores>,
 }
 
 impl Context {
@@ -70,7 +73,23 @@ impl Context {
             clusters,
             metrics: Default::default(),
             secrets: Default::default(),
+            inputs: Vec::new(),
         }
+    }
+
+    /// Reconciles read their inputs from these stores once they are synced.
+    #[must_use]
+    pub fn with_inputs(mut self, inputs: Vec<inputs::InputStores>) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The synced stores that serve `namespace`, if any.
+    pub fn synced_inputs(&self, namespace: &str) -> Option<&inputs::InputStores> {
+        self.inputs
+            .iter()
+            .find(|stores| stores.covers(namespace))
+            .filter(|stores| stores.synced())
     }
 }
 

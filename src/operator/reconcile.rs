@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{Context, Error, FIELD_MANAGER, FINALIZER, RESYNC, STATUS_MANAGER, status};
+use super::{Context, Error, FIELD_MANAGER, FINALIZER, RESYNC, STATUS_MANAGER, inputs, status};
 use crate::config::bundle::namespace_of;
 use crate::config::{Resources, compile};
 use crate::render::{RegionObjects, RenderInput, render};
@@ -60,20 +60,39 @@ where
     Ok(api.list(&ListParams::default()).await?.items)
 }
 
-/// Everything in the Vestibule's namespace that compile may need.
+/// Everything in the Vestibule's namespace that compile may need: from the watch caches once
+/// they are synced, listed from the API server before that.
 async fn load_inputs(
-    client: &Client,
+    ctx: &Context,
     vestibule: &Vestibule,
     namespace: &str,
 ) -> Result<Resources, Error> {
-    let mut resources = Resources {
-        vestibules: vec![vestibule.clone()],
-        providers: list::<OAuthProvider>(client, namespace).await?,
-        organizations: list::<Organization>(client, namespace).await?,
-        applications: list::<Application>(client, namespace).await?,
-        themes: list::<Theme>(client, namespace).await?,
-        mfa_policies: list::<MfaPolicy>(client, namespace).await?,
-        secrets: BTreeMap::new(),
+    let client = &ctx.client;
+    let mut resources = match ctx.synced_inputs(namespace) {
+        Some(stores) => {
+            ctx.metrics.input_read("cache");
+            Resources {
+                vestibules: vec![vestibule.clone()],
+                providers: inputs::in_namespace(&stores.providers, namespace),
+                organizations: inputs::in_namespace(&stores.organizations, namespace),
+                applications: inputs::in_namespace(&stores.applications, namespace),
+                themes: inputs::in_namespace(&stores.themes, namespace),
+                mfa_policies: inputs::in_namespace(&stores.mfa_policies, namespace),
+                secrets: BTreeMap::new(),
+            }
+        }
+        None => {
+            ctx.metrics.input_read("list");
+            Resources {
+                vestibules: vec![vestibule.clone()],
+                providers: list::<OAuthProvider>(client, namespace).await?,
+                organizations: list::<Organization>(client, namespace).await?,
+                applications: list::<Application>(client, namespace).await?,
+                themes: list::<Theme>(client, namespace).await?,
+                mfa_policies: list::<MfaPolicy>(client, namespace).await?,
+                secrets: BTreeMap::new(),
+            }
+        }
     };
     let bundle = resources.bundle_for(vestibule);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -138,7 +157,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         write_status(ctx, vestibule, status::paused(generation, now)).await?;
         return Ok(Action::await_change());
     }
-    let inputs = load_inputs(&ctx.client, vestibule, &namespace).await?;
+    let inputs = load_inputs(ctx, vestibule, &namespace).await?;
     let bundle = inputs.bundle_for(vestibule);
     let compiled = compile(&bundle);
     let no_diagnostics = Vec::new();

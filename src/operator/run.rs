@@ -16,7 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, ResourceExt};
 
-use super::{Context, error_policy, reconcile::reconcile};
+use super::{Context, error_policy, inputs, reconcile::reconcile};
 use crate::config::bundle::namespace_of;
 use crate::resources::{Application, MfaPolicy, OAuthProvider, Organization, Theme, Vestibule};
 
@@ -85,12 +85,22 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
         std::env::var("HOSTNAME")
             .unwrap_or_else(|_| format!("vestibule-operator-{}", std::process::id()))
     });
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        options.image,
-        super::clusters::Clusters::default(),
-        Some(identity.clone()),
-    ));
+    let scopes: Vec<Option<String>> = if options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        options.namespaces.iter().cloned().map(Some).collect()
+    };
+    // The input stores exist from the start; their watches begin with the controllers.
+    let (stores, writers): (Vec<_>, Vec<_>) = scopes.iter().cloned().map(inputs::stores).unzip();
+    let ctx = Arc::new(
+        Context::new(
+            client.clone(),
+            options.image,
+            super::clusters::Clusters::default(),
+            Some(identity.clone()),
+        )
+        .with_inputs(stores),
+    );
     // Health first: a follower waiting for the Lease is alive.
     tokio::spawn(serve_health(options.metrics, ctx.clone()));
     let lease_namespace = options
@@ -102,20 +112,12 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
         held = super::lease::acquire(client.clone(), settings) => held?,
         () = shutdown_signal() => return Ok(()),
     };
-    let scopes: Vec<Option<&str>> = if options.namespaces.is_empty() {
-        vec![None]
-    } else {
-        options
-            .namespaces
-            .iter()
-            .map(|n| Some(n.as_str()))
-            .collect()
-    };
     // One controller per watched namespace; they share the context (metrics, clients, index).
     let controllers = futures::future::join_all(
         scopes
-            .into_iter()
-            .map(|scope| controller(&client, scope, ctx.clone())),
+            .iter()
+            .zip(writers)
+            .map(|(scope, writers)| controller(&client, scope.as_deref(), writers, ctx.clone())),
     );
     let lost = tokio::select! {
         _ = controllers => None,
@@ -157,7 +159,12 @@ async fn shutdown_signal() {
 
 /// The Vestibule controller over one namespace (or all), with every watch that can make a
 /// Vestibule's desired state change.
-async fn controller(client: &Client, scope: Option<&str>, ctx: Arc<Context>) {
+async fn controller(
+    client: &Client,
+    scope: Option<&str>,
+    writers: inputs::InputWriters,
+    ctx: Arc<Context>,
+) {
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=vestibule");
     let controller = Controller::new(
         scoped::<Vestibule>(client, scope),
@@ -173,8 +180,14 @@ async fn controller(client: &Client, scope: Option<&str>, ctx: Arc<Context>) {
     // hand-edited child is put back within seconds, not at the resync. Metadata only where the
     // values are not needed: the caches hold names and versions, not Secret data or specs.
     controller
-        .owns(scoped::<ConfigMap>(client, scope), owned.clone())
-        .owns(scoped::<Deployment>(client, scope), owned.clone())
+        .owns(
+            scoped::<PartialObjectMeta<ConfigMap>>(client, scope),
+            owned.clone(),
+        )
+        .owns(
+            scoped::<PartialObjectMeta<Deployment>>(client, scope),
+            owned.clone(),
+        )
         .owns(
             scoped::<PartialObjectMeta<Service>>(client, scope),
             owned.clone(),
@@ -204,31 +217,27 @@ async fn controller(client: &Client, scope: Option<&str>, ctx: Arc<Context>) {
             owned.clone(),
         )
         .owns(scoped::<PartialObjectMeta<Ingress>>(client, scope), owned)
-        .watches(
-            scoped::<OAuthProvider>(client, scope),
-            watcher::Config::default(),
+        // The input kinds: each watch fills the store reconciles read instead of listing.
+        .watches_stream(
+            inputs::watch(scoped::<OAuthProvider>(client, scope), writers.providers),
             move |p| by_ref(p.namespace(), &p.spec.vestibule_ref.name),
         )
-        .watches(
-            scoped::<Organization>(client, scope),
-            watcher::Config::default(),
+        .watches_stream(
+            inputs::watch(scoped::<Organization>(client, scope), writers.organizations),
             move |o| by_ref(o.namespace(), &o.spec.vestibule_ref.name),
         )
-        .watches(
-            scoped::<Application>(client, scope),
-            watcher::Config::default(),
+        .watches_stream(
+            inputs::watch(scoped::<Application>(client, scope), writers.applications),
             move |a| by_ref(a.namespace(), &a.spec.vestibule_ref.name),
         )
         // A Theme anywhere in a Vestibule's namespace may sit in its `extends` chain: re-check
         // them all (compile is cheap; a no-op reconcile writes nothing).
-        .watches(
-            scoped::<Theme>(client, scope),
-            watcher::Config::default(),
+        .watches_stream(
+            inputs::watch(scoped::<Theme>(client, scope), writers.themes),
             move |t| dependents(&themes, &namespace_of(&t), |_| true),
         )
-        .watches(
-            scoped::<MfaPolicy>(client, scope),
-            watcher::Config::default(),
+        .watches_stream(
+            inputs::watch(scoped::<MfaPolicy>(client, scope), writers.mfa_policies),
             move |m| dependents(&policies, &namespace_of(&m), |_| true),
         )
         // Secrets by metadata only (kube makes `PartialObjectMeta` requests metadata-only): the

@@ -136,15 +136,27 @@ fn minimal_spec() -> Value {
 /// else was requested.
 async fn run(v: Vestibule, expected: Vec<Expect>) -> Action {
     let (ctx, handle) = context();
+    run_in(ctx, handle, v, expected).await.0
+}
+
+/// [`run`] with a context of the test's making.
+async fn run_in(
+    ctx: Arc<Context>,
+    handle: ApiHandle,
+    v: Vestibule,
+    expected: Vec<Expect>,
+) -> (Action, String) {
     let server = serve(handle, expected);
-    let action = Box::pin(reconcile(Arc::new(v), ctx))
+    let action = Box::pin(reconcile(Arc::new(v), ctx.clone()))
         .await
         .expect("reconcile succeeds");
+    let metrics = ctx.metrics.render();
     // Dropping the context closes the client, so the server sees the end of requests.
+    drop(ctx);
     server
         .await
         .expect("the API server saw exactly the expected requests");
-    action
+    (action, metrics)
 }
 
 #[tokio::test]
@@ -437,10 +449,19 @@ fn rendered(
     keys: Option<&vestibule::crypto::keys::KeySet>,
 ) -> (vestibule::config::RuntimeConfig, Vec<Value>) {
     let resources = vestibule::config::Resources {
-        vestibules: vec![v.clone()],
         themes,
         ..Default::default()
     };
+    rendered_with(v, resources, keys)
+}
+
+/// What the operator renders for `v` with the other `resources` of its namespace.
+fn rendered_with(
+    v: &Vestibule,
+    mut resources: vestibule::config::Resources,
+    keys: Option<&vestibule::crypto::keys::KeySet>,
+) -> (vestibule::config::RuntimeConfig, Vec<Value>) {
+    resources.vestibules = vec![v.clone()];
     let config = vestibule::config::compile(&resources.bundle_for(v)).expect("compiles");
     let objects = vestibule::render::render(&vestibule::render::RenderInput {
         vestibule: v,
@@ -1473,4 +1494,127 @@ async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry
     far_server
         .await
         .expect("the far cluster saw exactly its region's deletes");
+}
+
+fn organization(display_name: &str) -> vestibule::resources::Organization {
+    serde_json::from_value(accepted(json!({
+        "apiVersion": "vestibule.dev/v1alpha1", "kind": "Organization",
+        "metadata": {"name": "acme", "namespace": "default"},
+        "spec": {"vestibuleRef": {"name": "quickstart"}, "slug": "acme", "displayName": display_name},
+    })))
+    .expect("organization")
+}
+
+/// Input stores as the controller's watches leave them after their first lists.
+fn synced_stores(
+    themes: Vec<vestibule::resources::Theme>,
+    organizations: Vec<vestibule::resources::Organization>,
+) -> (
+    vestibule::operator::inputs::InputStores,
+    vestibule::operator::inputs::InputWriters,
+) {
+    use kube::runtime::watcher::Event;
+    let (stores, mut writers) = vestibule::operator::inputs::stores(None);
+    writers.themes.apply_watcher_event(&Event::Init);
+    for theme in themes {
+        writers.themes.apply_watcher_event(&Event::InitApply(theme));
+    }
+    writers.themes.apply_watcher_event(&Event::InitDone);
+    writers.organizations.apply_watcher_event(&Event::Init);
+    for organization in organizations {
+        writers
+            .organizations
+            .apply_watcher_event(&Event::InitApply(organization));
+    }
+    writers.organizations.apply_watcher_event(&Event::InitDone);
+    writers.providers.apply_watcher_event(&Event::InitDone);
+    writers.applications.apply_watcher_event(&Event::InitDone);
+    writers.mfa_policies.apply_watcher_event(&Event::InitDone);
+    (stores, writers)
+}
+
+#[tokio::test]
+async fn an_organization_edit_is_reconciled_from_the_watch_caches_without_a_list() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    spec["organizations"] = json!({"enabled": true});
+    let v = vestibule(spec, true);
+    let inputs = |name: &str| vestibule::config::Resources {
+        themes: vec![theme("#2563eb")],
+        organizations: vec![organization(name)],
+        ..Default::default()
+    };
+    // The cluster runs the organization's old name; the watch has delivered the new one.
+    let (old_config, _) = rendered_with(&v, inputs("Acme"), None);
+    let (keys, key_secret) = stored_keys(&old_config);
+    let (old_config, live) = rendered_with(&v, inputs("Acme"), Some(&keys));
+    let v = with_ready_status(v, &old_config);
+    let (new_config, _) = rendered_with(&v, inputs("Acme Corporation"), Some(&keys));
+    assert_ne!(old_config.hash, new_config.hash);
+    let (stores, _writers) = synced_stores(
+        vec![
+            serde_json::from_value(accepted(
+                serde_json::to_value(theme("#2563eb")).expect("json"),
+            ))
+            .expect("theme"),
+        ],
+        vec![organization("Acme Corporation")],
+    );
+    // No list of any input kind: the first request is the key Secret.
+    let mut expected = vec![key_secret];
+    for object in &live {
+        expected.push(self::live(object));
+        if object["kind"] == "ConfigMap" {
+            expected.push(
+                applied("/api/v1/namespaces/default/configmaps", "quickstart-config").body(|cm| {
+                    let data = cm["data"]["config.json"].as_str().unwrap_or_default();
+                    assert!(data.contains("Acme Corporation"), "{data}");
+                }),
+            );
+        }
+    }
+    expected.extend(nothing_to_prune());
+    let hash = new_config.hash.clone();
+    expected.push(
+        status_patch(&v)
+            .body(move |patch| assert_eq!(patch["status"]["configHash"], hash.as_str())),
+    );
+    expected.push(event("Normal", "ConfigChanged"));
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            "ghcr.io/vestibule/vestibule:test".into(),
+            Default::default(),
+            None,
+        )
+        .with_inputs(vec![stores]),
+    );
+    let (_, metrics) = run_in(ctx, handle, v, expected).await;
+    assert!(
+        metrics.contains("vestibule_operator_input_reads_total{source=\"cache\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_reconcile_before_the_caches_are_synced_lists_its_inputs() {
+    let (v, _, objects, mut expected) = settled();
+    expected.extend(objects.iter().map(live));
+    expected.extend(nothing_to_prune());
+    // Stores whose watches have not finished their first list yet.
+    let (stores, _writers) = vestibule::operator::inputs::stores(None);
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            "ghcr.io/vestibule/vestibule:test".into(),
+            Default::default(),
+            None,
+        )
+        .with_inputs(vec![stores]),
+    );
+    run_in(ctx, handle, v, expected).await;
 }
