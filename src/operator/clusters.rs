@@ -15,12 +15,22 @@ use crate::resources::common::SecretKeyRef;
 /// Which kubeconfig a cached client was built from: namespace, Secret, key, content hash.
 type KubeconfigId = (String, String, String, [u8; 32]);
 
+/// A client for a region's cluster, and which cluster that is.
+#[derive(Clone)]
+pub struct ClusterClient {
+    /// The client.
+    pub client: Client,
+    /// `local`, or the kubeconfig it was built from (`namespace/secret/key#digest`): a rotated
+    /// kubeconfig is another cluster as far as watches go.
+    pub id: String,
+}
+
 /// Cached clients for remote clusters.
 #[derive(Default)]
 pub struct Clusters {
     /// By namespace, Secret name, key and a hash of the kubeconfig, so a rotated kubeconfig
     /// gets a new client.
-    cache: Mutex<BTreeMap<KubeconfigId, Client>>,
+    cache: Mutex<BTreeMap<KubeconfigId, ClusterClient>>,
     /// Clients given directly, by kubeconfig Secret name (tests, and embedding).
     fixed: BTreeMap<String, Client>,
 }
@@ -38,12 +48,18 @@ impl Clusters {
         local: &Client,
         namespace: &str,
         kubeconfig: Option<&SecretKeyRef>,
-    ) -> Result<Client, String> {
+    ) -> Result<ClusterClient, String> {
         let Some(reference) = kubeconfig else {
-            return Ok(local.clone());
+            return Ok(ClusterClient {
+                client: local.clone(),
+                id: "local".to_owned(),
+            });
         };
         if let Some(client) = self.fixed.get(&reference.name) {
-            return Ok(client.clone());
+            return Ok(ClusterClient {
+                client: client.clone(),
+                id: format!("{namespace}/{}", reference.name),
+            });
         }
         let secrets: Api<Secret> = Api::namespaced(local.clone(), namespace);
         let secret = secrets
@@ -75,6 +91,11 @@ impl Clusters {
             .await
             .map_err(|e| format!("invalid kubeconfig: {e}"))?;
         let client = Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))?;
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let client = ClusterClient {
+            client,
+            id: format!("{namespace}/{}/{}#{hex}", reference.name, reference.key),
+        };
         if let Ok(mut cache) = self.cache.lock() {
             // Old clients of the same Secret (an earlier kubeconfig) are dropped.
             cache.retain(|(ns, name, k, _), _| {

@@ -10,9 +10,11 @@ pub mod clusters;
 pub mod dependencies;
 pub mod inputs;
 pub mod keys;
+pub mod kinds;
 pub mod lease;
 pub mod metrics;
 pub mod reconcile;
+pub mod region_watches;
 pub mod run;
 pub mod signing;
 pub mod status;
@@ -52,6 +54,8 @@ pub struct Context {
     pub secrets: dependencies::SecretIndex,
     /// The watched input kinds, one set per controller scope; empty: reconciles list them.
     pub inputs: Vec<inputs::InputStores>,
+    /// Watches on regions in remote clusters and other namespaces.
+    pub region_watches: region_watches::RegionWatches,
 }
 
 impl Context {
@@ -74,6 +78,7 @@ impl Context {
             metrics: Default::default(),
             secrets: Default::default(),
             inputs: Vec::new(),
+            region_watches: Default::default(),
         }
     }
 

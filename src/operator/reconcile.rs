@@ -3,13 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -215,6 +211,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     );
     let mut regions = Vec::new();
     let mut pruned_notes = Vec::new();
+    let mut watch = Vec::new();
     for region in &vestibule.spec.regions {
         let objects = render(&RenderInput {
             vestibule,
@@ -232,6 +229,18 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
                 region.kubeconfig_secret_ref.as_ref(),
             )
             .await;
+        let names = crate::render::Names::new(vestibule, region);
+        if let Ok(cluster) = &client
+            && (cluster.id != "local" || names.namespace != namespace)
+        {
+            // The controller's own watches do not see this region: a region watch does.
+            let target = super::region_watches::WatchTarget {
+                cluster: cluster.id.clone(),
+                namespace: names.namespace.clone(),
+            };
+            watch.push((target, cluster.client.clone()));
+        }
+        let client = client.map(|c| c.client);
         let outcome = match (config.config_map_overflow(), client) {
             // Refused before any write; the region keeps serving its last applied config.
             (Some(reason), Ok(client)) => Err((reason, serving(&client, &objects).await)),
@@ -269,10 +278,11 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         };
         let mut region_status =
             status::region(&region.name, &config.hash, outcome, generation, now);
-        region_status.namespace = Some(crate::render::Names::new(vestibule, region).namespace);
+        region_status.namespace = Some(names.namespace);
         region_status.kubeconfig_secret_ref = region.kubeconfig_secret_ref.clone();
         regions.push(region_status);
     }
+    ctx.region_watches.track(vestibule, watch);
     // Regions removed from the spec: their objects go, found by label where status says they
     // live. One that cannot be cleaned stays in status, degraded, and is tried again.
     for gone in removed_regions(vestibule) {
@@ -642,9 +652,15 @@ async fn remove_region(
         .client_for(&ctx.client, &home, gone.kubeconfig_secret_ref.as_ref())
         .await?;
     let namespace = gone.namespace.as_deref().unwrap_or(home.as_str());
-    clean_region(&client, vestibule, &gone.name, namespace, &ctx.metrics)
-        .await
-        .map_err(|e| e.to_string())
+    clean_region(
+        &client.client,
+        vestibule,
+        &gone.name,
+        namespace,
+        &ctx.metrics,
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// The labels that make an object this Vestibule's in region `region`: what cleanup selects by
@@ -652,10 +668,10 @@ async fn remove_region(
 fn region_identity(vestibule: &Vestibule, region: &str) -> [(&'static str, String); 3] {
     [
         (
-            "app.kubernetes.io/managed-by",
+            crate::render::MANAGED_BY_LABEL,
             crate::render::MANAGER.to_owned(),
         ),
-        ("app.kubernetes.io/instance", vestibule.name_any()),
+        (crate::render::INSTANCE_LABEL, vestibule.name_any()),
         (crate::render::REGION_LABEL, region.to_owned()),
     ]
 }
@@ -674,18 +690,13 @@ async fn clean_region(
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let selector = selector.join(",");
-    let ns = namespace;
     // Workloads first, so nothing serves with half its config gone.
-    delete_labelled::<Ingress>(client, ns, &selector, metrics).await?;
-    delete_labelled::<Deployment>(client, ns, &selector, metrics).await?;
-    delete_labelled::<PodDisruptionBudget>(client, ns, &selector, metrics).await?;
-    delete_labelled::<Service>(client, ns, &selector, metrics).await?;
-    delete_labelled::<ConfigMap>(client, ns, &selector, metrics).await?;
-    delete_labelled::<Secret>(client, ns, &selector, metrics).await?;
-    delete_labelled::<PersistentVolumeClaim>(client, ns, &selector, metrics).await?;
-    delete_labelled::<RoleBinding>(client, ns, &selector, metrics).await?;
-    delete_labelled::<Role>(client, ns, &selector, metrics).await?;
-    delete_labelled::<ServiceAccount>(client, ns, &selector, metrics).await?;
+    macro_rules! clean {
+        ($kind:ty) => {
+            delete_labelled::<$kind>(client, namespace, &selector, metrics).await?;
+        };
+    }
+    super::kinds::region_kinds!(clean);
     Ok(())
 }
 
@@ -695,6 +706,7 @@ async fn clean_region(
 /// the Vestibule) until it can be cleaned, and says so in the error.
 async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     ctx.secrets.forget(vestibule);
+    ctx.region_watches.forget(vestibule);
     let home = namespace_of(vestibule);
     for region in &vestibule.spec.regions {
         let names = crate::render::Names::new(vestibule, region);
@@ -707,7 +719,7 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
             .await
             .map_err(|reason| Error::Region(region.name.clone(), reason))?;
         clean_region(
-            &client,
+            &client.client,
             vestibule,
             &region.name,
             &names.namespace,

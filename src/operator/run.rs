@@ -4,13 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
-};
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
@@ -165,8 +159,8 @@ async fn controller(
     writers: inputs::InputWriters,
     ctx: Arc<Context>,
 ) {
-    let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=vestibule");
-    let controller = Controller::new(
+    let owned = watcher::Config::default().labels(crate::render::MANAGED_SELECTOR);
+    let mut controller = Controller::new(
         scoped::<Vestibule>(client, scope),
         watcher::Config::default(),
     );
@@ -176,47 +170,19 @@ async fn controller(
     };
     let (themes, policies) = (store.clone(), store);
     let index = ctx.clone();
-    // Every kind the operator applies next to the Vestibule is watched, so a deleted or
-    // hand-edited child is put back within seconds, not at the resync. Metadata only where the
-    // values are not needed: the caches hold names and versions, not Secret data or specs.
+    // Every kind a region is made of is watched, so a deleted or hand-edited child next to its
+    // Vestibule is put back within seconds, not at the resync. Metadata only: the caches hold
+    // names and versions, not Secret data, specs or 1 MiB ConfigMaps.
+    macro_rules! own {
+        ($kind:ty) => {
+            controller = controller.owns(
+                scoped::<PartialObjectMeta<$kind>>(client, scope),
+                owned.clone(),
+            );
+        };
+    }
+    super::kinds::region_kinds!(own);
     controller
-        .owns(
-            scoped::<PartialObjectMeta<ConfigMap>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<Deployment>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<Service>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<Secret>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<ServiceAccount>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<Role>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<RoleBinding>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<PersistentVolumeClaim>>(client, scope),
-            owned.clone(),
-        )
-        .owns(
-            scoped::<PartialObjectMeta<PodDisruptionBudget>>(client, scope),
-            owned.clone(),
-        )
-        .owns(scoped::<PartialObjectMeta<Ingress>>(client, scope), owned)
         // The input kinds: each watch fills the store reconciles read instead of listing.
         .watches_stream(
             inputs::watch(scoped::<OAuthProvider>(client, scope), writers.providers),
@@ -240,6 +206,9 @@ async fn controller(
             inputs::watch(scoped::<MfaPolicy>(client, scope), writers.mfa_policies),
             move |m| dependents(&policies, &namespace_of(&m), |_| true),
         )
+        // Regions the watches above cannot see (remote clusters, other namespaces) are watched
+        // per cluster and namespace, started as their regions are applied.
+        .reconcile_on(ctx.region_watches.triggers(scope.map(str::to_owned)))
         // Secrets by metadata only (kube makes `PartialObjectMeta` requests metadata-only): the
         // operator never receives values it does not use.
         .watches(

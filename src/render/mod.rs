@@ -35,6 +35,12 @@ pub use workload::{CONFIG_FILE, DATA_MOUNT};
 
 /// Field manager and `managed-by` label value.
 pub const MANAGER: &str = "vestibule";
+/// Label naming the operator as what manages an object.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Label naming the Vestibule an object belongs to.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// Label selector of everything the operator generates.
+pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=vestibule";
 /// Label naming the region of an object.
 pub const REGION_LABEL: &str = "vestibule.dev/region";
 /// Annotation with the config hash a ConfigMap holds.
@@ -145,14 +151,8 @@ impl Names {
 /// key Secret, Applications' client Secrets): how cleanup and the Secret watch find them.
 pub fn instance_labels(vestibule: &Vestibule) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (
-            "app.kubernetes.io/managed-by".to_owned(),
-            MANAGER.to_owned(),
-        ),
-        (
-            "app.kubernetes.io/instance".to_owned(),
-            vestibule.name_any(),
-        ),
+        (MANAGED_BY_LABEL.to_owned(), MANAGER.to_owned()),
+        (INSTANCE_LABEL.to_owned(), vestibule.name_any()),
     ])
 }
 
@@ -173,10 +173,7 @@ pub fn labels(vestibule: &Vestibule, region: &Region) -> BTreeMap<String, String
 /// Labels that select this region's pods.
 pub fn selector(vestibule: &Vestibule, region: &Region) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (
-            "app.kubernetes.io/instance".to_owned(),
-            vestibule.name_any(),
-        ),
+        (INSTANCE_LABEL.to_owned(), vestibule.name_any()),
         (REGION_LABEL.to_owned(), region.name.clone()),
     ])
 }

@@ -10,5 +10,6 @@ mod kube_source;
 mod lease;
 mod mock_api;
 mod operator;
+mod region_watches;
 mod render;
 mod validate_cli;

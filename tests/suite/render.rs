@@ -138,7 +138,14 @@ fn every_object_is_labelled_and_the_server_is_locked_down() {
             secret_values: &BTreeMap::new(),
             image: IMAGE,
         });
+        let kinds = vestibule::operator::kinds::names();
         for object in objects.to_values() {
+            // What the operator watches and cleans up is exactly what it renders.
+            let kind = object["kind"].as_str().unwrap_or_default();
+            assert!(
+                kind == "Namespace" || kinds.iter().any(|k| k == kind),
+                "{kind} is rendered but not in operator::kinds"
+            );
             let labels = &object["metadata"]["labels"];
             assert_eq!(
                 labels["app.kubernetes.io/managed-by"], "vestibule",
@@ -203,4 +210,40 @@ fn a_config_change_changes_only_the_config_map() {
     assert_eq!(before.deployment, after.deployment);
     assert_eq!(before.secret, after.secret);
     assert_eq!(before.role, after.role);
+}
+
+#[test]
+fn the_operators_list_of_region_kinds_is_what_render_produces() {
+    // Across the examples every optional object appears (a SQLite volume, an Ingress, a PDB), so
+    // the union is every kind a region can hold; the operator watches and cleans up exactly those.
+    let mut rendered = std::collections::BTreeSet::new();
+    for name in EXAMPLES {
+        let report = validate_paths(&[example(name)], &[]).expect("example");
+        for (id, config) in &report.configs {
+            let vestibule = report
+                .accepted
+                .vestibules
+                .iter()
+                .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
+                .expect("vestibule");
+            for region in &vestibule.spec.regions {
+                let objects = render(&RenderInput {
+                    vestibule,
+                    config,
+                    region,
+                    secret_values: &BTreeMap::new(),
+                    image: IMAGE,
+                });
+                for object in objects.to_values() {
+                    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+                    if kind != "Namespace" {
+                        rendered.insert(kind);
+                    }
+                }
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<String> =
+        vestibule::operator::kinds::names().into_iter().collect();
+    assert_eq!(rendered, listed);
 }
