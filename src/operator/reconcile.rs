@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
@@ -211,6 +211,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     );
     let mut regions = Vec::new();
     let mut pruned_notes = Vec::new();
+    let mut kept = Vec::new();
     let mut watch = Vec::new();
     for region in &vestibule.spec.regions {
         let objects = render(&RenderInput {
@@ -287,7 +288,10 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     // live. One that cannot be cleaned stays in status, degraded, and is tried again.
     for gone in removed_regions(vestibule) {
         match remove_region(ctx, vestibule, &gone).await {
-            Ok(()) => pruned_notes.push(format!("region {}", gone.name)),
+            Ok(retained) => {
+                pruned_notes.push(format!("region {}", gone.name));
+                kept.extend(retained);
+            }
             Err(reason) => {
                 tracing::warn!(region = %gone.name, %reason, "removed region not cleaned up");
                 ctx.metrics.region_error(&gone.name);
@@ -314,15 +318,11 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         .iter()
         .any(|r| r.applied_config_hash.is_some() && r.ready_replicas == 0);
     write_status(ctx, vestibule, status).await?;
-    if !pruned_notes.is_empty() {
-        let note = format!(
-            "deleted what the spec no longer needs: {}",
-            pruned_notes.join(", ")
-        );
+    if let Some(note) = deleted_and_kept(&pruned_notes, &kept) {
         let pruned = status::Transition {
             warning: false,
             reason: "Pruned".to_owned(),
-            note,
+            note: format!("what the spec no longer needs: {note}"),
         };
         publish(ctx, vestibule, vec![pruned]).await;
     }
@@ -491,18 +491,31 @@ async fn prune_region(
     let labels = region_identity(vestibule, &region.name);
     let mut deleted = Vec::new();
     if objects.disruption_budget.is_none() {
-        deleted.extend(prune::<PodDisruptionBudget>(client, &names, &labels, metrics).await?);
+        deleted.extend(
+            prune::<PodDisruptionBudget>(client, &names.namespace, &names.base, &labels, metrics)
+                .await?,
+        );
     }
     if objects.ingress.is_none() {
-        deleted.extend(prune::<Ingress>(client, &names, &labels, metrics).await?);
+        deleted.extend(
+            prune::<Ingress>(client, &names.namespace, &names.base, &labels, metrics).await?,
+        );
+    }
+    // The data of a database moved to PostgreSQL stays unless the policy says otherwise.
+    if objects.volume_claim.is_none() && !vestibule.spec.deletion_policy.is_retain() {
+        deleted.extend(
+            prune::<PersistentVolumeClaim>(client, &names.namespace, &names.data, &labels, metrics)
+                .await?,
+        );
     }
     Ok(deleted)
 }
 
-/// Deletes the region's `K` named like the region's base objects, if it is ours.
+/// Deletes the region's `K` called `name`, if it is ours.
 async fn prune<K>(
     client: &Client,
-    names: &crate::render::Names,
+    namespace: &str,
+    name: &str,
     labels: &[(&str, String); 3],
     metrics: &super::metrics::OperatorMetrics,
 ) -> Result<Option<String>, Error>
@@ -512,23 +525,18 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), &names.namespace);
-    let Some(live) = api.get_opt(&names.base).await? else {
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let Some(live) = api.get_opt(name).await? else {
         return Ok(None);
     };
     let ours = labels.iter().all(|(k, v)| live.labels().get(*k) == Some(v));
     if !ours {
         return Ok(None);
     }
-    api.delete(&names.base, &kube::api::DeleteParams::background())
+    api.delete(name, &kube::api::DeleteParams::background())
         .await?;
     metrics.write("delete", &K::kind(&()));
-    Ok(Some(format!(
-        "{} {}/{}",
-        K::kind(&()),
-        names.namespace,
-        names.base
-    )))
+    Ok(Some(format!("{} {namespace}/{name}", K::kind(&()))))
 }
 
 /// Writes status through the status subresource with server-side apply, from a freshly
@@ -645,7 +653,7 @@ async fn remove_region(
     ctx: &Context,
     vestibule: &Vestibule,
     gone: &crate::resources::vestibule::RegionStatus,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let home = namespace_of(vestibule);
     let client = ctx
         .clusters
@@ -676,28 +684,65 @@ fn region_identity(vestibule: &Vestibule, region: &str) -> [(&'static str, Strin
     ]
 }
 
-/// Deletes every object labelled as this Vestibule's in region `region` of `namespace`: the
-/// one list of kinds that deletion and region removal clean up.
+/// Deletes every object labelled as this Vestibule's in region `region` of `namespace`, by the
+/// one list of region kinds; volume claims only under `deletionPolicy: Delete`. Returns what it
+/// kept (`PersistentVolumeClaim namespace/name`).
 async fn clean_region(
     client: &Client,
     vestibule: &Vestibule,
     region: &str,
     namespace: &str,
     metrics: &super::metrics::OperatorMetrics,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     let selector: Vec<String> = region_identity(vestibule, region)
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let selector = selector.join(",");
-    // Workloads first, so nothing serves with half its config gone.
+    let retain = vestibule.spec.deletion_policy.is_retain();
+    let mut kept = Vec::new();
     macro_rules! clean {
         ($kind:ty) => {
-            delete_labelled::<$kind>(client, namespace, &selector, metrics).await?;
+            if retain && <$kind as Resource>::kind(&()) == "PersistentVolumeClaim" {
+                kept.extend(labelled::<$kind>(client, namespace, &selector).await?);
+            } else {
+                delete_labelled::<$kind>(client, namespace, &selector, metrics).await?;
+            }
         };
     }
     super::kinds::region_kinds!(clean);
-    Ok(())
+    Ok(kept)
+}
+
+/// The objects of `K` labelled as this Vestibule's in one region, as `Kind namespace/name`.
+async fn labelled<K>(client: &Client, namespace: &str, selector: &str) -> Result<Vec<String>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list_metadata(&ListParams::default().labels(selector))
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .map(|o| format!("{} {namespace}/{}", K::kind(&()), o.name_any()))
+        .collect())
+}
+
+/// The note of an Event saying what was deleted and what `deletionPolicy: Retain` kept.
+fn deleted_and_kept(deleted: &[String], kept: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    if !deleted.is_empty() {
+        parts.push(format!("deleted {}", deleted.join(", ")));
+    }
+    if !kept.is_empty() {
+        parts.push(format!("kept {} (deletionPolicy: Retain)", kept.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Before the Vestibule goes, its regional objects go. Objects next to it (same cluster and
@@ -708,9 +753,22 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
     ctx.secrets.forget(vestibule);
     ctx.region_watches.forget(vestibule);
     let home = namespace_of(vestibule);
+    let sqlite = vestibule.spec.database.postgres.is_none();
+    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
     for region in &vestibule.spec.regions {
         let names = crate::render::Names::new(vestibule, region);
         if region.kubeconfig_secret_ref.is_none() && names.namespace == home {
+            // Collected by Kubernetes through owner references, except retained data.
+            if sqlite && vestibule.spec.deletion_policy.is_retain() {
+                let selector: Vec<String> = region_identity(vestibule, &region.name)
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                kept.extend(
+                    labelled::<PersistentVolumeClaim>(&ctx.client, &home, &selector.join(","))
+                        .await?,
+                );
+            }
             continue;
         }
         let client = ctx
@@ -718,14 +776,25 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
             .client_for(&ctx.client, &home, region.kubeconfig_secret_ref.as_ref())
             .await
             .map_err(|reason| Error::Region(region.name.clone(), reason))?;
-        clean_region(
-            &client.client,
-            vestibule,
-            &region.name,
-            &names.namespace,
-            &ctx.metrics,
-        )
-        .await?;
+        kept.extend(
+            clean_region(
+                &client.client,
+                vestibule,
+                &region.name,
+                &names.namespace,
+                &ctx.metrics,
+            )
+            .await?,
+        );
+        deleted.push(format!("region {} in {}", region.name, names.namespace));
+    }
+    if let Some(note) = deleted_and_kept(&deleted, &kept) {
+        let cleaned = status::Transition {
+            warning: false,
+            reason: "CleanedUp".to_owned(),
+            note,
+        };
+        publish(ctx, vestibule, vec![cleaned]).await;
     }
     Ok(Action::await_change())
 }

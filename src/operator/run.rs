@@ -172,12 +172,18 @@ async fn controller(
     let index = ctx.clone();
     // Every kind a region is made of is watched, so a deleted or hand-edited child next to its
     // Vestibule is put back within seconds, not at the resync. Metadata only: the caches hold
-    // names and versions, not Secret data, specs or 1 MiB ConfigMaps.
+    // names and versions, not Secret data, specs or 1 MiB ConfigMaps. Mapped by the instance
+    // label rather than owner references, which retained volume claims do not carry.
+    let by_instance = move |object: &kube::core::ObjectMeta| {
+        let instance = object.labels.as_ref()?.get(crate::render::INSTANCE_LABEL)?;
+        by_ref(object.namespace.clone(), instance)
+    };
     macro_rules! own {
         ($kind:ty) => {
-            controller = controller.owns(
+            controller = controller.watches(
                 scoped::<PartialObjectMeta<$kind>>(client, scope),
                 owned.clone(),
+                move |o| by_instance(&o.metadata),
             );
         };
     }

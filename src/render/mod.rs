@@ -346,7 +346,16 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
     let (deployment, volume_claim) =
         workload::deployment(input, &names, meta(input, &names, &names.base));
     let volume_claim = volume_claim.map(|spec| k8s_openapi::api::core::v1::PersistentVolumeClaim {
-        metadata: meta(input, &names, &names.data),
+        metadata: ObjectMeta {
+            // Retained data has no owner, so Kubernetes does not collect it with the Vestibule.
+            owner_references: match vestibule.spec.deletion_policy {
+                crate::resources::vestibule::DeletionPolicy::Retain => None,
+                crate::resources::vestibule::DeletionPolicy::Delete => {
+                    owner(vestibule, region, &names)
+                }
+            },
+            ..meta(input, &names, &names.data)
+        },
         spec: Some(spec),
         ..Default::default()
     });

@@ -90,6 +90,30 @@ pub struct VestibuleSpec {
     /// Stop all changes to the deployment while true (the running servers keep serving).
     #[serde(default)]
     pub paused: bool,
+    /// What happens to stored data (SQLite volumes) when a region is removed, the database
+    /// moves to PostgreSQL, or the Vestibule is deleted: `Retain` (default) keeps the
+    /// PersistentVolumeClaim, `Delete` deletes it with the rest. Everything else is always
+    /// deleted.
+    #[serde(default, skip_serializing_if = "DeletionPolicy::is_retain")]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// Whether data outlives what stored it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Keep the data: the volume claim stays, without an owner, for an operator to reuse or
+    /// delete by hand.
+    #[default]
+    Retain,
+    /// Delete the data with its region.
+    Delete,
+}
+
+impl DeletionPolicy {
+    /// Whether data is kept.
+    pub fn is_retain(&self) -> bool {
+        *self == DeletionPolicy::Retain
+    }
 }
 
 /// One place where auth servers run.

@@ -53,6 +53,31 @@ const REGION_KINDS: [&str; 10] = [
     "/api/v1/namespaces/default/serviceaccounts",
 ];
 
+/// How a region's objects are cleaned up: each kind deleted by label, except volume claims under
+/// the default `deletionPolicy: Retain`, which are listed (here: `claims`) and kept.
+fn region_cleanup(retain: bool, claims: &'static [&'static str]) -> Vec<Expect> {
+    REGION_KINDS
+        .iter()
+        .map(|path| {
+            if retain && path.ends_with("/persistentvolumeclaims") {
+                expect(Method::GET, path)
+                    .query("labelSelector=")
+                    .respond(move |_| {
+                        let items: Vec<Value> = claims
+                            .iter()
+                            .map(|name| json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {"name": name, "namespace": "default"}}))
+                            .collect();
+                        json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList", "metadata": {}, "items": items})
+                    })
+            } else {
+                expect(Method::DELETE, path)
+                    .query("labelSelector=")
+                    .respond(|_| json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}))
+            }
+        })
+        .collect()
+}
+
 fn empty_list(kind: &str) -> Expect {
     let kind = kind.to_owned();
     let plural = format!("{}s", kind.to_lowercase()).replace("policys", "policies");
@@ -250,11 +275,16 @@ fn applied(kind_path: &str, name: &str) -> Expect {
                 object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "vestibule",
                 "{object}"
             );
-            // Owner reference to the Vestibule: same cluster, same namespace.
-            assert_eq!(
-                object["metadata"]["ownerReferences"][0]["kind"], "Vestibule",
-                "{object}"
-            );
+            if object["kind"] == "PersistentVolumeClaim" {
+                // Retained data (the default deletionPolicy) has no owner to be collected with.
+                assert!(object["metadata"]["ownerReferences"].is_null(), "{object}");
+            } else {
+                // Owner reference to the Vestibule: same cluster, same namespace.
+                assert_eq!(
+                    object["metadata"]["ownerReferences"][0]["kind"], "Vestibule",
+                    "{object}"
+                );
+            }
         })
 }
 
@@ -555,7 +585,18 @@ fn settled() -> (
     Vec<Value>,
     Vec<Expect>,
 ) {
-    let mut spec = minimal_spec();
+    settled_with(minimal_spec())
+}
+
+/// [`settled`] from `spec` (given a theme).
+fn settled_with(
+    mut spec: Value,
+) -> (
+    Vestibule,
+    vestibule::config::RuntimeConfig,
+    Vec<Value>,
+    Vec<Expect>,
+) {
     spec["themeRef"] = json!({"name": "brand"});
     let v = vestibule(spec, true);
     let (config, _) = rendered(&v, vec![theme("#2563eb")], None);
@@ -843,7 +884,10 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
 
 #[tokio::test]
 async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
-    let mut v = vestibule(two_region_spec(), true);
+    let mut spec = two_region_spec();
+    // Data goes too: the volume claims are deleted with the rest.
+    spec["deletionPolicy"] = json!("Delete");
+    let mut v = vestibule(spec, true);
     v.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
         "2026-11-26T00:00:00Z".parse().expect("time"),
     ));
@@ -872,10 +916,15 @@ async fn deletion_cleans_remote_regions_then_releases_the_finalizer() {
         serde_json::to_value(&gone).expect("json")
     };
     // The local region (same namespace) goes with the Vestibule through owner references: the
-    // only local request is releasing the finalizer, after the far cluster is clean.
+    // local requests are the Event saying what went and releasing the finalizer, after the far
+    // cluster is clean.
     let server = serve(
         handle,
         vec![
+            event("Normal", "CleanedUp").body(|e| {
+                let note = e["note"].as_str().unwrap_or_default();
+                assert_eq!(note, "deleted region far in default");
+            }),
             expect(
                 Method::PATCH,
                 "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart",
@@ -1462,15 +1511,8 @@ async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry
     let (far_service, far_handle) = mock::pair::<Request<Body>, Response<Body>>();
     let clusters = vestibule::operator::clusters::Clusters::default()
         .with_fixed("cluster-far", Client::new(far_service, "default"));
-    let deleted = |path: &str| {
-        expect(Method::DELETE, path)
-            .query("labelSelector=")
-            .respond(|_| json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}))
-    };
-    let far_server = serve(
-        far_handle,
-        REGION_KINDS.iter().map(|path| deleted(path)).collect(),
-    );
+    // Everything of the region goes but its data, kept by the default deletionPolicy.
+    let far_server = serve(far_handle, region_cleanup(true, &["quickstart-data"]));
     // The local region is as desired: read, not written.
     expected.extend(objects.iter().map(live));
     expected.extend(nothing_to_prune());
@@ -1481,7 +1523,13 @@ async fn removing_a_remote_region_deletes_its_objects_there_and_its_status_entry
     }));
     expected.push(event("Normal", "Pruned").body(|e| {
         let note = e["note"].as_str().unwrap_or_default();
-        assert!(note.contains("region far"), "{note}");
+        assert!(note.contains("deleted region far"), "{note}");
+        assert!(
+            note.contains(
+                "kept PersistentVolumeClaim default/quickstart-data (deletionPolicy: Retain)"
+            ),
+            "{note}"
+        );
     }));
     let (ctx, handle) = context_with(clusters);
     let server = serve(handle, expected);
@@ -1617,4 +1665,39 @@ async fn a_reconcile_before_the_caches_are_synced_lists_its_inputs() {
         .with_inputs(vec![stores]),
     );
     run_in(ctx, handle, v, expected).await;
+}
+
+#[tokio::test]
+async fn deleting_a_sqlite_vestibule_keeps_its_data_and_says_so() {
+    let mut v = vestibule(minimal_spec(), true);
+    v.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-26T00:00:00Z".parse().expect("time"),
+    ));
+    let released = {
+        let mut gone = v.clone();
+        gone.meta_mut().finalizers = None;
+        serde_json::to_value(&gone).expect("json")
+    };
+    // Kubernetes collects the region through owner references; the volume claim has none
+    // (deletionPolicy: Retain by default), so it stays, and the Event names it.
+    let expected = vec![
+        expect(Method::GET, "/api/v1/namespaces/default/persistentvolumeclaims")
+            .query("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dvestibule%2Capp.kubernetes.io%2Finstance%3Dquickstart%2Cvestibule.dev%2Fregion%3Dlocal")
+            .respond(|_| json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList", "metadata": {}, "items": [
+                {"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": {"name": "quickstart-data", "namespace": "default"}},
+            ]})),
+        event("Normal", "CleanedUp").body(|e| {
+            let note = e["note"].as_str().unwrap_or_default();
+            assert_eq!(
+                note,
+                "kept PersistentVolumeClaim default/quickstart-data (deletionPolicy: Retain)"
+            );
+        }),
+        expect(
+            Method::PATCH,
+            "/apis/vestibule.dev/v1alpha1/namespaces/default/vestibules/quickstart",
+        )
+        .respond(move |_| released.clone()),
+    ];
+    run(v, expected).await;
 }
