@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 
 use vestibule::cli::{self, crd, dev, operator, render, server, validate};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Self-hosted, Kubernetes-native authentication.
 #[derive(Parser)]
 #[command(name = "vestibule", version, about)]

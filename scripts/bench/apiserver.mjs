@@ -21,7 +21,8 @@
 // are about the size a real API server returns. A Deployment's status turns ready
 // --deployment-ready-ms (default 500) after its spec changes, as if pods had started.
 //
-// Bench endpoints: GET /_bench/stats (request counts), GET /_bench/ready/<ns>/<name> (the Ready
+// Bench endpoints: POST|DELETE /_bench/organizations/<from>/<to> (bulk create or delete of the
+// scale seed's Organizations), GET /_bench/stats (request counts), GET /_bench/ready/<ns>/<name> (the Ready
 // condition of a Vestibule as "True|False|Unknown <reason> <message>").
 
 import http from 'node:http';
@@ -87,6 +88,13 @@ const RESOURCES = {
 let rv = 1; // global resourceVersion
 const store = new Map(); // `${gv}/${plural}` -> Map(`${ns}/${name}` -> object)
 const applied = new Map(); // `${gv}/${plural}/${ns}/${name}/${sub}/${manager}` -> last applied body
+const appliedKeys = new Map(); // `${gv}/${plural}/${ns}/${name}/` -> its keys in `applied`, so a delete is O(1)
+function rememberApplied(key, body) {
+  applied.set(key, body);
+  const object = key.split('/').slice(0, -2).join('/') + '/';
+  if (!appliedKeys.has(object)) appliedKeys.set(object, new Set());
+  appliedKeys.get(object).add(key);
+}
 const history = []; // {rv, gv, plural, ns, type, object, previous}
 const watchers = new Set();
 const stats = { requests: 0, byVerb: {}, writes: 0, writesByKind: {}, unknown: 0, watchesOpened: 0, simulatedWrites: 0 };
@@ -404,7 +412,8 @@ function simulateDeployment(r, ns, name) {
 }
 function dropApplied(r, ns, name) {
   const prefix = `${r.gv}/${r.plural}/${ns}/${name}/`;
-  for (const k of applied.keys()) if (k.startsWith(prefix)) applied.delete(k);
+  for (const k of appliedKeys.get(prefix) ?? []) applied.delete(k);
+  appliedKeys.delete(prefix);
 }
 
 function deleteObject(r, ns, name, previous) {
@@ -598,6 +607,18 @@ async function handle(req, res) {
     return reply(res, 200, { ...stats, resourceVersion: rv, objects, openWatches: watchers.size, historyEvents: history.length });
   }
   let m;
+  // Bulk changes for memory benchmarks: POST creates org-FROM..org-(TO-1), DELETE deletes them.
+  if ((m = url.pathname.match(/^\/_bench\/organizations\/(\d+)\/(\d+)$/))) {
+    const [from, to] = [Number(m[1]), Number(m[2])];
+    const r = { gv: 'vestibule.dev/v1alpha1', plural: 'organizations', kind: 'Organization', namespaced: true };
+    let changed = 0;
+    for (let i = from; i < to; i++) {
+      const live = table(r.gv, r.plural).get(`auth/org-${i}`);
+      if (req.method === 'POST' && !live) { putOrganization(i); changed += 1; }
+      if (req.method === 'DELETE' && live) { deleteObject(r, 'auth', `org-${i}`, live); changed += 1; }
+    }
+    return reply(res, 200, { changed });
+  }
   if ((m = url.pathname.match(/^\/_bench\/ready\/([^/]+)\/([^/]+)$/))) {
     const o = table('vestibule.dev/v1alpha1', 'vestibules').get(`${m[1]}/${m[2]}`);
     const c = o?.status?.conditions?.find((x) => x.type === 'Ready');
@@ -766,7 +787,7 @@ async function handle(req, res) {
       }
       recordManager(next, manager, 'Apply', r.gv, isStatus ? { status: body.status } : body, isStatus ? 'status' : undefined);
       const result = commit(r, ns, r.name, next, existing);
-      applied.set(appliedKey, config);
+      rememberApplied(appliedKey, config);
       return out(existing ? 200 : 201, result);
     }
     if (!existing) return notFound(res, r, r.name);
@@ -851,7 +872,7 @@ function put(gv, plural, obj, manager = 'kubectl') {
   const ns = namespaced ? obj.metadata.namespace : '';
   const next = clone(obj);
   recordManager(next, manager, 'Apply', gv, obj);
-  applied.set(`${gv}/${plural}/${ns}/${obj.metadata.name}//${manager}`, clone(obj));
+  rememberApplied(`${gv}/${plural}/${ns}/${obj.metadata.name}//${manager}`, clone(obj));
   return commit(r, ns, obj.metadata.name, next, table(gv, plural).get(`${ns}/${obj.metadata.name}`), false);
 }
 const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
@@ -879,6 +900,21 @@ function kubeconfig(port, name) {
   ].join('\n');
 }
 
+// One Organization of the scale seed, as `kubectl apply` would write it.
+function putOrganization(i) {
+  const V = 'vestibule.dev/v1alpha1';
+  put(V, 'organizations', {
+    apiVersion: V, kind: 'Organization',
+    metadata: { name: `org-${i}`, namespace: 'auth' },
+    spec: {
+      vestibuleRef: { name: 'scale' }, slug: `org-${i}`, displayName: `Organization ${i}`,
+      domains: [{ domain: `org-${i}.example.com`, enrollment: 'autoJoin' }],
+      roles: [{ name: 'admin', permissions: ['org:manage'] }, { name: 'member', permissions: ['projects:read'] }],
+      members: [{ email: `owner@org-${i}.example.com`, role: 'admin' }],
+    },
+  });
+}
+
 // The shape of benches/operator_scale.rs: a Vestibule with 3 regions, 1,000 Organizations and
 // 100 Applications. The remote regions point back at this server, each in its own namespace
 // (auth-us, auth-ap) so their objects do not collide with eu's in `auth`.
@@ -903,18 +939,7 @@ function seedScale(port, orgs = 1000, apps = 100) {
       ],
     },
   });
-  for (let i = 0; i < orgs; i++) {
-    put(V, 'organizations', {
-      apiVersion: V, kind: 'Organization',
-      metadata: { name: `org-${i}`, namespace: 'auth' },
-      spec: {
-        vestibuleRef: { name: 'scale' }, slug: `org-${i}`, displayName: `Organization ${i}`,
-        domains: [{ domain: `org-${i}.example.com`, enrollment: 'autoJoin' }],
-        roles: [{ name: 'admin', permissions: ['org:manage'] }, { name: 'member', permissions: ['projects:read'] }],
-        members: [{ email: `owner@org-${i}.example.com`, role: 'admin' }],
-      },
-    });
-  }
+  for (let i = 0; i < orgs; i++) putOrganization(i);
   for (let i = 0; i < apps; i++) {
     put(V, 'applications', {
       apiVersion: V, kind: 'Application',

@@ -41,6 +41,7 @@ pub struct OperatorMetrics {
     writes: Family<WriteLabels, Counter>,
     region_errors: Family<RegionLabels, Counter>,
     input_reads: Family<SourceLabels, Counter>,
+    finished: std::sync::atomic::AtomicU64,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -84,6 +85,7 @@ impl Default for OperatorMetrics {
             writes,
             region_errors,
             input_reads,
+            finished: Default::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -103,11 +105,18 @@ impl OperatorMetrics {
             })
             .inc();
         self.duration.observe(took.as_secs_f64());
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if result == "ok"
             && let Ok(mut failures) = self.failures.lock()
         {
             failures.remove(object);
         }
+    }
+
+    /// Reconciles finished so far, whatever their result.
+    pub fn finished(&self) -> u64 {
+        self.finished.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts a failure of `object` and returns how long to wait before retrying it: 5 s, 10 s,

@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod keys;
 pub mod kinds;
 pub mod lease;
+pub mod memory;
 pub mod metrics;
 pub mod reconcile;
 pub mod region_watches;

@@ -97,6 +97,7 @@ pub async fn run(options: OperatorOptions) -> Result<(), RunError> {
     );
     // Health first: a follower waiting for the Lease is alive.
     tokio::spawn(serve_health(options.metrics, ctx.clone()));
+    tokio::spawn(super::memory::trim_after_reconciles(ctx.clone()));
     let lease_namespace = options
         .lease_namespace
         .clone()
@@ -168,22 +169,26 @@ async fn controller(
     let by_ref = |namespace: Option<String>, name: &str| {
         Some(ObjectRef::<Vestibule>::new(name).within(namespace.as_deref().unwrap_or("default")))
     };
-    let (themes, policies) = (store.clone(), store);
+    let (themes, policies, known) = (store.clone(), store.clone(), store);
     let index = ctx.clone();
     // Every kind a region is made of is watched, so a deleted or hand-edited child next to its
     // Vestibule is put back within seconds, not at the resync. Metadata only: the caches hold
     // names and versions, not Secret data, specs or 1 MiB ConfigMaps. Mapped by the instance
-    // label rather than owner references, which retained volume claims do not carry.
-    let by_instance = move |object: &kube::core::ObjectMeta| {
+    // label rather than owner references, which retained volume claims do not carry; only to a
+    // Vestibule in the object's namespace (regions elsewhere have their own watches).
+    let by_instance = std::sync::Arc::new(move |object: &kube::core::ObjectMeta| {
         let instance = object.labels.as_ref()?.get(crate::render::INSTANCE_LABEL)?;
-        by_ref(object.namespace.clone(), instance)
-    };
+        by_ref(object.namespace.clone(), instance).filter(|v| known.get(v).is_some())
+    });
     macro_rules! own {
         ($kind:ty) => {
             controller = controller.watches(
                 scoped::<PartialObjectMeta<$kind>>(client, scope),
                 owned.clone(),
-                move |o| by_instance(&o.metadata),
+                {
+                    let by_instance = by_instance.clone();
+                    move |o| by_instance(&o.metadata)
+                },
             );
         };
     }
