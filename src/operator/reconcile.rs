@@ -643,7 +643,10 @@ fn removed_regions(vestibule: &Vestibule) -> Vec<crate::resources::vestibule::Re
         .status
         .iter()
         .flat_map(|s| &s.regions)
-        .filter(|r| !wanted.contains(r.name.as_str()) && r.namespace.is_some())
+        // An entry written before status recorded where a region lives has no namespace: it
+        // is cleaned where a region without a namespace or kubeconfig lives, next to the
+        // Vestibule (deletion is by this region's labels, so nothing else is touched).
+        .filter(|r| !wanted.contains(r.name.as_str()))
         .cloned()
         .collect()
 }
@@ -812,5 +815,25 @@ mod tests {
         ));
         assert!(!contains(&live, &json!({"data": {"k": "w"}})));
         assert!(!contains(&json!({"items": [1, 2]}), &json!({"items": [1]})));
+    }
+
+    #[test]
+    fn a_removed_region_is_found_even_from_a_status_that_did_not_record_where_it_lives() {
+        let vestibule: Vestibule = serde_json::from_value(json!({
+            "apiVersion": "vestibule.dev/v1alpha1", "kind": "Vestibule",
+            "metadata": {"name": "shop", "namespace": "auth"},
+            "spec": {"issuer": "https://auth.example.com", "regions": [{"name": "eu"}]},
+            "status": {"regions": [
+                {"name": "eu", "namespace": "auth"},
+                {"name": "us", "namespace": "auth-us"},
+                {"name": "legacy"},
+            ]},
+        }))
+        .expect("vestibule");
+        let gone: Vec<String> = removed_regions(&vestibule)
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(gone, ["us", "legacy"]);
     }
 }
