@@ -52,6 +52,49 @@ pub enum DevError {
     /// Files or sockets.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The signing key set in the data directory cannot be used.
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::crypto::keys::KeyError),
+}
+
+/// The key set in `path`, planned for `config` (created on first start, a new key when one is
+/// due) and written back when it changed; returns its JSON.
+fn ensure_keys(
+    path: &std::path::Path,
+    config: &crate::config::RuntimeConfig,
+) -> Result<String, DevError> {
+    use crate::crypto::keys::KeySet;
+    let current = match std::fs::read(path) {
+        Ok(bytes) => KeySet::from_json(&bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => KeySet::default(),
+        Err(e) => return Err(e.into()),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let policy = crate::operator::signing::policy(config);
+    let planned = crate::operator::keys::plan(&current, &policy, now, false)?;
+    let json = planned.to_json()?;
+    if planned != current {
+        write_private(path, &json)?;
+    }
+    String::from_utf8(json).map_err(|e| DevError::Config(format!("signing keys: {e}")))
+}
+
+/// Writes a file only its owner can read (it holds private keys).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// `vestibule dev`: exit 1 when DIR does not compile.
@@ -68,11 +111,15 @@ pub fn command(args: DevArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `vestibule dev` until Ctrl-C.
 pub async fn run(options: DevArgs) -> Result<(), DevError> {
+    std::fs::create_dir_all(&options.data_dir)?;
+    let data_dir = std::fs::canonicalize(&options.data_dir)?;
+    let keys_file = data_dir.join(crate::config::files::REGION_KEYS_FILE);
     let mut source = DevSource::new(DevSourceOptions {
         dir: options.dir.clone(),
         port: options.port,
         vestibule: options.vestibule.clone(),
         poll_interval: Duration::from_millis(500),
+        keys_file: Some(keys_file.clone()),
     });
     let (config, secrets) = match source.next().await {
         Some(Ok(first)) => first,
@@ -85,8 +132,9 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
         }
         None => return Err(DevError::Config("no config".into())),
     };
-    std::fs::create_dir_all(&options.data_dir)?;
-    let data_dir = std::fs::canonicalize(&options.data_dir)?;
+    // Generated on first start, planned again (rotated when due) on each start, and reused.
+    let keys = ensure_keys(&keys_file, &config)?;
+    let secrets = secrets.with(crate::config::files::REGION_KEYS_FILE, keys);
     let database = data_dir.join("vestibule.sqlite");
     let store = Store::connect(&format!("sqlite://{}", database.display()), 4).await?;
 

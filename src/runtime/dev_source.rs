@@ -24,6 +24,9 @@ pub struct DevSourceOptions {
     pub vestibule: Option<String>,
     /// How often DIR is checked for changes.
     pub poll_interval: Duration,
+    /// The token-signing key set (`dev` keeps it in its data directory), served as the region
+    /// Secret's `signing-keys.json` would be.
+    pub keys_file: Option<PathBuf>,
 }
 
 /// Compiles DIR into the config `dev` serves, with secrets from the Secret documents in DIR.
@@ -92,11 +95,16 @@ impl DevSource {
             .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
             .map(namespace_of)
             .unwrap_or_else(|| id.namespace.clone());
-        let secrets = SecretValues::new(region_secret_values(
+        let mut secrets = SecretValues::new(region_secret_values(
             std::slice::from_ref(dir),
             &namespace,
             &config,
         )?);
+        if let Some(path) = &self.options.keys_file
+            && let Ok(json) = std::fs::read_to_string(path)
+        {
+            secrets = secrets.with(crate::config::files::REGION_KEYS_FILE, json);
+        }
         Ok((config, secrets))
     }
 }

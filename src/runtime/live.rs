@@ -28,6 +28,13 @@ impl SecretValues {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
+
+    /// These values with `key` set to `value`.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: String) -> Self {
+        self.0.insert(key.to_owned(), value);
+        self
+    }
 }
 
 impl fmt::Debug for SecretValues {
@@ -62,6 +69,9 @@ pub enum ActivateError {
     /// A trusted proxy range does not parse.
     #[error("trustedProxies: {0}")]
     TrustedProxy(#[from] crate::config::cidr::CidrError),
+    /// The signing key set in the region's Secret is damaged.
+    #[error("signing keys (signing-keys.json): {0}")]
+    Keys(#[from] crate::crypto::keys::KeyError),
 }
 
 /// A validated config and what is derived from it.
@@ -80,6 +90,10 @@ pub struct Active {
     pub stylesheet: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
+    /// The token-signing keys (the operator ships them in the region's Secret; `dev` keeps
+    /// them in its data directory). `None`: no key set was given, so nothing can be signed and
+    /// the JWKS is empty.
+    pub keys: Option<crate::crypto::keys::KeySet>,
 }
 
 /// The origin (scheme://host[:port]) of a URL.
@@ -168,7 +182,16 @@ impl Active {
         redirect_origins.sort();
         redirect_origins.dedup();
         let stylesheet = super::stylesheet::stylesheet(&config.theme);
+        let keys = match secrets.get(crate::config::files::REGION_KEYS_FILE) {
+            Some(json) => {
+                let set = crate::crypto::keys::KeySet::from_json(json.as_bytes())?;
+                set.validate()?;
+                Some(set)
+            }
+            None => None,
+        };
         Ok(Self {
+            keys,
             config,
             secrets,
             mailer,

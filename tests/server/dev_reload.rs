@@ -325,3 +325,83 @@ async fn logs_never_contain_passwords_codes_tokens_or_cookies() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The JWKS as served, with its response headers, for a request from `origin`.
+async fn jwks(base: &str, origin: &str) -> (serde_json::Value, reqwest::header::HeaderMap) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/.well-known/jwks.json"))
+        .header("Origin", origin)
+        .send()
+        .await
+        .expect("jwks");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    (response.json().await.expect("json"), headers)
+}
+
+#[tokio::test]
+async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &dir,
+    );
+    // A browser app whose origin may read the JWKS.
+    std::fs::write(
+        dir.join("spa.yaml"),
+        "apiVersion: vestibule.dev/v1alpha1\nkind: Application\nmetadata:\n  name: spa\nspec:\n  vestibuleRef:\n    name: quickstart\n  type: spa\n  clientId: spa\n  redirectUris:\n    - http://localhost:3000/callback\n  allowedOrigins:\n    - http://localhost:3000\n",
+    )
+    .expect("write spa.yaml");
+    let data = root.join("data");
+    let server = start(&dir, &data);
+    eventually(&server, "/.well-known/jwks.json", "the JWKS", |b| {
+        b.contains("\"kid\"")
+    })
+    .await;
+    let (set, headers) = jwks(&server.base, "http://localhost:3000").await;
+    let keys = set["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{set}");
+    let key = &keys[0];
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-256");
+    assert_eq!(key["alg"], "ES256");
+    assert_eq!(key["use"], "sig");
+    assert!(
+        key.get("d").is_none(),
+        "no private member is published: {key}"
+    );
+    let kid = key["kid"].as_str().expect("kid").to_owned();
+    // Cacheable for minutes, and readable by a listed origin only.
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    let (_, other) = jwks(&server.base, "http://localhost:3001").await;
+    assert!(other.get("access-control-allow-origin").is_none());
+
+    // The private keys live in the data directory, readable by their owner only.
+    let file = data.join("signing-keys.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("keys file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    drop(server);
+
+    // A restart reuses them: tokens signed before it still verify after it.
+    let again = start(&dir, &data);
+    let body = eventually(&again, "/.well-known/jwks.json", "the JWKS again", |b| {
+        b.contains("\"kid\"")
+    })
+    .await;
+    let set: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(set["keys"][0]["kid"], kid.as_str());
+}

@@ -142,3 +142,42 @@ async fn server_applies_a_changed_config_file_and_keeps_the_last_good_one() {
     .await;
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn the_region_secrets_key_set_is_checked_before_it_is_served() {
+    use vestibule::crypto::keys::KeySet;
+    use vestibule::runtime::live::{Active, SecretValues};
+    let config = crate::app::quickstart_config("http://127.0.0.1:1", |_| {});
+    let base = SecretValues::new(
+        config
+            .secrets
+            .keys()
+            .map(|k| (k.clone(), "test-secret".to_owned()))
+            .collect(),
+    );
+    // A damaged key set is refused (the previous config keeps serving), with the reason.
+    let damaged = base.clone().with(
+        "signing-keys.json",
+        r#"{"keys": [{"kid": "x"}]}"#.to_owned(),
+    );
+    let refused = Active::build(config.clone(), damaged, None).err();
+    assert!(
+        refused
+            .map(|e| e.to_string())
+            .is_some_and(|e| e.contains("signing keys")),
+        "a damaged key set must not activate"
+    );
+    // The operator's planned set activates and is what the JWKS serves from.
+    let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+    let planned = vestibule::operator::keys::plan(
+        &KeySet::default(),
+        &vestibule::operator::signing::policy(&config),
+        now,
+        false,
+    )
+    .expect("keys");
+    let json = String::from_utf8(planned.to_json().expect("json")).expect("utf-8");
+    let active =
+        Active::build(config, base.with("signing-keys.json", json), None).expect("activates");
+    assert_eq!(active.keys.expect("keys").keys, planned.keys);
+}

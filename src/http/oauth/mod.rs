@@ -3,17 +3,20 @@
 //! errors are JSON in the RFC 6749 §5.2 shape and responses are not cached unless a handler
 //! says otherwise (RFC 6749 §5.1).
 //!
-//! The OpenID Provider's endpoints (discovery, JWKS, authorize, token, userinfo, revoke,
-//! introspect, end-session) land here; until they do, every path answers a JSON error.
+//! The JWKS is served; the rest of the OpenID Provider's endpoints (discovery, authorize, token,
+//! userinfo, revoke, introspect, end-session) land here next, and until they do their paths
+//! answer a JSON error.
 
+pub mod cors;
 pub mod error;
+pub mod jwks;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::any;
+use axum::routing::{any, get};
 
 pub use error::OAuthError;
 
@@ -22,6 +25,7 @@ use super::state::AppState;
 /// The OAuth face's routes and layers.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/oauth2/{*endpoint}", any(unknown_endpoint))
         .route("/.well-known/{*document}", any(unknown_endpoint))
         .layer(middleware::from_fn(no_store))
