@@ -12,6 +12,7 @@ pub mod flows;
 pub mod limits;
 pub mod maintenance;
 pub mod metrics;
+pub mod oidc;
 pub mod password;
 pub mod redirect;
 pub mod sessions;
