@@ -16,6 +16,7 @@
 //! - Only hashes of secrets (session tokens, codes, links) reach the database.
 
 mod devices;
+mod grants;
 mod identities;
 mod retention;
 mod sessions;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use grants::{Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};

@@ -1768,3 +1768,214 @@ async fn device_sweep_deletes_only_devices_forgotten_longer_than_the_retention()
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenID Provider grants
+
+fn new_grant(user: &User, session_id: Option<&str>, code_hash: &str) -> vestibule::store::NewGrant {
+    vestibule::store::NewGrant {
+        user_id: user.id.clone(),
+        client_id: "shop".to_owned(),
+        session_id: session_id.map(str::to_owned),
+        scopes: vec!["openid".to_owned(), "email".to_owned()],
+        auth_time: T0,
+        factors: vec!["password".to_owned()],
+        nonce: Some("n-1".to_owned()),
+        expires_at: T0 + 24 * 60 * MINUTE,
+        code_hash: code_hash.to_owned(),
+        redirect_uri: "https://shop.example/cb".to_owned(),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        code_expires_at: T0 + MINUTE,
+        now: T0,
+    }
+}
+
+#[tokio::test]
+async fn a_code_redeems_once_and_a_second_redemption_revokes_what_the_first_issued() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let created = store
+            .create_grant(&new_grant(&alice, None, "code-1"))
+            .await
+            .expect("grant");
+        let redeemed = store
+            .redeem_code("code-1", T0 + 1_000)
+            .await
+            .expect("db")
+            .expect("first redemption");
+        assert_eq!(redeemed.grant, created);
+        assert_eq!(redeemed.redirect_uri, "https://shop.example/cb");
+        assert_eq!(redeemed.grant.scopes, ["openid", "email"]);
+        store
+            .add_refresh_token(&created.id, "refresh-1", T0 + 1_000)
+            .await
+            .expect("refresh");
+        // The code again: refused, and the grant (with the refresh token issued from the first
+        // redemption) is revoked.
+        assert_eq!(
+            store.redeem_code("code-1", T0 + 2_000).await.expect("db"),
+            Err(GrantRefusal::Replayed {
+                grant_id: created.id.clone()
+            })
+        );
+        assert_eq!(
+            store
+                .active_grant(&created.id, T0 + 2_000)
+                .await
+                .expect("db"),
+            None
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token("refresh-1", "refresh-2", T0 + 3_000)
+                .await
+                .expect("db"),
+            Err(GrantRefusal::Revoked)
+        );
+        assert_eq!(
+            store.redeem_code("no-such-code", T0).await.expect("db"),
+            Err(GrantRefusal::Unknown)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        store
+            .create_grant(&new_grant(&alice, None, "code-1"))
+            .await
+            .expect("grant");
+        assert_eq!(
+            store.redeem_code("code-1", T0 + MINUTE).await.expect("db"),
+            Err(GrantRefusal::Expired)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_redemptions_of_one_code_succeed_at_most_once() {
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        store
+            .create_grant(&new_grant(&alice, None, "code-1"))
+            .await
+            .expect("grant");
+        let (a, b) = tokio::join!(
+            store.redeem_code("code-1", T0 + 1_000),
+            store.redeem_code("code-1", T0 + 1_000)
+        );
+        let successes = [a.expect("db"), b.expect("db")]
+            .iter()
+            .filter(|r| r.is_ok())
+            .count();
+        assert!(successes <= 1, "a code was redeemed twice");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_presented_again_revokes_its_family() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let grant = store
+            .create_grant(&new_grant(&alice, None, "code-1"))
+            .await
+            .expect("grant");
+        store
+            .add_refresh_token(&grant.id, "r1", T0)
+            .await
+            .expect("r1");
+        let rotate = async |old: &str, new: &str, at: i64| {
+            store.rotate_refresh_token(old, new, at).await.expect("db")
+        };
+        assert!(rotate("r1", "r2", T0 + 1_000).await.is_ok());
+        assert!(rotate("r2", "r3", T0 + 2_000).await.is_ok());
+        // r1 again (a stolen copy): the family is revoked, the legitimate r3 included.
+        assert_eq!(
+            rotate("r1", "r4", T0 + 3_000).await,
+            Err(GrantRefusal::Replayed {
+                grant_id: grant.id.clone()
+            })
+        );
+        assert_eq!(
+            rotate("r3", "r5", T0 + 4_000).await,
+            Err(GrantRefusal::Revoked)
+        );
+        assert_eq!(rotate("nope", "r6", T0).await, Err(GrantRefusal::Unknown));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends_on_time() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let signed_in = session(&store, &alice, "session-1", T0).await;
+        let grant = store
+            .create_grant(&new_grant(&alice, Some(&signed_in.id), "code-1"))
+            .await
+            .expect("grant");
+        store
+            .add_refresh_token(&grant.id, "r1", T0)
+            .await
+            .expect("r1");
+        assert!(
+            store
+                .active_grant(&grant.id, T0 + 1)
+                .await
+                .expect("db")
+                .is_some()
+        );
+        assert!(
+            store
+                .revoke_session(&alice.id, &signed_in.id, T0 + 1_000)
+                .await
+                .expect("revoke")
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token("r1", "r2", T0 + 2_000)
+                .await
+                .expect("db"),
+            Err(GrantRefusal::Revoked)
+        );
+        // Another grant without a session: usable until its absolute end, not after.
+        let other = store
+            .create_grant(&new_grant(&alice, None, "code-2"))
+            .await
+            .expect("grant");
+        store
+            .add_refresh_token(&other.id, "q1", T0)
+            .await
+            .expect("q1");
+        assert_eq!(
+            store
+                .rotate_refresh_token("q1", "q2", T0 + 24 * 60 * MINUTE)
+                .await
+                .expect("db"),
+            Err(GrantRefusal::Expired)
+        );
+        assert!(
+            store
+                .revoke_grant(&other.id, "revoked", T0)
+                .await
+                .expect("db")
+        );
+        assert!(
+            !store
+                .revoke_grant(&other.id, "revoked", T0)
+                .await
+                .expect("db"),
+            "revoking twice reports it was already revoked"
+        );
+    })
+    .await;
+}

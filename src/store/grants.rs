@@ -1,0 +1,391 @@
+//! The OpenID Provider's grants: an authorization (who, which client, which session, which
+//! scopes), the single-use code that starts it, and the family of rotating refresh tokens that
+//! continues it. Only hashes of codes and tokens are stored.
+//!
+//! The two replay rules live here, inside one transaction each, so that two replicas racing on
+//! one database agree: a code redeemed twice revokes its grant (and with it every token issued
+//! from the code), and a refresh token presented after it was rotated revokes its family.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, new_id};
+
+/// What a new authorization records; its code is stored in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrant {
+    /// The user who authorized.
+    pub user_id: String,
+    /// The Application.
+    pub client_id: String,
+    /// The Vestibule session the user authorized in.
+    pub session_id: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// When the user last authenticated.
+    pub auth_time: i64,
+    /// How (`password`, ...), for `amr`.
+    pub factors: Vec<String>,
+    /// The client's nonce, for the ID token.
+    pub nonce: Option<String>,
+    /// Absolute end of the refresh family.
+    pub expires_at: i64,
+    /// SHA-256 of the authorization code.
+    pub code_hash: String,
+    /// The redirect URI the code was issued to (the token request must repeat it).
+    pub redirect_uri: String,
+    /// PKCE S256 challenge, if sent.
+    pub code_challenge: Option<String>,
+    /// When the code stops working.
+    pub code_expires_at: i64,
+    /// Now.
+    pub now: i64,
+}
+
+/// A grant as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Random id.
+    pub id: String,
+    /// The user who authorized.
+    pub user_id: String,
+    /// The Application.
+    pub client_id: String,
+    /// The Vestibule session it is tied to.
+    pub session_id: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// When the user last authenticated.
+    pub auth_time: i64,
+    /// How.
+    pub factors: Vec<String>,
+    /// The client's nonce.
+    pub nonce: Option<String>,
+    /// Issued.
+    pub created_at: i64,
+    /// Absolute end of the refresh family.
+    pub expires_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// A redeemed code: the grant, and what the token request must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemedCode {
+    /// The grant the code started.
+    pub grant: Grant,
+    /// The redirect URI the code was issued to.
+    pub redirect_uri: String,
+    /// The PKCE challenge to verify, if one was sent.
+    pub code_challenge: Option<String>,
+}
+
+/// Why a code or refresh token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantRefusal {
+    /// No such code or token.
+    Unknown,
+    /// Past its lifetime.
+    Expired,
+    /// The grant was revoked, or its session was.
+    Revoked,
+    /// Used before: the grant has now been revoked (`grant_id`), with everything issued from it.
+    Replayed {
+        /// The revoked grant, for the audit log.
+        grant_id: String,
+    },
+}
+
+/// The grant's columns (a macro, so queries stay `&'static str` for sqlx).
+macro_rules! grant_columns {
+    () => {
+        "g.id, g.user_id, g.client_id, g.session_id, g.scopes, g.auth_time, g.factors, g.nonce, \
+         g.created_at, g.expires_at, g.revoked_at"
+    };
+}
+
+impl Grant {
+    fn from_row(row: &AnyRow) -> Result<Grant, sqlx::Error> {
+        let words = |column: &str, separator: char| -> Result<Vec<String>, sqlx::Error> {
+            let text: String = row.try_get(column)?;
+            Ok(text
+                .split(separator)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect())
+        };
+        Ok(Grant {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            client_id: row.try_get("client_id")?,
+            session_id: row.try_get("session_id")?,
+            scopes: words("scopes", ' ')?,
+            auth_time: row.try_get("auth_time")?,
+            factors: words("factors", ',')?,
+            nonce: row.try_get("nonce")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+        })
+    }
+}
+
+/// Whether a grant may still mint tokens at `now`: not revoked, not past its end, and its
+/// session (if any) not revoked.
+fn usable(grant: &Grant, session_revoked: bool, now: i64) -> Result<(), GrantRefusal> {
+    if grant.revoked_at.is_some() || session_revoked {
+        return Err(GrantRefusal::Revoked);
+    }
+    if now >= grant.expires_at {
+        return Err(GrantRefusal::Expired);
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Records an authorization and its code, in one transaction.
+    pub async fn create_grant(&self, new: &NewGrant) -> Result<Grant, StoreError> {
+        let grant = Grant {
+            id: new_id(),
+            user_id: new.user_id.clone(),
+            client_id: new.client_id.clone(),
+            session_id: new.session_id.clone(),
+            scopes: new.scopes.clone(),
+            auth_time: new.auth_time,
+            factors: new.factors.clone(),
+            nonce: new.nonce.clone(),
+            created_at: new.now,
+            expires_at: new.expires_at,
+            revoked_at: None,
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO oauth_grants (id, user_id, client_id, session_id, scopes, auth_time, \
+             factors, nonce, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&grant.id)
+        .bind(&grant.user_id)
+        .bind(&grant.client_id)
+        .bind(grant.session_id.as_deref())
+        .bind(grant.scopes.join(" "))
+        .bind(grant.auth_time)
+        .bind(grant.factors.join(","))
+        .bind(grant.nonce.as_deref())
+        .bind(grant.created_at)
+        .bind(grant.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&new.code_hash)
+        .bind(&grant.id)
+        .bind(&new.redirect_uri)
+        .bind(new.code_challenge.as_deref())
+        .bind(new.code_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(grant)
+    }
+
+    /// Redeems a code once. A second redemption revokes the grant, so every token issued from
+    /// the first one stops working (RFC 6749 4.1.2, SECURITY).
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<Result<RedeemedCode, GrantRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            ", c.redirect_uri, c.code_challenge, c.expires_at AS code_expires_at, \
+                    c.used_at, s.revoked_at AS session_revoked_at \
+             FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id \
+             LEFT JOIN sessions s ON s.id = g.session_id \
+             WHERE c.code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(GrantRefusal::Unknown));
+        };
+        let grant = Grant::from_row(&row)?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        // Conditional on `used_at IS NULL`: of two concurrent redemptions exactly one sets it.
+        let first = used_at.is_none()
+            && sqlx::query(
+                "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
+            )
+            .bind(code_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+        if !first {
+            revoke(&mut tx, &grant.id, "code_reuse", now).await?;
+            tx.commit().await?;
+            return Ok(Err(GrantRefusal::Replayed { grant_id: grant.id }));
+        }
+        let code_expires_at: i64 = row.try_get("code_expires_at")?;
+        let session_revoked = row
+            .try_get::<Option<i64>, _>("session_revoked_at")?
+            .is_some();
+        if now >= code_expires_at {
+            tx.commit().await?;
+            return Ok(Err(GrantRefusal::Expired));
+        }
+        if let Err(refusal) = usable(&grant, session_revoked, now) {
+            tx.commit().await?;
+            return Ok(Err(refusal));
+        }
+        let redeemed = RedeemedCode {
+            redirect_uri: row.try_get("redirect_uri")?,
+            code_challenge: row.try_get("code_challenge")?,
+            grant,
+        };
+        tx.commit().await?;
+        Ok(Ok(redeemed))
+    }
+
+    /// Adds a refresh token to a grant's family (after a code redemption).
+    pub async fn add_refresh_token(
+        &self,
+        grant_id: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(grant_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in its family, in one
+    /// transaction. Presenting a token that was already rotated revokes the whole family.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<Result<Grant, GrantRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            ", t.used_at, s.revoked_at AS session_revoked_at \
+             FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+             LEFT JOIN sessions s ON s.id = g.session_id \
+             WHERE t.token_hash = $1"
+        ))
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(GrantRefusal::Unknown));
+        };
+        let grant = Grant::from_row(&row)?;
+        let session_revoked = row
+            .try_get::<Option<i64>, _>("session_revoked_at")?
+            .is_some();
+        if let Err(refusal) = usable(&grant, session_revoked, now) {
+            return Ok(Err(refusal));
+        }
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let first = used_at.is_none()
+            && sqlx::query(
+                "UPDATE oauth_refresh_tokens SET used_at = $2 \
+                 WHERE token_hash = $1 AND used_at IS NULL",
+            )
+            .bind(old_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+        if !first {
+            revoke(&mut tx, &grant.id, "refresh_replay", now).await?;
+            tx.commit().await?;
+            return Ok(Err(GrantRefusal::Replayed { grant_id: grant.id }));
+        }
+        sqlx::query(
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(new_hash)
+        .bind(&grant.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(grant))
+    }
+
+    /// The grant with this id, if it can still be used at `now` (for userinfo and
+    /// introspection of access tokens issued from it).
+    pub async fn active_grant(
+        &self,
+        grant_id: &str,
+        now: i64,
+    ) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            ", s.revoked_at AS session_revoked_at \
+             FROM oauth_grants g LEFT JOIN sessions s ON s.id = g.session_id WHERE g.id = $1"
+        ))
+        .bind(grant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let grant = Grant::from_row(&row)?;
+        let session_revoked = row
+            .try_get::<Option<i64>, _>("session_revoked_at")?
+            .is_some();
+        Ok(usable(&grant, session_revoked, now)
+            .is_ok()
+            .then_some(grant))
+    }
+
+    /// Revokes a grant (RFC 7009 revocation, or the user removing the client). Returns whether
+    /// it was active.
+    pub async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let revoked = revoke(&mut tx, grant_id, reason, now).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}
+
+/// Marks a grant revoked (first reason wins). Returns whether it was active.
+async fn revoke(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    grant_id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $2, revoked_reason = $3 \
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(grant_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
