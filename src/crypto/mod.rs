@@ -1,9 +1,10 @@
 //! Cryptographic building blocks shared by the server and the operator: random tokens and their
-//! stored hashes, constant-time comparison, and token-signing keys with their JWKS.
+//! stored hashes, constant-time comparison, token-signing keys with their JWKS, and compact JWS.
 //!
 //! Primitives come from `ring`, `sha2`, `subtle` and `rand`; this module only composes them. It
 //! imports nothing else from the crate, so every layer may use it.
 
+pub mod jws;
 pub mod keys;
 mod tokens;
 
