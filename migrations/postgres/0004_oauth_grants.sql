@@ -6,7 +6,8 @@ CREATE TABLE oauth_grants (
     id             TEXT PRIMARY KEY,
     user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     client_id      TEXT NOT NULL,
-    -- The Vestibule session the user authorized in: revoking it ends the grant's refresh tokens.
+    -- The Vestibule session the user authorized in: revoking it ends the grant's refresh tokens,
+    -- and the grant is deleted with it (the sweep removes sessions past expiry plus retention).
     session_id     TEXT REFERENCES sessions (id) ON DELETE CASCADE,
     -- Space-separated granted scopes.
     scopes         TEXT NOT NULL,

@@ -16,6 +16,8 @@ pub struct SweepReport {
     pub sessions: u64,
     /// Emailed codes and links.
     pub tokens: u64,
+    /// OpenID grants, with their codes and refresh tokens.
+    pub grants: u64,
     /// Devices.
     pub devices: u64,
 }
@@ -34,6 +36,7 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, AuthError> {
         counters: swept.counters,
         sessions: swept.sessions,
         tokens: swept.tokens,
+        grants: swept.grants,
         devices,
     })
 }

@@ -1,5 +1,5 @@
 //! Physical removal of rows that no longer mean anything: rate-limit windows that are over,
-//! sessions and single-use tokens long past expiry, and devices long forgotten. Reads already
+//! sessions, single-use tokens and OpenID grants long past expiry, and devices long forgotten. Reads already
 //! treat them as gone; this keeps the tables (and their indexes) from growing with every visitor.
 
 use super::{Store, StoreError};
@@ -13,6 +13,9 @@ pub struct Swept {
     pub sessions: u64,
     /// Single-use tokens expired longer ago than the retention.
     pub tokens: u64,
+    /// OpenID grants (with their codes and refresh tokens) ended or revoked longer ago than the
+    /// retention.
+    pub grants: u64,
 }
 
 impl Store {
@@ -45,10 +48,20 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        // Codes and refresh tokens go with their grant (ON DELETE CASCADE).
+        let grants = sqlx::query(
+            "DELETE FROM oauth_grants WHERE expires_at < $1 \
+             OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(Swept {
             counters,
             sessions,
             tokens,
+            grants,
         })
     }
 

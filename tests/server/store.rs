@@ -1979,3 +1979,58 @@ async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_sweep_deletes_grants_ended_or_revoked_past_the_retention_with_their_tokens() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let alice = user(&store, "alice@example.com").await;
+        // Ended a day after T0; revoked at T0; and one still running.
+        let ended = store
+            .create_grant(&new_grant(&alice, None, "code-ended"))
+            .await
+            .expect("grant");
+        let revoked = store
+            .create_grant(&new_grant(&alice, None, "code-revoked"))
+            .await
+            .expect("grant");
+        store
+            .revoke_grant(&revoked.id, "revoked", T0)
+            .await
+            .expect("revoke");
+        let mut live = new_grant(&alice, None, "code-live");
+        live.expires_at = T0 + 30 * DAY;
+        let live = store.create_grant(&live).await.expect("grant");
+        store
+            .add_refresh_token(&live.id, "live-r1", T0)
+            .await
+            .expect("r1");
+
+        let now = T0 + 9 * DAY;
+        let swept = store.sweep(now, 60 * MINUTE, 7 * DAY).await.expect("sweep");
+        assert_eq!(swept.grants, 2, "{swept:?}");
+        // Their codes went with them; the running grant still rotates.
+        for gone in ["code-ended", "code-revoked"] {
+            assert_eq!(
+                store.redeem_code(gone, now).await.expect("db"),
+                Err(GrantRefusal::Unknown)
+            );
+        }
+        assert!(
+            store
+                .active_grant(&ended.id, now)
+                .await
+                .expect("db")
+                .is_none()
+        );
+        assert!(
+            store
+                .rotate_refresh_token("live-r1", "live-r2", now)
+                .await
+                .expect("db")
+                .is_ok()
+        );
+    })
+    .await;
+}
