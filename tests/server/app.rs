@@ -55,6 +55,16 @@ fn quickstart_secrets(config: &RuntimeConfig) -> SecretValues {
 
 /// Starts the server on `store` with the quickstart config, changed by `tweak`.
 pub async fn spawn_app_with(store: Store, tweak: impl FnOnce(&mut RuntimeConfig)) -> TestApp {
+    spawn_app_with_secrets(store, tweak, |_| Vec::new()).await
+}
+
+/// [`spawn_app_with`], with more region Secret values (e.g. `signing-keys.json`) computed from
+/// the final config.
+pub async fn spawn_app_with_secrets(
+    store: Store,
+    tweak: impl FnOnce(&mut RuntimeConfig),
+    extra: impl FnOnce(&RuntimeConfig) -> Vec<(String, String)>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -62,7 +72,10 @@ pub async fn spawn_app_with(store: Store, tweak: impl FnOnce(&mut RuntimeConfig)
     let base = format!("http://127.0.0.1:{port}");
     let config = quickstart_config(&base, tweak);
     let outbox = Outbox::default();
-    let secrets = quickstart_secrets(&config);
+    let mut secrets = quickstart_secrets(&config);
+    for (key, value) in extra(&config) {
+        secrets = secrets.with(&key, value);
+    }
     let active = Active::build(config, secrets, Some(outbox.clone())).expect("config activates");
     let state = AppState::new(
         store,

@@ -867,7 +867,7 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
         let app = spawn_app(store).await;
         let mut client = Client::new(&app);
         // A program's cross-site POST without any CSRF token: the pages face would refuse it
-        // with its HTML 403; the OAuth face answers in its own JSON shape (no endpoint yet).
+        // with its HTML 403; the OAuth face answers in its own JSON shape (here: no client).
         let token = client
             .post_with(
                 "/oauth2/token",
@@ -875,7 +875,7 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
                 &[("origin", "https://app.example")],
             )
             .await;
-        assert_eq!(token.status, StatusCode::NOT_FOUND);
+        assert_eq!(token.status, StatusCode::UNAUTHORIZED);
         assert_eq!(
             token
                 .headers
@@ -884,7 +884,7 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
             Some("application/json")
         );
         let body: serde_json::Value = serde_json::from_str(&token.body).expect("JSON body");
-        assert_eq!(body["error"], "invalid_request");
+        assert_eq!(body["error"], "invalid_client");
         // RFC 6749 §5.1: never cached; and no page cookie is handed out here.
         assert_eq!(
             token
@@ -902,9 +902,9 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
                 .and_then(|v| v.to_str().ok()),
             Some("nosniff")
         );
-        let discovery = client.get("/.well-known/openid-configuration").await;
-        assert_eq!(discovery.status, StatusCode::NOT_FOUND);
-        assert!(discovery.body.starts_with('{'), "{}", discovery.body);
+        let unserved = client.get("/oauth2/revoke").await;
+        assert_eq!(unserved.status, StatusCode::NOT_FOUND);
+        assert!(unserved.body.starts_with('{'), "{}", unserved.body);
         // The same kind of POST to a page is still refused by the CSRF check.
         let page = client
             .post_with(

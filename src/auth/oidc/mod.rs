@@ -3,4 +3,5 @@
 //! Nothing here knows HTTP, so each rule is unit-tested without a server.
 
 pub mod authorize;
+pub mod grant;
 pub mod tokens;

@@ -3,20 +3,25 @@
 //! errors are JSON in the RFC 6749 §5.2 shape and responses are not cached unless a handler
 //! says otherwise (RFC 6749 §5.1).
 //!
-//! The JWKS is served; the rest of the OpenID Provider's endpoints (discovery, authorize, token,
-//! userinfo, revoke, introspect, end-session) land here next, and until they do their paths
-//! answer a JSON error.
+//! Served: discovery, JWKS, authorize (code flow with PKCE), token (`authorization_code`,
+//! `refresh_token`) and userinfo. Revoke, introspect and end-session land here next; until
+//! they do their paths answer a JSON error and discovery does not list them.
 
+pub mod authorize;
 pub mod cors;
+pub mod discovery;
 pub mod error;
 pub mod jwks;
+pub mod token;
+pub mod userinfo;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 pub use error::OAuthError;
 
@@ -25,10 +30,51 @@ use super::state::AppState;
 /// The OAuth face's routes and layers.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::discovery),
+        )
         .route("/.well-known/jwks.json", get(jwks::jwks))
+        .route(
+            "/oauth2/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/oauth2/token", post(token::token))
+        .route(
+            "/oauth2/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/oauth2/{*endpoint}", any(unknown_endpoint))
         .route("/.well-known/{*document}", any(unknown_endpoint))
         .layer(middleware::from_fn(no_store))
+        // Token requests are a few hundred bytes; nothing here needs more.
+        .layer(DefaultBodyLimit::max(16 * 1024))
+}
+
+/// Who is calling: the request's headers (cookies, credentials) and peer address. Every
+/// endpoint here works from these; none takes the pages' CSRF token.
+pub struct Caller {
+    /// Request headers.
+    pub headers: axum::http::HeaderMap,
+    /// The connection's peer, when served over TCP.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            headers: parts.headers.clone(),
+            peer: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
+        })
+    }
 }
 
 /// Paths of this face that are not (yet) endpoints.

@@ -1,0 +1,183 @@
+//! `GET|POST /oauth2/authorize`: the authorization code flow's browser leg. The request is
+//! checked by `auth::oidc::authorize`; an untrustworthy client or redirect URI gets an error
+//! page, every other error goes back to the client with `state` and `iss` (RFC 9207). A user
+//! without a session signs in on the hosted page and comes back here. Clients POST here
+//! cross-site by design, so the pages' CSRF check does not apply; nothing here acts for the
+//! user except issuing a code to a registered redirect URI, which is the flow's purpose.
+
+use axum::Form;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use url::Url;
+
+use crate::auth::oidc::authorize::{Authorization, PageError as Untrusted, Refusal, validate};
+use crate::auth::oidc::grant::issue_code;
+use crate::auth::{Ctx, sessions};
+use crate::http::client::client_info;
+use crate::http::cookies;
+use crate::http::pages::error::PageError;
+use crate::http::state::AppState;
+
+use super::Caller;
+
+/// `GET /oauth2/authorize`.
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    request: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    authorize(state, request, params).await
+}
+
+/// `POST /oauth2/authorize` (OIDC Core 3.1.2.1: the same parameters, form-encoded).
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    request: Caller,
+    Form(params): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    authorize(state, request, params).await
+}
+
+async fn authorize(
+    state: AppState,
+    request: Caller,
+    params: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    let active = state.live.load();
+    let client = client_info(&request.headers, request.peer, &active.trusted_proxies);
+    let issuer = active.config.issuer.clone();
+    let authorization = match validate(&active.config.applications, &params) {
+        Ok(authorization) => authorization,
+        Err(Refusal::Page(reason)) => return Ok(untrusted(reason)),
+        Err(Refusal::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state,
+        }) => {
+            return Ok(back(
+                &redirect_uri,
+                &[("error", error), ("error_description", &description)],
+                state.as_deref(),
+                &issuer,
+            ));
+        }
+    };
+    let error = |code: &str, description: &str| {
+        back(
+            &authorization.redirect_uri,
+            &[("error", code), ("error_description", description)],
+            authorization.state.as_deref(),
+            &issuer,
+        )
+    };
+    let ctx = Ctx::new(&state.auth, &active, &client);
+    let token = cookies::get(&request.headers, cookies::SESSION);
+    let signed_in = sessions::current(&ctx, token).await?;
+    let Some(signed_in) = signed_in else {
+        if authorization.prompt.none {
+            return Ok(error("login_required", "no session"));
+        }
+        // Sign in (or up) on the hosted page, then come back with the same request.
+        return Ok(to_sign_in(&params, &authorization));
+    };
+    let session = &signed_in.session;
+    let too_old = authorization.max_age.is_some_and(|max| {
+        ctx.now - session.created_at > i64::try_from(max).unwrap_or(i64::MAX).saturating_mul(1000)
+    });
+    if authorization.prompt.login || too_old {
+        // Re-authentication of a signed-in user is not offered yet; OIDC Core 3.1.2.1 allows
+        // answering login_required instead.
+        return Ok(error(
+            "login_required",
+            "re-authentication is not available yet",
+        ));
+    }
+    let Some(app) = active
+        .config
+        .applications
+        .iter()
+        .find(|a| a.client_id == authorization.client_id)
+    else {
+        return Ok(untrusted(Untrusted::UnknownClient));
+    };
+    if app.require_consent {
+        // The consent page is not built yet: say so rather than skip consent.
+        return Ok(error(
+            "consent_required",
+            "this application requires consent, which this server cannot ask for yet",
+        ));
+    }
+    let code = issue_code(&ctx, app, &authorization, session).await?;
+    Ok(back(
+        &authorization.redirect_uri,
+        &[("code", &code)],
+        authorization.state.as_deref(),
+        &issuer,
+    ))
+}
+
+/// A redirect to the client with `params`, `state` and `iss` added to the redirect URI's query.
+fn back(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    issuer: &str,
+) -> Response {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return untrusted(Untrusted::UnregisteredRedirectUri);
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, v);
+        }
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", issuer);
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+/// The hosted sign-in page, returning to this authorization request afterwards.
+fn to_sign_in(params: &[(String, String)], authorization: &Authorization) -> Response {
+    let _ = authorization;
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let back_here = format!("/oauth2/authorize?{query}");
+    let target: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("redirect_url", &back_here)
+        .finish();
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/sign-in?{target}"))],
+    )
+        .into_response()
+}
+
+/// The error page for a client or redirect URI that cannot be trusted: nothing is sent to it.
+fn untrusted(reason: Untrusted) -> Response {
+    let what = match reason {
+        Untrusted::MissingClient => "The request names no application (client_id is missing).",
+        Untrusted::UnknownClient => "The application in this request is not registered here.",
+        Untrusted::MissingRedirectUri => {
+            "The request does not say where to return (redirect_uri is missing)."
+        }
+        Untrusted::UnregisteredRedirectUri => {
+            "The return address in this request is not registered for this application."
+        }
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in request refused</title></head>\
+         <body><main data-part=\"oauth.error\"><h1>This sign-in request cannot be completed</h1><p>{what}</p>\
+         <p>Go back to the application and try again; if it keeps happening, tell its developers.</p></main></body></html>"
+    );
+    (StatusCode::BAD_REQUEST, Html(page)).into_response()
+}

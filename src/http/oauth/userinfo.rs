@@ -1,0 +1,82 @@
+//! `GET|POST /oauth2/userinfo` (OIDC Core 5.3): the claims an access token's scopes release.
+//! Only Vestibule's own access tokens are accepted (`typ: at+jwt`, this issuer, not expired,
+//! its grant still active); anything else is 401 with `WWW-Authenticate` (RFC 6750 3).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use crate::crypto::jws;
+use crate::http::state::AppState;
+
+/// `GET` and `POST /oauth2/userinfo`, with `Authorization: Bearer`.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let active = state.live.load();
+    let now = state.auth.clock.now();
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return unauthorized(None);
+    };
+    let Some(keys) = active.keys.as_ref() else {
+        return unauthorized(Some("invalid_token"));
+    };
+    let Ok(verified) = jws::verify(keys, token.trim(), now) else {
+        return unauthorized(Some("invalid_token"));
+    };
+    let claims = &verified.claims;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    let genuine = verified.header.get("typ").and_then(Value::as_str) == Some("at+jwt")
+        && text("iss") == Some(active.config.issuer.as_str())
+        && exp.saturating_mul(1000) > now;
+    let (Some(sub), Some(grant_id), true) = (text("sub"), text("gid"), genuine) else {
+        return unauthorized(Some("invalid_token"));
+    };
+    let grant = match state.auth.store.active_grant(grant_id, now).await {
+        Ok(Some(grant)) if grant.user_id == sub => grant,
+        Ok(_) => return unauthorized(Some("invalid_token")),
+        Err(e) => {
+            tracing::error!(error = %e, "userinfo: store");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let user = match state.auth.store.user_by_id(sub).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return unauthorized(Some("invalid_token")),
+        Err(e) => {
+            tracing::error!(error = %e, "userinfo: store");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let mut body = Map::new();
+    body.insert("sub".into(), user.id.clone().into());
+    if grant.scopes.iter().any(|s| s == "email") {
+        body.insert("email".into(), user.email.into());
+        body.insert(
+            "email_verified".into(),
+            user.email_verified_at.is_some().into(),
+        );
+    }
+    let mut response = Json(Value::Object(body)).into_response();
+    super::cors::apply(&active, &headers, &mut response);
+    response
+}
+
+fn unauthorized(error: Option<&str>) -> Response {
+    let challenge = match error {
+        Some(code) => format!("Bearer error=\"{code}\""),
+        None => "Bearer".to_owned(),
+    };
+    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}

@@ -1,0 +1,343 @@
+//! The OpenID Provider's authorization code flow over HTTP, against the real server: discovery,
+//! authorize with PKCE, the token endpoint, userinfo, refresh rotation, and the replay rules.
+//! (The certified `openid-client` peer drives the same flow in the browser suite's next step.)
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use vestibule::config::RuntimeConfig;
+use vestibule::config::runtime::{ApplicationConfig, ApplicationType, GrantType};
+use vestibule::crypto::jws;
+use vestibule::crypto::keys::KeySet;
+use vestibule::store::Store;
+
+use crate::app::{Client, TestApp, signed_up, spawn_app_with_secrets};
+use crate::support::each_backend;
+
+const REDIRECT: &str = "https://spa.example/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn spa() -> ApplicationConfig {
+    ApplicationConfig {
+        client_id: "spa".into(),
+        application_type: ApplicationType::Spa,
+        display_name: "Shop".into(),
+        confidential: false,
+        client_secret_hash: None,
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![],
+        allowed_origins: vec!["https://spa.example".into()],
+        scopes: vec!["openid".into(), "email".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        access_token_seconds: 900,
+        id_token_seconds: 3600,
+        refresh_token_seconds: 86400,
+        require_consent: false,
+    }
+}
+
+fn keys(config: &RuntimeConfig) -> KeySet {
+    let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+    vestibule::operator::keys::plan(
+        &KeySet::default(),
+        &vestibule::operator::signing::policy(config),
+        now,
+        false,
+    )
+    .expect("keys")
+}
+
+async fn spawn(store: Store) -> TestApp {
+    spawn_app_with_secrets(
+        store,
+        |config| config.applications.push(spa()),
+        |config| {
+            let json = keys(config).to_json().expect("json");
+            vec![(
+                "signing-keys.json".into(),
+                String::from_utf8(json).expect("utf-8"),
+            )]
+        },
+    )
+    .await
+}
+
+fn authorize_path(extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", "spa"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid email"),
+        ("state", "s-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        params.retain(|(name, _)| name != k);
+        params.push((k, v));
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("/oauth2/authorize?{query}")
+}
+
+/// The query of a redirect to the client, as pairs.
+fn redirect_query(location: &str) -> Vec<(String, String)> {
+    assert!(location.starts_with(REDIRECT), "redirected to {location}");
+    let url = url::Url::parse(location).expect("url");
+    url.query_pairs().into_owned().collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn code_for(client: &mut Client, app: &TestApp) -> String {
+    let page = client.get(&authorize_path(&[])).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let query = redirect_query(page.location());
+    assert_eq!(param(&query, "state"), Some("s-1"));
+    assert_eq!(param(&query, "iss"), Some(app.base.as_str()));
+    param(&query, "code").expect("a code").to_owned()
+}
+
+async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", app.base))
+        .form(form)
+        .send()
+        .await
+        .expect("token");
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+async fn exchange(app: &TestApp, code: &str) -> (StatusCode, Value) {
+    token(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "spa"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+async fn userinfo(app: &TestApp, bearer: &str) -> (StatusCode, Option<Value>) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/oauth2/userinfo", app.base))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .expect("userinfo");
+    let status = response.status();
+    (status, response.json().await.ok())
+}
+
+async fn published_keys(app: &TestApp) -> KeySet {
+    // The test's own copy of the JWKS as a key set: public keys only, enough to verify.
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let state = app.state.live.load();
+    let set = state.keys.clone().expect("keys");
+    assert_eq!(jwks["keys"][0]["kid"], set.keys[0].kid.as_str());
+    vestibule::crypto::keys::public_only(&set)
+}
+
+#[tokio::test]
+async fn discovery_names_exactly_the_issuer_and_what_is_served() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let doc: Value = reqwest::get(format!("{}/.well-known/openid-configuration", app.base))
+            .await
+            .expect("discovery")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(doc["issuer"], app.base.as_str());
+        assert_eq!(
+            doc["authorization_endpoint"],
+            format!("{}/oauth2/authorize", app.base)
+        );
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert!(doc.get("revocation_endpoint").is_none(), "not served yet");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_code_flow_yields_verifiable_tokens_userinfo_and_rotating_refresh_tokens() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        let code = code_for(&mut alice, &app).await;
+        let (status, tokens) = exchange(&app, &code).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert_eq!(tokens["scope"], "openid email");
+        let access = tokens["access_token"].as_str().expect("access token");
+        let id_token = tokens["id_token"].as_str().expect("id token");
+        let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+
+        let keys = published_keys(&app).await;
+        let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let id = jws::verify(&keys, id_token, now).expect("the ID token verifies");
+        assert_eq!(id.claims["iss"], app.base.as_str());
+        assert_eq!(id.claims["aud"], "spa");
+        assert_eq!(id.claims["nonce"], "n-1");
+        assert_eq!(id.claims["email"], "alice@example.com");
+        let at = jws::verify(&keys, access, now).expect("the access token verifies");
+        assert_eq!(at.header["typ"], "at+jwt");
+        assert_eq!(at.claims["sub"], id.claims["sub"]);
+
+        let (status, info) = userinfo(&app, access).await;
+        assert_eq!(status, StatusCode::OK);
+        let info = info.expect("claims");
+        assert_eq!(info["sub"], id.claims["sub"]);
+        assert_eq!(info["email_verified"], true);
+        // An ID token is not an access token.
+        assert_eq!(userinfo(&app, id_token).await.0, StatusCode::UNAUTHORIZED);
+
+        // Refresh: a new pair; the old refresh token replayed revokes the family.
+        let refresh_form = |t: &str| {
+            vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", t.to_owned()),
+                ("client_id", "spa".to_owned()),
+            ]
+        };
+        let form = refresh_form(refresh);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, next) = token(&app, &form).await;
+        assert_eq!(status, StatusCode::OK, "{next}");
+        let next_refresh = next["refresh_token"].as_str().expect("rotated").to_owned();
+        assert_ne!(next_refresh, refresh);
+        let (status, replay) = token(&app, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(replay["error"], "invalid_grant");
+        let form = refresh_form(&next_refresh);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            token(&app, &form).await.1["error"],
+            "invalid_grant",
+            "the whole family is revoked"
+        );
+        assert_eq!(
+            userinfo(&app, access).await.0,
+            StatusCode::UNAUTHORIZED,
+            "and so are its access tokens"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reused_code_revokes_the_tokens_of_its_first_redemption() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        let code = code_for(&mut alice, &app).await;
+        let (_, first) = exchange(&app, &code).await;
+        let access = first["access_token"].as_str().expect("access").to_owned();
+        assert_eq!(userinfo(&app, &access).await.0, StatusCode::OK);
+        let (status, again) = exchange(&app, &code).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(again["error"], "invalid_grant");
+        assert_eq!(userinfo(&app, &access).await.0, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pkce_redirect_uri_and_client_must_match_at_the_token_endpoint() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        for (name, value) in [
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            ),
+            ("redirect_uri", "https://spa.example/callback/"),
+            ("client_id", "other"),
+        ] {
+            let code = code_for(&mut alice, &app).await;
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("client_id", "spa"),
+                ("code_verifier", VERIFIER),
+            ];
+            form.retain(|(k, _)| *k != name);
+            form.push((name, value));
+            let (status, body) = token(&app, &form).await;
+            assert!(status.is_client_error(), "{name}: {status} {body}");
+            assert!(
+                ["invalid_grant", "invalid_client"]
+                    .contains(&body["error"].as_str().unwrap_or_default()),
+                "{name}: {body}"
+            );
+        }
+        let (status, body) = token(&app, &[("grant_type", "password"), ("client_id", "spa")]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+        );
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", app.base))
+            .body("{}")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_session_the_user_signs_in_first_and_prompt_none_says_login_required() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut stranger = Client::new(&app);
+        let page = stranger.get(&authorize_path(&[])).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let location = page.location().to_owned();
+        assert!(
+            location.starts_with("/sign-in?redirect_url=%2Foauth2%2Fauthorize"),
+            "{location}"
+        );
+        let page = stranger.get(&authorize_path(&[("prompt", "none")])).await;
+        let query = redirect_query(page.location());
+        assert_eq!(param(&query, "error"), Some("login_required"));
+        assert_eq!(param(&query, "state"), Some("s-1"));
+        // A redirect URI that is not registered gets a page, and goes nowhere.
+        let page = stranger
+            .get(&authorize_path(&[(
+                "redirect_uri",
+                "https://spa.example/callback/extra",
+            )]))
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.headers.get("location").is_none());
+    })
+    .await;
+}
