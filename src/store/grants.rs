@@ -356,6 +356,36 @@ impl Store {
             .then_some(grant))
     }
 
+    /// The grant a refresh token belongs to (any state), with its client: for RFC 7009.
+    pub async fn grant_of_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT g.id, g.client_id FROM oauth_refresh_tokens t \
+             JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => Some((row.try_get("id")?, row.try_get("client_id")?)),
+            None => None,
+        })
+    }
+
+    /// The client a grant was made to, in any state.
+    pub async fn client_of_grant(&self, grant_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT client_id FROM oauth_grants WHERE id = $1")
+            .bind(grant_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("client_id")?),
+            None => None,
+        })
+    }
+
     /// Revokes a grant (RFC 7009 revocation, or the user removing the client). Returns whether
     /// it was active.
     pub async fn revoke_grant(

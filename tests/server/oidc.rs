@@ -36,6 +36,29 @@ fn spa() -> ApplicationConfig {
     }
 }
 
+const BATCH_SECRET: &str = "batch-secret-0123456789";
+
+fn batch() -> ApplicationConfig {
+    ApplicationConfig {
+        client_id: "batch".into(),
+        application_type: ApplicationType::M2m,
+        display_name: "Batch".into(),
+        confidential: true,
+        client_secret_hash: Some(vestibule::config::runtime::SecretValue {
+            secret_key: "application.batch.client-secret-hash".into(),
+        }),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        allowed_origins: vec![],
+        scopes: vec!["reports:read".into(), "reports:write".into()],
+        grant_types: vec![GrantType::ClientCredentials],
+        access_token_seconds: 600,
+        id_token_seconds: 600,
+        refresh_token_seconds: 600,
+        require_consent: false,
+    }
+}
+
 fn keys(config: &RuntimeConfig) -> KeySet {
     let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
     vestibule::operator::keys::plan(
@@ -50,13 +73,23 @@ fn keys(config: &RuntimeConfig) -> KeySet {
 async fn spawn(store: Store) -> TestApp {
     spawn_app_with_secrets(
         store,
-        |config| config.applications.push(spa()),
+        |config| {
+            config.applications.push(spa());
+            config.applications.push(batch());
+        },
         |config| {
             let json = keys(config).to_json().expect("json");
-            vec![(
-                "signing-keys.json".into(),
-                String::from_utf8(json).expect("utf-8"),
-            )]
+            vec![
+                (
+                    "signing-keys.json".into(),
+                    String::from_utf8(json).expect("utf-8"),
+                ),
+                // As the operator ships it: the SHA-256 of the generated secret.
+                (
+                    "application.batch.client-secret-hash".into(),
+                    vestibule::crypto::sha256_hex(BATCH_SECRET.as_bytes()),
+                ),
+            ]
         },
     )
     .await
@@ -177,7 +210,14 @@ async fn discovery_names_exactly_the_issuer_and_what_is_served() {
             serde_json::json!(["S256"])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-        assert!(doc.get("revocation_endpoint").is_none(), "not served yet");
+        assert_eq!(
+            doc["revocation_endpoint"],
+            format!("{}/oauth2/revoke", app.base)
+        );
+        assert!(
+            doc.get("introspection_endpoint").is_none(),
+            "not served yet"
+        );
     })
     .await;
 }
@@ -338,6 +378,159 @@ async fn without_a_session_the_user_signs_in_first_and_prompt_none_says_login_re
             .await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         assert!(page.headers.get("location").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_machine_client_gets_a_token_with_its_secret_and_nothing_without_it() {
+    use base64::Engine;
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("batch:{BATCH_SECRET}"));
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", app.base))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "reports:read"),
+            ])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+        let keys = published_keys(&app).await;
+        let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let at =
+            jws::verify(&keys, body["access_token"].as_str().expect("at"), now).expect("verifies");
+        assert_eq!(at.claims["sub"], "batch");
+        assert_eq!(at.claims["scope"], "reports:read");
+        // There is no user: userinfo refuses it.
+        assert_eq!(
+            userinfo(&app, body["access_token"].as_str().expect("at"))
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
+        // client_secret_post works too.
+        let (status, _) = token(
+            &app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "batch"),
+                ("client_secret", BATCH_SECRET),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        for (form, expected) in [
+            (
+                vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "batch"),
+                    ("client_secret", "wrong"),
+                ],
+                (StatusCode::UNAUTHORIZED, "invalid_client"),
+            ),
+            (
+                vec![("grant_type", "client_credentials"), ("client_id", "batch")],
+                (StatusCode::UNAUTHORIZED, "invalid_client"),
+            ),
+            (
+                vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "batch"),
+                    ("client_secret", BATCH_SECRET),
+                    ("scope", "admin"),
+                ],
+                (StatusCode::BAD_REQUEST, "invalid_scope"),
+            ),
+            (
+                vec![("grant_type", "client_credentials"), ("client_id", "spa")],
+                (StatusCode::BAD_REQUEST, "unauthorized_client"),
+            ),
+            (
+                vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", "x"),
+                    ("client_id", "batch"),
+                    ("client_secret", BATCH_SECRET),
+                ],
+                (StatusCode::BAD_REQUEST, "unauthorized_client"),
+            ),
+        ] {
+            let (status, body) = token(&app, &form).await;
+            assert_eq!(
+                (status, body["error"].as_str().unwrap_or_default()),
+                expected,
+                "{form:?}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoking_a_token_or_signing_out_ends_the_grant() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        let revoke = async |token: &str| {
+            reqwest::Client::new()
+                .post(format!("{}/oauth2/revoke", app.base))
+                .form(&[("token", token), ("client_id", "spa")])
+                .send()
+                .await
+                .expect("revoke")
+                .status()
+        };
+        // RFC 7009: the refresh token revokes its grant, and its access tokens with it.
+        let code = code_for(&mut alice, &app).await;
+        let (_, tokens) = exchange(&app, &code).await;
+        let refresh = tokens["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
+        let access = tokens["access_token"].as_str().expect("access").to_owned();
+        assert_eq!(revoke(&refresh).await, StatusCode::OK);
+        assert_eq!(userinfo(&app, &access).await.0, StatusCode::UNAUTHORIZED);
+        let (_, refused) = token(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+        assert_eq!(refused["error"], "invalid_grant");
+        // Unknown tokens change nothing and say nothing.
+        assert_eq!(revoke("no-such-token").await, StatusCode::OK);
+        // Signing out of Vestibule ends the grants made in that session.
+        let code = code_for(&mut alice, &app).await;
+        let (_, tokens) = exchange(&app, &code).await;
+        let refresh = tokens["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
+        let page = alice.get("/account").await;
+        let signed_out = alice
+            .post("/sign-out", &[("csrf_token", &page.csrf())])
+            .await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        let (_, refused) = token(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+        assert_eq!(refused["error"], "invalid_grant");
     })
     .await;
 }

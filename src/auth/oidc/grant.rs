@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use super::authorize::Authorization;
-use super::tokens::{Minted, Subject, mint};
+use super::tokens::{Minted, Subject, mint, mint_for_client};
 use crate::auth::{AuthError, Ctx};
 use crate::config::runtime::{ApplicationConfig, GrantType};
 use crate::crypto::{self, keys};
@@ -38,6 +38,9 @@ pub enum TokenError {
     /// `unauthorized_client`: the Application may not use this grant type.
     #[error("unauthorized_client")]
     UnauthorizedClient,
+    /// `invalid_scope`: a scope the Application does not have.
+    #[error("invalid_scope")]
+    InvalidScope,
     /// `invalid_request`: a required parameter is missing.
     #[error("invalid_request: {0}")]
     InvalidRequest(&'static str),
@@ -182,6 +185,49 @@ pub async fn refresh(
     let mut tokens = tokens_for(ctx, app, &grant, false).await?;
     tokens.refresh_token = Some(next);
     Ok(tokens)
+}
+
+/// The `client_credentials` grant (machine clients): scopes within the Application's, none of
+/// the user scopes (`openid`, `email`, ...) since there is no user.
+pub async fn client_credentials(
+    ctx: &Ctx<'_>,
+    app: &ApplicationConfig,
+    scope: Option<&str>,
+) -> Result<Tokens, TokenError> {
+    if !app.confidential || !app.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(TokenError::UnauthorizedClient);
+    }
+    let requested: Vec<String> = match scope {
+        Some(scope) => scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => app.scopes.clone(),
+    };
+    if requested.iter().any(|s| !app.scopes.contains(s)) {
+        return Err(TokenError::InvalidScope);
+    }
+    let key = ctx
+        .active
+        .keys
+        .as_ref()
+        .and_then(|set| keys::signing_key(set, ctx.now))
+        .ok_or(TokenError::NoSigningKey)?;
+    let minted = mint_for_client(
+        key,
+        &ctx.active.config.issuer,
+        app,
+        &requested,
+        ctx.now,
+        &crypto::random_token(),
+    )
+    .map_err(|e| TokenError::Auth(AuthError::Internal(e.to_string())))?;
+    Ok(Tokens {
+        minted,
+        refresh_token: None,
+        scope: requested.join(" "),
+    })
 }
 
 /// Mints tokens for `grant`; on a code exchange also starts its refresh family.

@@ -138,6 +138,35 @@ pub fn mint(
     })
 }
 
+/// Mints an access token for a machine client (`client_credentials`): the client is its own
+/// subject, there is no user, no ID token and no grant to revoke; it simply expires.
+pub fn mint_for_client(
+    key: &SigningKey,
+    issuer: &str,
+    app: &ApplicationConfig,
+    scopes: &[String],
+    now: i64,
+    jti: &str,
+) -> Result<Minted, KeyError> {
+    let iat = now.div_euclid(1000);
+    let exp = iat.saturating_add(i64::try_from(app.access_token_seconds).unwrap_or(i64::MAX));
+    let claims = json!({
+        "iss": issuer,
+        "sub": app.client_id,
+        "aud": app.client_id,
+        "client_id": app.client_id,
+        "scope": scopes.join(" "),
+        "iat": iat,
+        "exp": exp,
+        "jti": jti,
+    });
+    Ok(Minted {
+        access_token: jws::sign(key, "at+jwt", &claims)?,
+        expires_in: app.access_token_seconds,
+        id_token: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,16 @@
 //! says otherwise (RFC 6749 §5.1).
 //!
 //! Served: discovery, JWKS, authorize (code flow with PKCE), token (`authorization_code`,
-//! `refresh_token`) and userinfo. Revoke, introspect and end-session land here next; until
-//! they do their paths answer a JSON error and discovery does not list them.
+//! `refresh_token`, `client_credentials`), userinfo and revoke. Introspect and end-session
+//! land here next; until they do their paths answer a JSON error and discovery does not list
+//! them.
 
 pub mod authorize;
 pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod jwks;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/oauth2/token", post(token::token))
+        .route("/oauth2/revoke", post(revoke::revoke))
         .route(
             "/oauth2/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -1,6 +1,7 @@
 //! `POST /oauth2/token` (RFC 6749 3.2): client authentication (`client_secret_basic`,
 //! `client_secret_post`, or `none` for public clients), then the `authorization_code` or
-//! `refresh_token` grant. Errors are RFC 6749 5.2 JSON; nothing here answers 500 for bad input.
+//! `refresh_token` or `client_credentials` grant. Errors are RFC 6749 5.2 JSON; nothing here
+//! answers 500 for bad input.
 
 use axum::Form;
 use axum::Json;
@@ -57,6 +58,7 @@ pub async fn token(
                 .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
             grant::refresh(&ctx, app, token).await
         }
+        "client_credentials" => grant::client_credentials(&ctx, app, one("scope")?).await,
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
     match result {
@@ -66,6 +68,7 @@ pub async fn token(
             Err(OAuthError::InvalidGrant)
         }
         Err(TokenError::UnauthorizedClient) => Err(OAuthError::UnauthorizedClient),
+        Err(TokenError::InvalidScope) => Err(OAuthError::InvalidScope),
         Err(TokenError::InvalidRequest(why)) => Err(OAuthError::InvalidRequest(why.into())),
         Err(TokenError::NoSigningKey) => Err(OAuthError::Internal(
             "no signing key: the region Secret has no signing-keys.json".into(),
@@ -76,7 +79,7 @@ pub async fn token(
 
 /// The client making the request. Confidential clients prove their secret (one method only);
 /// public clients name themselves and may not send a secret.
-fn authenticate<'a>(
+pub(super) fn authenticate<'a>(
     active: &'a Active,
     headers: &HeaderMap,
     body_id: Option<&str>,
