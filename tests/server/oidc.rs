@@ -534,3 +534,67 @@ async fn revoking_a_token_or_signing_out_ends_the_grant() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cors_answers_listed_origins_exactly_and_nobody_else() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let http = reqwest::Client::new();
+        for (origin, allowed) in [
+            ("https://spa.example", true),
+            ("https://evil.example", false),
+        ] {
+            let response = http
+                .post(format!("{}/oauth2/token", app.base))
+                .header("origin", origin)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "x"),
+                    ("client_id", "spa"),
+                ])
+                .send()
+                .await
+                .expect("token");
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            let acao = response
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
+            assert_eq!(acao.as_deref(), allowed.then_some(origin), "{origin}");
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-credentials")
+                    .is_none()
+            );
+            let preflight = http
+                .request(
+                    reqwest::Method::OPTIONS,
+                    format!("{}/oauth2/userinfo", app.base),
+                )
+                .header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "authorization")
+                .send()
+                .await
+                .expect("preflight");
+            assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+            assert_eq!(
+                preflight
+                    .headers()
+                    .contains_key("access-control-allow-headers"),
+                allowed,
+                "{origin}"
+            );
+            assert_eq!(
+                preflight
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .map(|v| v.to_str().unwrap_or_default().to_owned())
+                    .as_deref(),
+                allowed.then_some(origin)
+            );
+        }
+    })
+    .await;
+}

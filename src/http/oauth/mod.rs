@@ -41,11 +41,16 @@ pub fn router() -> Router<AppState> {
             "/oauth2/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route("/oauth2/token", post(token::token))
-        .route("/oauth2/revoke", post(revoke::revoke))
+        .route("/oauth2/token", post(token::token).options(cors::preflight))
+        .route(
+            "/oauth2/revoke",
+            post(revoke::revoke).options(cors::preflight),
+        )
         .route(
             "/oauth2/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .options(cors::preflight),
         )
         .route("/oauth2/{*endpoint}", any(unknown_endpoint))
         .route("/.well-known/{*document}", any(unknown_endpoint))

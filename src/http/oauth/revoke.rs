@@ -14,9 +14,23 @@ use super::{Caller, OAuthError};
 use crate::crypto::{self, jws};
 use crate::http::state::AppState;
 
-/// `POST /oauth2/revoke`.
+/// `POST /oauth2/revoke`; answers carry CORS headers for listed origins.
 pub async fn revoke(
     State(state): State<AppState>,
+    caller: Caller,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let request = caller.headers.clone();
+    let mut response = match revoke_inner(state.clone(), caller, form).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    super::cors::apply(&state.live.load(), &request, &mut response);
+    response
+}
+
+async fn revoke_inner(
+    state: AppState,
     caller: Caller,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {

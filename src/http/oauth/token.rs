@@ -21,9 +21,23 @@ use crate::http::client::client_info;
 use crate::http::state::AppState;
 use crate::runtime::Active;
 
-/// `POST /oauth2/token`.
+/// `POST /oauth2/token`; answers (errors included) carry CORS headers for listed origins.
 pub async fn token(
     State(state): State<AppState>,
+    caller: super::Caller,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let request = caller.headers.clone();
+    let mut response = match token_inner(state.clone(), caller, form).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    super::cors::apply(&state.live.load(), &request, &mut response);
+    response
+}
+
+async fn token_inner(
+    state: AppState,
     caller: super::Caller,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {

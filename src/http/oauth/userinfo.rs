@@ -11,8 +11,15 @@ use serde_json::{Map, Value};
 use crate::crypto::jws;
 use crate::http::state::AppState;
 
-/// `GET` and `POST /oauth2/userinfo`, with `Authorization: Bearer`.
+/// `GET` and `POST /oauth2/userinfo`, with `Authorization: Bearer`; answers (401s included)
+/// carry CORS headers for listed origins.
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut response = userinfo_inner(&state, &headers).await;
+    super::cors::apply(&state.live.load(), &headers, &mut response);
+    response
+}
+
+async fn userinfo_inner(state: &AppState, headers: &HeaderMap) -> Response {
     let active = state.live.load();
     let now = state.auth.clock.now();
     let Some(token) = headers
@@ -62,9 +69,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             user.email_verified_at.is_some().into(),
         );
     }
-    let mut response = Json(Value::Object(body)).into_response();
-    super::cors::apply(&active, &headers, &mut response);
-    response
+    Json(Value::Object(body)).into_response()
 }
 
 fn unauthorized(error: Option<&str>) -> Response {
