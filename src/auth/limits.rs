@@ -63,8 +63,16 @@ pub const RESEND_PER_ACCOUNT: Limit = Limit {
     window_ms: MINUTE,
 };
 
+/// Failed token requests per client address (guessing codes, refresh tokens or client
+/// secrets). Only failures are counted, so legitimate traffic costs no counter write.
+pub const TOKEN_FAILURES_PER_IP: Limit = Limit {
+    name: "token:ip",
+    max: 100,
+    window_ms: 15 * MINUTE,
+};
+
 /// Every limit, for the sweep that removes counters whose window is over.
-pub const ALL: [Limit; 7] = [
+pub const ALL: [Limit; 8] = [
     SIGN_IN_PER_IP,
     SIGN_IN_FAILURES_PER_ACCOUNT,
     SIGN_UP_PER_IP,
@@ -72,6 +80,7 @@ pub const ALL: [Limit; 7] = [
     RECOVERY_PER_ACCOUNT,
     VERIFY_PER_IP,
     RESEND_PER_ACCOUNT,
+    TOKEN_FAILURES_PER_IP,
 ];
 
 /// The longest window of any limit: a counter older than this counts for nothing.

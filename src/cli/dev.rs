@@ -57,6 +57,17 @@ pub enum DevError {
     Keys(#[from] crate::crypto::keys::KeyError),
 }
 
+/// Client ids of the confidential Applications being served.
+fn active_clients(live: &LiveConfig) -> Vec<String> {
+    live.load()
+        .config
+        .applications
+        .iter()
+        .filter(|a| a.confidential)
+        .map(|a| a.client_id.clone())
+        .collect()
+}
+
 /// The key set in `path`, planned for `config` (created on first start, a new key when one is
 /// due) and written back when it changed; returns its JSON.
 fn ensure_keys(
@@ -120,6 +131,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
         vestibule: options.vestibule.clone(),
         poll_interval: Duration::from_millis(500),
         keys_file: Some(keys_file.clone()),
+        client_secrets_dir: Some(data_dir.join("client-secrets")),
     });
     let (config, secrets) = match source.next().await {
         Some(Ok(first)) => first,
@@ -149,6 +161,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
         );
         state.auth.rate_limits = false;
     }
+    let clients = active_clients(&live);
     tokio::spawn(follow(
         source,
         live,
@@ -163,6 +176,14 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     println!("  sign up:      {base}/sign-up");
     println!("  dev mailbox:  {base}/dev/mailbox");
     println!("  database:     {}", database.display());
+    println!("  OpenID:       {base}/.well-known/openid-configuration");
+    for app in clients {
+        let path =
+            crate::runtime::dev_source::client_secret_path(&data_dir.join("client-secrets"), &app);
+        if path.exists() {
+            println!("  client {app}: secret in {}", path.display());
+        }
+    }
     println!(
         "Watching {} for changes. Ctrl-C to stop.",
         options.dir.display()

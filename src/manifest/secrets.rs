@@ -17,6 +17,21 @@ pub fn region_secret_values(
     namespace: &str,
     config: &RuntimeConfig,
 ) -> Result<BTreeMap<String, String>, String> {
+    let sources = secret_documents(paths, namespace)?;
+    let mut values = BTreeMap::new();
+    for (region_key, source) in &config.secrets {
+        if let Some(value) = sources.get(&(source.name.clone(), source.key.clone())) {
+            values.insert(region_key.clone(), value.clone());
+        }
+    }
+    Ok(values)
+}
+
+/// Every value of every Secret document under `paths` in `namespace`, by (Secret name, key).
+pub fn secret_documents(
+    paths: &[PathBuf],
+    namespace: &str,
+) -> Result<BTreeMap<(String, String), String>, String> {
     let mut sources: BTreeMap<(String, String), String> = BTreeMap::new();
     for file in collect_files(paths).map_err(|e| e.to_string())? {
         let text =
@@ -60,11 +75,5 @@ pub fn region_secret_values(
             }
         }
     }
-    let mut values = BTreeMap::new();
-    for (region_key, source) in &config.secrets {
-        if let Some(value) = sources.get(&(source.name.clone(), source.key.clone())) {
-            values.insert(region_key.clone(), value.clone());
-        }
-    }
-    Ok(values)
+    Ok(sources)
 }

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use super::live::SecretValues;
 use super::source::{Candidate, ConfigSource};
 use crate::config::bundle::namespace_of;
-use crate::manifest::secrets::region_secret_values;
+use crate::manifest::secrets::{region_secret_values, secret_documents};
 use crate::manifest::validate::{collect_files, validate_paths};
 
 /// What the dev source reads and how it serves it.
@@ -27,6 +27,9 @@ pub struct DevSourceOptions {
     /// The token-signing key set (`dev` keeps it in its data directory), served as the region
     /// Secret's `signing-keys.json` would be.
     pub keys_file: Option<PathBuf>,
+    /// Where client secrets are generated for confidential Applications whose `secretName`
+    /// Secret is not in DIR (one file per client id).
+    pub client_secrets_dir: Option<PathBuf>,
 }
 
 /// Compiles DIR into the config `dev` serves, with secrets from the Secret documents in DIR.
@@ -100,6 +103,32 @@ impl DevSource {
             &namespace,
             &config,
         )?);
+        // Confidential clients: the secret from their `secretName` Secret in DIR (key
+        // `client_secret`), else one generated once into the data directory. The server gets
+        // its hash, as the operator ships it.
+        let documents = secret_documents(std::slice::from_ref(dir), &namespace)?;
+        for app in &config.applications {
+            let Some(hash_key) = &app.client_secret_hash else {
+                continue;
+            };
+            let secret_name = report
+                .accepted
+                .applications
+                .iter()
+                .find(|a| a.spec.client_id == app.client_id && namespace_of(*a) == namespace)
+                .and_then(|a| a.spec.secret_name.clone());
+            let from_dir = secret_name
+                .and_then(|name| documents.get(&(name, "client_secret".to_owned())).cloned());
+            let secret = match (from_dir, &self.options.client_secrets_dir) {
+                (Some(secret), _) => secret,
+                (None, Some(dir)) => generated_client_secret(dir, &app.client_id)?,
+                (None, None) => continue,
+            };
+            secrets = secrets.with(
+                &hash_key.secret_key,
+                crate::crypto::sha256_hex(secret.as_bytes()),
+            );
+        }
         if let Some(path) = &self.options.keys_file
             && let Ok(json) = std::fs::read_to_string(path)
         {
@@ -136,4 +165,46 @@ impl ConfigSource for DevSource {
             return Some(candidate);
         }
     }
+}
+
+/// The client secret generated for `client_id` in `dir`, created (0600) on first use.
+pub fn generated_client_secret(dir: &std::path::Path, client_id: &str) -> Result<String, String> {
+    let path = client_secret_path(dir, client_id);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) => return Ok(secret.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let secret = crate::crypto::random_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+/// Where `dev` keeps the generated secret of `client_id` (client ids are DNS-label-like, but
+/// anything outside `[A-Za-z0-9._-]` is replaced so the name stays one path segment).
+pub fn client_secret_path(dir: &std::path::Path, client_id: &str) -> PathBuf {
+    let name: String = client_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(name)
 }

@@ -394,6 +394,41 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // The quickstart's confidential demo-app has no Secret in DIR: dev generated its client
+    // secret into the data directory, and the token endpoint knows it.
+    let secret_file = data.join("client-secrets").join("demo-app");
+    let secret = std::fs::read_to_string(&secret_file).expect("generated client secret");
+    let attempt = async |secret: &str| {
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", server.base))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "not-a-token"),
+                ("client_id", "demo-app"),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .expect("token");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("json");
+        (
+            status,
+            body["error"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    assert_eq!(
+        attempt(&secret).await,
+        (reqwest::StatusCode::BAD_REQUEST, "invalid_grant".to_owned()),
+        "authenticated: only the refresh token is wrong"
+    );
+    assert_eq!(
+        attempt("wrong").await,
+        (
+            reqwest::StatusCode::UNAUTHORIZED,
+            "invalid_client".to_owned()
+        )
+    );
     drop(server);
 
     // A restart reuses them: tokens signed before it still verify after it.
@@ -404,4 +439,9 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
     .await;
     let set: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(set["keys"][0]["kid"], kid.as_str());
+    assert_eq!(
+        std::fs::read_to_string(&secret_file).expect("kept"),
+        secret,
+        "the generated client secret is reused"
+    );
 }

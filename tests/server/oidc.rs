@@ -598,3 +598,35 @@ async fn cors_answers_listed_origins_exactly_and_nobody_else() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_address_that_keeps_failing_at_the_token_endpoint_is_throttled() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let guess = [
+            ("grant_type", "authorization_code"),
+            ("code", "guess"),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "spa"),
+            ("code_verifier", VERIFIER),
+        ];
+        for _ in 0..100 {
+            let (status, body) = token(&app, &guess).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+            );
+        }
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", app.base))
+            .form(&guess)
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key("retry-after"));
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "temporarily_unavailable");
+    })
+    .await;
+}

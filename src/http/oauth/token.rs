@@ -14,8 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
 use super::OAuthError;
-use crate::auth::Ctx;
 use crate::auth::oidc::grant::{self, TokenError, Tokens};
+use crate::auth::{AuthError, Ctx, limits};
 use crate::config::runtime::ApplicationConfig;
 use crate::http::client::client_info;
 use crate::http::state::AppState;
@@ -38,6 +38,32 @@ pub async fn token(
 
 async fn token_inner(
     state: AppState,
+    caller: super::Caller,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, OAuthError> {
+    let active = state.live.load();
+    let client = client_info(&caller.headers, caller.peer, &active.trusted_proxies);
+    let ctx = Ctx::new(&state.auth, &active, &client);
+    let ip = limits::ip(&ctx).to_owned();
+    // Refused outright once this address has failed too often; each failure counts.
+    match limits::check(&ctx, &limits::TOKEN_FAILURES_PER_IP, &ip).await {
+        Ok(()) => {}
+        Err(AuthError::Throttled(seconds)) => return Err(OAuthError::TooManyRequests(seconds)),
+        Err(e) => return Err(OAuthError::Internal(e.to_string())),
+    }
+    let result = handle(&state, caller, form).await;
+    if let Err(e) = &result
+        && !matches!(e, OAuthError::Internal(_) | OAuthError::Unavailable)
+        && let Err(e) = limits::hit(&ctx, &limits::TOKEN_FAILURES_PER_IP, &ip).await
+        && !matches!(e, AuthError::Throttled(_))
+    {
+        tracing::warn!(error = %e, "token endpoint: counting a failure");
+    }
+    result
+}
+
+async fn handle(
+    state: &AppState,
     caller: super::Caller,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {
