@@ -687,6 +687,15 @@ fn region_identity(vestibule: &Vestibule, region: &str) -> [(&'static str, Strin
     ]
 }
 
+/// [`region_identity`] as a label selector.
+fn region_selector(vestibule: &Vestibule, region: &str) -> String {
+    let pairs: Vec<String> = region_identity(vestibule, region)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    pairs.join(",")
+}
+
 /// Deletes every object labelled as this Vestibule's in region `region` of `namespace`, by the
 /// one list of region kinds; volume claims only under `deletionPolicy: Delete`. Returns what it
 /// kept (`PersistentVolumeClaim namespace/name`).
@@ -697,11 +706,7 @@ async fn clean_region(
     namespace: &str,
     metrics: &super::metrics::OperatorMetrics,
 ) -> Result<Vec<String>, Error> {
-    let selector: Vec<String> = region_identity(vestibule, region)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let selector = selector.join(",");
+    let selector = region_selector(vestibule, region);
     let retain = vestibule.spec.deletion_policy.is_retain();
     let mut kept = Vec::new();
     macro_rules! clean {
@@ -763,13 +768,9 @@ async fn cleanup(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> 
         if region.kubeconfig_secret_ref.is_none() && names.namespace == home {
             // Collected by Kubernetes through owner references, except retained data.
             if sqlite && vestibule.spec.deletion_policy.is_retain() {
-                let selector: Vec<String> = region_identity(vestibule, &region.name)
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
+                let selector = region_selector(vestibule, &region.name);
                 kept.extend(
-                    labelled::<PersistentVolumeClaim>(&ctx.client, &home, &selector.join(","))
-                        .await?,
+                    labelled::<PersistentVolumeClaim>(&ctx.client, &home, &selector).await?,
                 );
             }
             continue;

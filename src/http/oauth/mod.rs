@@ -85,6 +85,28 @@ impl axum::extract::FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A form body's parameters (repeats kept, for the callers that refuse them), or the RFC 6749
+/// `invalid_request` a client can read.
+pub fn form_params(
+    form: Result<axum::Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    form.map(|axum::Form(params)| params).map_err(|_| {
+        OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded".into())
+    })
+}
+
+/// An answer, error or not, with CORS headers for a listed request origin.
+pub fn with_cors(
+    state: &AppState,
+    request: &axum::http::HeaderMap,
+    result: Result<Response, OAuthError>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    cors::apply(&state.live.load(), request, &mut response);
+    response
+}
+
 /// Paths of this face that are not (yet) endpoints.
 async fn unknown_endpoint() -> OAuthError {
     OAuthError::NotFound

@@ -21,12 +21,8 @@ pub async fn revoke(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let request = caller.headers.clone();
-    let mut response = match revoke_inner(state.clone(), caller, form).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    };
-    super::cors::apply(&state.live.load(), &request, &mut response);
-    response
+    let result = revoke_inner(state.clone(), caller, form).await;
+    super::with_cors(&state, &request, result)
 }
 
 async fn revoke_inner(
@@ -34,9 +30,7 @@ async fn revoke_inner(
     caller: Caller,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let Form(params) = form.map_err(|_| {
-        OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded".into())
-    })?;
+    let params = super::form_params(form)?;
     let active = state.live.load();
     let get = |name: &str| {
         params

@@ -28,12 +28,8 @@ pub async fn token(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let request = caller.headers.clone();
-    let mut response = match token_inner(state.clone(), caller, form).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    };
-    super::cors::apply(&state.live.load(), &request, &mut response);
-    response
+    let result = token_inner(state.clone(), caller, form).await;
+    super::with_cors(&state, &request, result)
 }
 
 async fn token_inner(
@@ -67,9 +63,7 @@ async fn handle(
     caller: super::Caller,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {
-    let Form(params) = form.map_err(|_| {
-        OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded".into())
-    })?;
+    let params = super::form_params(form)?;
     let active = state.live.load();
     let headers = caller.headers;
     let client = client_info(&headers, caller.peer, &active.trusted_proxies);
