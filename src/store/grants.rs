@@ -130,8 +130,16 @@ impl Grant {
     }
 }
 
+/// Whether the grant's session (if it has one) was revoked or has expired by `now`: the grant
+/// ends with it.
+fn session_ended(row: &AnyRow, now: i64) -> Result<bool, sqlx::Error> {
+    let revoked: Option<i64> = row.try_get("session_revoked_at")?;
+    let expires: Option<i64> = row.try_get("session_expires_at")?;
+    Ok(revoked.is_some() || expires.is_some_and(|at| now >= at))
+}
+
 /// Whether a grant may still mint tokens at `now`: not revoked, not past its end, and its
-/// session (if any) not revoked.
+/// session (if any) not ended.
 fn usable(grant: &Grant, session_revoked: bool, now: i64) -> Result<(), GrantRefusal> {
     if grant.revoked_at.is_some() || session_revoked {
         return Err(GrantRefusal::Revoked);
@@ -203,7 +211,7 @@ impl Store {
             "SELECT ",
             grant_columns!(),
             ", c.redirect_uri, c.code_challenge, c.expires_at AS code_expires_at, \
-                    c.used_at, s.revoked_at AS session_revoked_at \
+                    c.used_at, s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
              FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id \
              LEFT JOIN sessions s ON s.id = g.session_id \
              WHERE c.code_hash = $1"
@@ -233,9 +241,7 @@ impl Store {
             return Ok(Err(GrantRefusal::Replayed { grant_id: grant.id }));
         }
         let code_expires_at: i64 = row.try_get("code_expires_at")?;
-        let session_revoked = row
-            .try_get::<Option<i64>, _>("session_revoked_at")?
-            .is_some();
+        let session_revoked = session_ended(&row, now)?;
         if now >= code_expires_at {
             tx.commit().await?;
             return Ok(Err(GrantRefusal::Expired));
@@ -283,7 +289,7 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             grant_columns!(),
-            ", t.used_at, s.revoked_at AS session_revoked_at \
+            ", t.used_at, s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
              FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
              LEFT JOIN sessions s ON s.id = g.session_id \
              WHERE t.token_hash = $1"
@@ -295,9 +301,7 @@ impl Store {
             return Ok(Err(GrantRefusal::Unknown));
         };
         let grant = Grant::from_row(&row)?;
-        let session_revoked = row
-            .try_get::<Option<i64>, _>("session_revoked_at")?
-            .is_some();
+        let session_revoked = session_ended(&row, now)?;
         if let Err(refusal) = usable(&grant, session_revoked, now) {
             return Ok(Err(refusal));
         }
@@ -340,7 +344,7 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             grant_columns!(),
-            ", s.revoked_at AS session_revoked_at \
+            ", s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
              FROM oauth_grants g LEFT JOIN sessions s ON s.id = g.session_id WHERE g.id = $1"
         ))
         .bind(grant_id)
@@ -348,9 +352,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let grant = Grant::from_row(&row)?;
-        let session_revoked = row
-            .try_get::<Option<i64>, _>("session_revoked_at")?
-            .is_some();
+        let session_revoked = session_ended(&row, now)?;
         Ok(usable(&grant, session_revoked, now)
             .is_ok()
             .then_some(grant))

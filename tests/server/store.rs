@@ -2034,3 +2034,36 @@ async fn the_sweep_deletes_grants_ended_or_revoked_past_the_retention_with_their
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_grant_ends_when_its_session_expires() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        const HOUR: i64 = 60 * MINUTE;
+        let alice = user(&store, "alice@example.com").await;
+        // The session lasts 24 hours; the refresh family could last 30 days on its own.
+        let signed_in = session(&store, &alice, "session-1", T0).await;
+        let mut new = new_grant(&alice, Some(&signed_in.id), "code-1");
+        new.expires_at = T0 + 30 * 24 * HOUR;
+        let grant = store.create_grant(&new).await.expect("grant");
+        store
+            .add_refresh_token(&grant.id, "r1", T0)
+            .await
+            .expect("r1");
+        assert!(
+            store
+                .rotate_refresh_token("r1", "r2", T0 + 23 * HOUR)
+                .await
+                .expect("db")
+                .is_ok()
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token("r2", "r3", T0 + 25 * HOUR)
+                .await
+                .expect("db"),
+            Err(GrantRefusal::Revoked)
+        );
+    })
+    .await;
+}
