@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use url::Url;
 
-use crate::auth::oidc::authorize::{Authorization, PageError as Untrusted, Refusal, validate};
+use crate::auth::oidc::authorize::{PageError as Untrusted, Refusal, validate};
 use crate::auth::oidc::grant::issue_code;
 use crate::auth::{Ctx, sessions};
 use crate::http::client::client_info;
@@ -84,7 +84,7 @@ async fn authorize(
             return Ok(error("login_required", "no session"));
         }
         // Sign in (or up) on the hosted page, then come back with the same request.
-        return Ok(to_sign_in(&params, &authorization));
+        return Ok(to_sign_in(&params));
     };
     let session = &signed_in.session;
     let too_old = authorization.max_age.is_some_and(|max| {
@@ -146,8 +146,7 @@ fn back(
 }
 
 /// The hosted sign-in page, returning to this authorization request afterwards.
-fn to_sign_in(params: &[(String, String)], authorization: &Authorization) -> Response {
-    let _ = authorization;
+fn to_sign_in(params: &[(String, String)]) -> Response {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter())
         .finish();
