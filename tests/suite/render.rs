@@ -20,6 +20,19 @@ const EXAMPLES: &[&str] = &[
 ];
 const IMAGE: &str = "ghcr.io/vestibule/vestibule:test";
 
+/// The accepted Vestibule a compiled config belongs to.
+fn vestibule_of<'a>(
+    report: &'a vestibule::manifest::validate::Report,
+    id: &vestibule::config::ResourceId,
+) -> &'a vestibule::resources::Vestibule {
+    report
+        .accepted
+        .vestibules
+        .iter()
+        .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
+        .expect("vestibule")
+}
+
 fn example(name: &str) -> PathBuf {
     Path::new(ROOT).join("examples").join(name)
 }
@@ -85,12 +98,7 @@ fn no_secret_value_appears_in_any_rendered_config_map() {
     for name in EXAMPLES {
         let report = validate_paths(&[example(name)], &[]).expect("example");
         for (id, config) in &report.configs {
-            let vestibule = report
-                .accepted
-                .vestibules
-                .iter()
-                .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
-                .expect("vestibule");
+            let vestibule = vestibule_of(&report, id);
             let values =
                 region_secret_values(&[example(name)], &id.namespace, config).expect("secrets");
             assert_eq!(
@@ -220,12 +228,7 @@ fn the_operators_list_of_region_kinds_is_what_render_produces() {
     for name in EXAMPLES {
         let report = validate_paths(&[example(name)], &[]).expect("example");
         for (id, config) in &report.configs {
-            let vestibule = report
-                .accepted
-                .vestibules
-                .iter()
-                .find(|v| v.name_any() == id.name && namespace_of(*v) == id.namespace)
-                .expect("vestibule");
+            let vestibule = vestibule_of(&report, id);
             for region in &vestibule.spec.regions {
                 let objects = render(&RenderInput {
                     vestibule,
