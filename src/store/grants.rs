@@ -80,6 +80,17 @@ pub struct RedeemedCode {
     pub code_challenge: Option<String>,
 }
 
+/// What a user agreed an Application may have (remembered consent, OIDC Core 3.1.2.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The Application.
+    pub client_id: String,
+    /// The scopes agreed to, over every consent so far.
+    pub scopes: Vec<String>,
+    /// When consent was last given (ms).
+    pub created_at: i64,
+}
+
 /// Why a code or refresh token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantRefusal {
@@ -128,6 +139,19 @@ impl Grant {
             revoked_at: row.try_get("revoked_at")?,
         })
     }
+}
+
+fn consent_from_row(row: &AnyRow) -> Result<Consent, sqlx::Error> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(Consent {
+        client_id: row.try_get("client_id")?,
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: row.try_get("created_at")?,
+    })
 }
 
 /// Whether the grant's session (if it has one) was revoked or has expired by `now`: the grant
@@ -374,6 +398,139 @@ impl Store {
             Some(row) => Some((row.try_get("id")?, row.try_get("client_id")?)),
             None => None,
         })
+    }
+
+    /// The grant of a refresh token that can still be used at `now` (not rotated, grant and
+    /// session live), with when the token was issued: for introspection.
+    pub async fn live_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(Grant, i64)>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            grant_columns!(),
+            ", t.used_at, t.created_at AS token_created_at, s.revoked_at AS session_revoked_at, \
+             s.expires_at AS session_expires_at \
+             FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+             LEFT JOIN sessions s ON s.id = g.session_id \
+             WHERE t.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let grant = Grant::from_row(&row)?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let issued_at: i64 = row.try_get("token_created_at")?;
+        let live = used_at.is_none() && usable(&grant, session_ended(&row, now)?, now).is_ok();
+        Ok(live.then_some((grant, issued_at)))
+    }
+
+    /// The user's remembered consent for a client, if any.
+    pub async fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Consent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT client_id, scopes, created_at FROM oauth_consents \
+             WHERE user_id = $1 AND client_id = $2",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => Some(consent_from_row(&row)?),
+            None => None,
+        })
+    }
+
+    /// Every client the user has consented to, by client id.
+    pub async fn consents_of(&self, user_id: &str) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT client_id, scopes, created_at FROM oauth_consents \
+             WHERE user_id = $1 ORDER BY client_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(consent_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Remembers that the user agreed to `scopes` for a client, adding to what they agreed to
+    /// before.
+    pub async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut all: Vec<&str> = before
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .chain(scopes.iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        sqlx::query(
+            "INSERT INTO oauth_consents (user_id, client_id, scopes, created_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, \
+             created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(all.join(" "))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets the user's consent for a client and revokes every grant the user gave it (its
+    /// refresh tokens stop working), in one transaction. Returns whether there was a consent.
+    pub async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted =
+            sqlx::query("DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2")
+                .bind(user_id)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        sqlx::query(
+            "UPDATE oauth_grants SET revoked_at = $3, revoked_reason = 'consent_revoked' \
+             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted == 1)
     }
 
     /// The client a grant was made to, in any state.

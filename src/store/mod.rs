@@ -32,7 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
-pub use grants::{Grant, GrantRefusal, NewGrant, RedeemedCode};
+pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};

@@ -355,6 +355,12 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
         "apiVersion: vestibule.dev/v1alpha1\nkind: Application\nmetadata:\n  name: spa\nspec:\n  vestibuleRef:\n    name: quickstart\n  type: spa\n  clientId: spa\n  redirectUris:\n    - http://localhost:3000/callback\n  allowedOrigins:\n    - http://localhost:3000\n",
     )
     .expect("write spa.yaml");
+    // A confidential client without a Secret in DIR.
+    std::fs::write(
+        dir.join("worker.yaml"),
+        "apiVersion: vestibule.dev/v1alpha1\nkind: Application\nmetadata:\n  name: worker\nspec:\n  vestibuleRef:\n    name: quickstart\n  type: m2m\n  clientId: worker\n  grantTypes: [client_credentials]\n  secretName: worker-oidc\n",
+    )
+    .expect("write worker.yaml");
     let data = root.join("data");
     let server = start(&dir, &data);
     eventually(&server, "/.well-known/jwks.json", "the JWKS", |b| {
@@ -394,17 +400,18 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    // The quickstart's confidential demo-app has no Secret in DIR: dev generated its client
-    // secret into the data directory, and the token endpoint knows it.
-    let secret_file = data.join("client-secrets").join("demo-app");
-    let secret = std::fs::read_to_string(&secret_file).expect("generated client secret");
-    let attempt = async |secret: &str| {
+    // The quickstart's demo-app takes its secret from the Secret in DIR; the worker has none
+    // there, so dev generated one into the data directory. The token endpoint knows both.
+    assert!(!data.join("client-secrets").join("demo-app").exists());
+    let generated = std::fs::read_to_string(data.join("client-secrets").join("worker"))
+        .expect("generated client secret");
+    let attempt = async |client_id: &str, secret: &str| {
         let response = reqwest::Client::new()
             .post(format!("{}/oauth2/token", server.base))
             .form(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", "not-a-token"),
-                ("client_id", "demo-app"),
+                ("client_id", client_id),
                 ("client_secret", secret),
             ])
             .send()
@@ -418,12 +425,20 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
         )
     };
     assert_eq!(
-        attempt(&secret).await,
+        attempt("demo-app", "quickstart-demo-secret-change-me").await,
         (reqwest::StatusCode::BAD_REQUEST, "invalid_grant".to_owned()),
         "authenticated: only the refresh token is wrong"
     );
     assert_eq!(
-        attempt("wrong").await,
+        attempt("worker", &generated).await,
+        (
+            reqwest::StatusCode::BAD_REQUEST,
+            "unauthorized_client".to_owned()
+        ),
+        "authenticated, but the worker may not refresh"
+    );
+    assert_eq!(
+        attempt("demo-app", "wrong").await,
         (
             reqwest::StatusCode::UNAUTHORIZED,
             "invalid_client".to_owned()
@@ -440,8 +455,8 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
     let set: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(set["keys"][0]["kid"], kid.as_str());
     assert_eq!(
-        std::fs::read_to_string(&secret_file).expect("kept"),
-        secret,
+        std::fs::read_to_string(data.join("client-secrets").join("worker")).expect("kept"),
+        generated,
         "the generated client secret is reused"
     );
 }

@@ -36,6 +36,46 @@ fn spa() -> ApplicationConfig {
     }
 }
 
+const PORTAL_SECRET: &str = "portal-secret-0123456789";
+const PORTAL_REDIRECT: &str = "https://portal.example/cb";
+const PORTAL_BYE: &str = "https://portal.example/bye";
+
+/// A confidential web app with a post-logout address.
+fn portal() -> ApplicationConfig {
+    ApplicationConfig {
+        client_id: "portal".into(),
+        application_type: ApplicationType::Web,
+        display_name: "Portal".into(),
+        confidential: true,
+        client_secret_hash: Some(vestibule::config::runtime::SecretValue {
+            secret_key: "application.portal.client-secret-hash".into(),
+        }),
+        redirect_uris: vec![PORTAL_REDIRECT.into()],
+        post_logout_redirect_uris: vec![PORTAL_BYE.into()],
+        allowed_origins: vec![],
+        scopes: vec!["openid".into(), "email".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        access_token_seconds: 900,
+        id_token_seconds: 3600,
+        refresh_token_seconds: 86400,
+        require_consent: false,
+    }
+}
+
+const PARTNER_REDIRECT: &str = "https://partner.example/cb";
+
+/// A third-party public app that asks for consent.
+fn partner() -> ApplicationConfig {
+    ApplicationConfig {
+        client_id: "partner".into(),
+        display_name: "Partner Tool".into(),
+        redirect_uris: vec![PARTNER_REDIRECT.into()],
+        allowed_origins: vec![],
+        require_consent: true,
+        ..spa()
+    }
+}
+
 const BATCH_SECRET: &str = "batch-secret-0123456789";
 
 fn batch() -> ApplicationConfig {
@@ -76,6 +116,8 @@ async fn spawn(store: Store) -> TestApp {
         |config| {
             config.applications.push(spa());
             config.applications.push(batch());
+            config.applications.push(portal());
+            config.applications.push(partner());
         },
         |config| {
             let json = keys(config).to_json().expect("json");
@@ -88,6 +130,10 @@ async fn spawn(store: Store) -> TestApp {
                 (
                     "application.batch.client-secret-hash".into(),
                     vestibule::crypto::sha256_hex(BATCH_SECRET.as_bytes()),
+                ),
+                (
+                    "application.portal.client-secret-hash".into(),
+                    vestibule::crypto::sha256_hex(PORTAL_SECRET.as_bytes()),
                 ),
             ]
         },
@@ -214,9 +260,13 @@ async fn discovery_names_exactly_the_issuer_and_what_is_served() {
             doc["revocation_endpoint"],
             format!("{}/oauth2/revoke", app.base)
         );
-        assert!(
-            doc.get("introspection_endpoint").is_none(),
-            "not served yet"
+        assert_eq!(
+            doc["introspection_endpoint"],
+            format!("{}/oauth2/introspect", app.base)
+        );
+        assert_eq!(
+            doc["end_session_endpoint"],
+            format!("{}/oauth2/end-session", app.base)
         );
     })
     .await;
@@ -630,3 +680,5 @@ async fn an_address_that_keeps_failing_at_the_token_endpoint_is_throttled() {
     })
     .await;
 }
+
+mod journeys;

@@ -902,7 +902,7 @@ async fn the_oauth_face_answers_json_outside_the_pages_csrf_rules() {
                 .and_then(|v| v.to_str().ok()),
             Some("nosniff")
         );
-        let unserved = client.get("/oauth2/introspect").await;
+        let unserved = client.get("/oauth2/device_authorization").await;
         assert_eq!(unserved.status, StatusCode::NOT_FOUND);
         assert!(unserved.body.starts_with('{'), "{}", unserved.body);
         // The same kind of POST to a page is still refused by the CSRF check.

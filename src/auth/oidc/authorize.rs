@@ -327,6 +327,25 @@ fn prompt(text: &str) -> Result<Prompt, &'static str> {
     Ok(prompt)
 }
 
+/// The request's parameters with `value` taken out of `prompt` (dropping `prompt` when nothing
+/// is left): the request to come back with once that prompt has been shown, so the user is not
+/// asked again in a loop.
+pub fn without_prompt(params: &[(String, String)], value: &str) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter_map(|(k, v)| {
+            if k != "prompt" {
+                return Some((k.clone(), v.clone()));
+            }
+            let rest: Vec<&str> = v
+                .split(' ')
+                .filter(|p| !p.is_empty() && *p != value)
+                .collect();
+            (!rest.is_empty()).then(|| (k.clone(), rest.join(" ")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,5 +546,26 @@ mod tests {
         let mut repeated = request(uri, &[]);
         repeated.push(("scope".into(), "openid".into()));
         assert_eq!(error_of(validate(&apps, &repeated)), "invalid_request");
+    }
+
+    #[test]
+    fn a_shown_prompt_is_taken_out_of_the_request_to_come_back_with() {
+        let params = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            without_prompt(
+                &params(&[("client_id", "a"), ("prompt", "login consent")]),
+                "login"
+            ),
+            params(&[("client_id", "a"), ("prompt", "consent")])
+        );
+        assert_eq!(
+            without_prompt(&params(&[("prompt", "consent"), ("state", "s")]), "consent"),
+            params(&[("state", "s")])
+        );
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use url::Url;
 
-use crate::auth::oidc::authorize::{PageError as Untrusted, Refusal, validate};
+use crate::auth::oidc::authorize::{PageError as Untrusted, Refusal, validate, without_prompt};
 use crate::auth::oidc::grant::issue_code;
 use crate::auth::{Ctx, sessions};
 use crate::http::client::client_info;
@@ -84,19 +84,32 @@ async fn authorize(
             return Ok(error("login_required", "no session"));
         }
         // Sign in (or up) on the hosted page, then come back with the same request.
-        return Ok(to_sign_in(&params));
+        return Ok(to_sign_in(
+            &params,
+            authorization.login_hint.as_deref(),
+            false,
+        ));
     };
     let session = &signed_in.session;
     let too_old = authorization.max_age.is_some_and(|max| {
         ctx.now - session.created_at > i64::try_from(max).unwrap_or(i64::MAX).saturating_mul(1000)
     });
     if authorization.prompt.login || too_old {
-        // Re-authentication of a signed-in user is not offered yet; OIDC Core 3.1.2.1 allows
-        // answering login_required instead.
-        return Ok(error(
-            "login_required",
-            "re-authentication is not available yet",
-        ));
+        if authorization.prompt.none {
+            return Ok(error("login_required", "the user must sign in again"));
+        }
+        // Sign in again (a new session, so a fresh auth_time), then come back without
+        // prompt=login and max_age so the user is not asked twice (max_age=0 would loop);
+        // the fresh auth_time in the ID token is what the client checks.
+        let back_with: Vec<(String, String)> = without_prompt(&params, "login")
+            .into_iter()
+            .filter(|(k, _)| k != "max_age")
+            .collect();
+        let hint = authorization
+            .login_hint
+            .as_deref()
+            .or(Some(signed_in.user.email.as_str()));
+        return Ok(to_sign_in(&back_with, hint, true));
     }
     let Some(app) = active
         .config
@@ -106,12 +119,35 @@ async fn authorize(
     else {
         return Ok(untrusted(Untrusted::UnknownClient));
     };
-    if app.require_consent {
-        // The consent page is not built yet: say so rather than skip consent.
-        return Ok(error(
-            "consent_required",
-            "this application requires consent, which this server cannot ask for yet",
-        ));
+    // Consent: always for prompt=consent; otherwise when the Application asks for it and the
+    // user has not agreed to every requested scope before.
+    let needs_consent = authorization.prompt.consent
+        || (app.require_consent && {
+            let remembered = state
+                .auth
+                .store
+                .consent(&signed_in.user.id, &app.client_id)
+                .await
+                .map_err(PageError::from)?;
+            !remembered.is_some_and(|c| {
+                authorization
+                    .scopes
+                    .iter()
+                    .all(|s| c.scopes.iter().any(|given| given == s))
+            })
+        });
+    if needs_consent {
+        if authorization.prompt.none {
+            return Ok(error("consent_required", "the user must consent"));
+        }
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(without_prompt(&params, "consent").iter())
+            .finish();
+        return Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/consent?{query}"))],
+        )
+            .into_response());
     }
     let code = issue_code(&ctx, app, &authorization, session).await?;
     Ok(back(
@@ -123,7 +159,7 @@ async fn authorize(
 }
 
 /// A redirect to the client with `params`, `state` and `iss` added to the redirect URI's query.
-fn back(
+pub fn back(
     redirect_uri: &str,
     params: &[(&str, &str)],
     state: Option<&str>,
@@ -145,15 +181,22 @@ fn back(
     (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
 }
 
-/// The hosted sign-in page, returning to this authorization request afterwards.
-fn to_sign_in(params: &[(String, String)]) -> Response {
+/// The hosted sign-in page, returning to this authorization request afterwards; `login_hint`
+/// fills in the email address, `again` shows the form even to a signed-in user.
+fn to_sign_in(params: &[(String, String)], login_hint: Option<&str>, again: bool) -> Response {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter())
         .finish();
     let back_here = format!("/oauth2/authorize?{query}");
-    let target: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("redirect_url", &back_here)
-        .finish();
+    let mut target = url::form_urlencoded::Serializer::new(String::new());
+    target.append_pair("redirect_url", &back_here);
+    if let Some(hint) = login_hint {
+        target.append_pair("login_hint", hint);
+    }
+    if again {
+        target.append_pair("prompt", "login");
+    }
+    let target = target.finish();
     (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, format!("/sign-in?{target}"))],
@@ -162,7 +205,7 @@ fn to_sign_in(params: &[(String, String)]) -> Response {
 }
 
 /// The error page for a client or redirect URI that cannot be trusted: nothing is sent to it.
-fn untrusted(reason: Untrusted) -> Response {
+pub fn untrusted(reason: Untrusted) -> Response {
     let what = match reason {
         Untrusted::MissingClient => "The request names no application (client_id is missing).",
         Untrusted::UnknownClient => "The application in this request is not registered here.",

@@ -4,14 +4,16 @@
 //! says otherwise (RFC 6749 §5.1).
 //!
 //! Served: discovery, JWKS, authorize (code flow with PKCE), token (`authorization_code`,
-//! `refresh_token`, `client_credentials`), userinfo and revoke. Introspect and end-session
-//! land here next; until they do their paths answer a JSON error and discovery does not list
-//! them.
+//! `refresh_token`, `client_credentials`), userinfo, revoke, introspect and end-session; any
+//! other path here answers a JSON 404.
 
+pub mod access;
 pub mod authorize;
 pub mod cors;
 pub mod discovery;
+pub mod end_session;
 pub mod error;
+pub mod introspect;
 pub mod jwks;
 pub mod revoke;
 pub mod token;
@@ -45,6 +47,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/oauth2/revoke",
             post(revoke::revoke).options(cors::preflight),
+        )
+        .route("/oauth2/introspect", post(introspect::introspect))
+        .route(
+            "/oauth2/end-session",
+            get(end_session::end_session_get).post(end_session::end_session_post),
         )
         .route(
             "/oauth2/userinfo",

@@ -1,6 +1,6 @@
 //! `GET|POST /oauth2/userinfo` (OIDC Core 5.3): the claims an access token's scopes release.
-//! Only Vestibule's own access tokens are accepted (`typ: at+jwt`, this issuer, not expired,
-//! its grant still active); anything else is 401 with `WWW-Authenticate` (RFC 6750 3).
+//! Only Vestibule's own access tokens are accepted ([`super::access`], and their grant still
+//! active); anything else is 401 with `WWW-Authenticate` (RFC 6750 3).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use crate::crypto::jws;
 use crate::http::state::AppState;
 
 /// `GET` and `POST /oauth2/userinfo`, with `Authorization: Bearer`; answers (401s included)
@@ -29,19 +28,11 @@ async fn userinfo_inner(state: &AppState, headers: &HeaderMap) -> Response {
     else {
         return unauthorized(None);
     };
-    let Some(keys) = active.keys.as_ref() else {
+    let Some(claims) = super::access::verify(&active, token, now) else {
         return unauthorized(Some("invalid_token"));
     };
-    let Ok(verified) = jws::verify(keys, token.trim(), now) else {
-        return unauthorized(Some("invalid_token"));
-    };
-    let claims = &verified.claims;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    let genuine = verified.header.get("typ").and_then(Value::as_str) == Some("at+jwt")
-        && text("iss") == Some(active.config.issuer.as_str())
-        && exp.saturating_mul(1000) > now;
-    let (Some(sub), Some(grant_id), true) = (text("sub"), text("gid"), genuine) else {
+    let (Some(sub), Some(grant_id)) = (text("sub"), text("gid")) else {
         return unauthorized(Some("invalid_token"));
     };
     let grant = match state.auth.store.active_grant(grant_id, now).await {

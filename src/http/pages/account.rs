@@ -1,4 +1,4 @@
-//! `/account`: sessions, password, email, sign-out.
+//! `/account`: sessions, connected applications, password, email, sign-out.
 
 use crate::auth::Factor;
 use axum::extract::{Form, Query, State};
@@ -28,6 +28,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "password-changed" => Some("Your password was changed. Other sessions were signed out."),
         "email-changed" => Some("Your email address was changed. Other sessions were signed out."),
         "session-revoked" => Some("The session was signed out."),
+        "app-revoked" => Some("The application's access was removed."),
         _ => None,
     }
 }
@@ -55,6 +56,13 @@ pub struct EmailForm {
 pub struct CodeForm {
     #[serde(default)]
     code: String,
+}
+
+/// Application-revoke form.
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeAppForm {
+    #[serde(default)]
+    client_id: String,
 }
 
 /// Session-revoke form.
@@ -103,13 +111,41 @@ async fn account_page(
             }
         })
         .collect();
+    // Applications the user consented to, by their display name.
+    let apps: Vec<_> = state
+        .auth
+        .store
+        .consents_of(&who.user.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let name = active
+                .config
+                .applications
+                .iter()
+                .find(|a| a.client_id == c.client_id)
+                .map_or_else(|| c.client_id.clone(), |a| a.display_name.clone());
+            context! {
+                client_id => c.client_id,
+                name => name,
+                scopes => c.scopes.join(", "),
+                since => ago(now, c.created_at),
+            }
+        })
+        .collect();
     page(
         status,
         "account.html",
         active,
         csrf,
         "Your account",
-        context! { email => &who.user.email, sessions => sessions, error => error, notice => notice },
+        context! {
+            email => &who.user.email,
+            sessions => sessions,
+            apps => apps,
+            error => error,
+            notice => notice,
+        },
     )
 }
 
@@ -224,6 +260,24 @@ pub async fn revoke_session(
         .revoke_session(&who.user.id, &form.session_id, state.auth.clock.now())
         .await?;
     Ok(see_other("/account?notice=session-revoked", &[]))
+}
+
+/// `POST /account/apps/revoke`: forgets the consent given to an application and revokes every
+/// grant the user gave it, so its refresh tokens stop working.
+pub async fn revoke_app(
+    State(state): State<AppState>,
+    Authenticated { page: _, who }: Authenticated,
+    Form(form): Form<RevokeAppForm>,
+) -> Result<Response, PageError> {
+    let revoked = state
+        .auth
+        .store
+        .revoke_consent(&who.user.id, &form.client_id, state.auth.clock.now())
+        .await?;
+    if revoked {
+        tracing::info!(client_id = %form.client_id, user = %who.user.id, "consent revoked on /account");
+    }
+    Ok(see_other("/account?notice=app-revoked#apps", &[]))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod account;
 mod assets;
+pub mod consent;
 pub mod csrf;
 pub mod error;
 pub mod extract;
@@ -43,7 +44,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/sign-up",
             get(sign_in::sign_up_page).post(sign_in::sign_up_submit),
         )
-        .route("/sign-out", post(sign_in::sign_out))
+        .route(
+            "/sign-out",
+            get(sign_in::sign_out_page).post(sign_in::sign_out),
+        )
         .route(
             "/verify-email",
             get(verify::verify_page).post(verify::verify_code_submit),
@@ -58,7 +62,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/reset-password",
             get(recovery::reset_page).post(recovery::reset_submit),
         )
+        .route(
+            "/consent",
+            get(consent::consent_page).post(consent::consent_submit),
+        )
         .route("/account", get(account::account_get))
+        .route("/account/apps/revoke", post(account::revoke_app))
         .route("/session", get(session_check::session))
         .route("/account/password", post(account::change_password))
         .route("/account/email", post(account::change_email))

@@ -1,4 +1,4 @@
-//! `/sign-in`, `/sign-up` and `POST /sign-out`.
+//! `/sign-in`, `/sign-up` and `/sign-out`.
 
 use crate::auth::Factor;
 use axum::extract::{Form, Query, State};
@@ -37,21 +37,40 @@ pub struct CredentialsForm {
     redirect_url: Option<String>,
 }
 
+/// `GET /sign-in?redirect_url=&login_hint=&prompt=login`: the OpenID flow passes the client's
+/// `login_hint` (an email address fills in the form) and `prompt=login` when a signed-in user
+/// must sign in again.
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    login_hint: Option<String>,
+    #[serde(default)]
+    prompt: Option<String>,
+}
+
 /// `GET /sign-in`
 pub async fn sign_in_page(
     State(state): State<AppState>,
     request: PageRequest,
-    Query(q): Query<ReturnTo>,
+    Query(q): Query<SignInQuery>,
 ) -> Result<Response, PageError> {
     let (active, csrf) = (&request.active, &request.csrf);
-    if request.session(&state).await?.is_some() {
+    let again = q.prompt.as_deref() == Some("login");
+    if !again && request.session(&state).await?.is_some() {
         return Ok(see_other(
             &redirect::resolve(active, q.redirect_url.as_deref()),
             &[],
         ));
     }
     let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
-    sign_in_form(active, csrf, StatusCode::OK, "", &redirect_url, None)
+    let email = q
+        .login_hint
+        .as_deref()
+        .filter(|hint| hint.contains('@') && hint.len() <= 320)
+        .unwrap_or_default();
+    sign_in_form(active, csrf, StatusCode::OK, email, &redirect_url, None)
 }
 
 fn sign_in_form(
@@ -196,13 +215,93 @@ pub async fn sign_up_submit(
     }
 }
 
-/// `POST /sign-out`: ends the session server-side and clears the cookie.
+/// The parameters a relying party's sign-out request carries through the sign-out page.
+const LOGOUT_PARAMS: [&str; 3] = ["client_id", "post_logout_redirect_uri", "state"];
+
+/// The logout request in a sign-out page's query or form, checked: where to go afterwards.
+fn logout_request(
+    active: &crate::runtime::Active,
+    params: &[(String, String)],
+    now: i64,
+) -> Result<crate::auth::oidc::logout::Logout, crate::auth::oidc::logout::LogoutRefusal> {
+    let kept: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| LOGOUT_PARAMS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    crate::auth::oidc::logout::check(
+        &active.config.applications,
+        &active.config.issuer,
+        None,
+        &kept,
+        now,
+    )
+}
+
+/// `GET /sign-out`: asks a signed-in user to confirm signing out (where an application's
+/// sign-out request without a usable `id_token_hint` lands); nobody signed in goes on at once.
+pub async fn sign_out_page(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let active = &request.active;
+    let logout = match logout_request(active, &params, state.auth.clock.now()) {
+        Ok(logout) => logout,
+        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+    };
+    let Some(who) = request.session(&state).await? else {
+        return Ok(see_other(
+            logout.target.as_deref().unwrap_or("/sign-in"),
+            &[],
+        ));
+    };
+    let app_name = logout.client_id.as_ref().and_then(|id| {
+        active
+            .config
+            .applications
+            .iter()
+            .find(|a| &a.client_id == id)
+            .map(|a| a.display_name.clone())
+    });
+    let fields: Vec<minijinja::Value> = params
+        .iter()
+        .filter(|(k, _)| LOGOUT_PARAMS.contains(&k.as_str()))
+        .map(|(name, value)| context! { name => name, value => value })
+        .collect();
+    let subtitle = match app_name {
+        Some(app) => format!(
+            "{app} asks to sign you out. You are signed in as {}.",
+            who.user.email
+        ),
+        None => format!("You are signed in as {}.", who.user.email),
+    };
+    page(
+        StatusCode::OK,
+        "sign_out.html",
+        active,
+        &request.csrf,
+        "Sign out?",
+        context! { subtitle => subtitle, fields => fields },
+    )
+}
+
+/// `POST /sign-out`: ends the session server-side and clears the cookie, then goes to the
+/// relying party's registered post-logout address when the form carries one, else to sign-in.
 pub async fn sign_out(
     State(state): State<AppState>,
     request: PageRequest,
+    Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let logout = match logout_request(&request.active, &params, state.auth.clock.now()) {
+        Ok(logout) => logout,
+        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+    };
     if let Some(current) = request.session(&state).await? {
         crate::auth::sessions::end(&request.ctx(&state), &current).await?;
     }
-    Ok(see_other("/sign-in", &[cookies::clear(cookies::SESSION)]))
+    Ok(see_other(
+        logout.target.as_deref().unwrap_or("/sign-in"),
+        &[cookies::clear(cookies::SESSION)],
+    ))
 }

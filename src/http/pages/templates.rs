@@ -53,6 +53,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/notice.html"),
     ),
     (
+        "sign_out.html",
+        include_str!("../../../templates/sign_out.html"),
+    ),
+    (
+        "consent.html",
+        include_str!("../../../templates/consent.html"),
+    ),
+    (
         "mailbox.html",
         include_str!("../../../templates/mailbox.html"),
     ),
