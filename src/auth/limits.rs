@@ -1,5 +1,6 @@
 //! Rate limits and lockout (SECURITY 9, 10). Counters live in the database, so they hold across
-//! restarts and replicas.
+//! restarts and replicas; only the token endpoint's request rate ([`TokenRate`]) is counted in
+//! memory, per replica, so its hot path writes nothing.
 //!
 //! Lockout is per email address (existing or not, so it reveals nothing), temporary (15 minutes),
 //! and lifted by a password reset, which proves control of the mailbox: knowing someone's address
@@ -146,4 +147,69 @@ pub async fn clear(ctx: &Ctx<'_>, limit: &Limit, subject: &str) -> Result<(), Au
 /// The client's address for per-IP limits.
 pub fn ip<'a>(ctx: &Ctx<'a>) -> &'a str {
     ctx.client.ip.as_deref().unwrap_or("unknown")
+}
+
+/// Token requests a confidential client may make per second on one replica (a leaked secret
+/// cannot flood the endpoint), with bursts of twice that.
+pub const TOKEN_PER_CONFIDENTIAL_CLIENT_PER_SECOND: u32 = 200;
+/// Token requests a public client may make per second from one address on one replica: its
+/// users are many browsers and devices, so the limit is per address, not for the whole client.
+pub const TOKEN_PER_PUBLIC_CLIENT_ADDRESS_PER_SECOND: u32 = 20;
+
+/// Keys kept before forgetting the ones whose buckets are full again.
+const TOKEN_RATE_KEYS: usize = 10_000;
+
+type KeyedLimiter = governor::RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
+/// The token endpoint's request rate: GCRA buckets per confidential client, and per public
+/// client and address.
+#[derive(Clone)]
+pub struct TokenRate {
+    confidential: std::sync::Arc<KeyedLimiter>,
+    public: std::sync::Arc<KeyedLimiter>,
+}
+
+impl Default for TokenRate {
+    fn default() -> Self {
+        let quota = |per_second: u32| {
+            let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
+            let burst = std::num::NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+            governor::Quota::per_second(rate).allow_burst(burst)
+        };
+        Self {
+            confidential: std::sync::Arc::new(governor::RateLimiter::keyed(quota(
+                TOKEN_PER_CONFIDENTIAL_CLIENT_PER_SECOND,
+            ))),
+            public: std::sync::Arc::new(governor::RateLimiter::keyed(quota(
+                TOKEN_PER_PUBLIC_CLIENT_ADDRESS_PER_SECOND,
+            ))),
+        }
+    }
+}
+
+impl TokenRate {
+    /// Counts one token request of `client_id` from the context's address; `Throttled` with
+    /// the seconds until the next one is allowed when over the limit.
+    pub fn hit(&self, ctx: &Ctx<'_>, client_id: &str, confidential: bool) -> Result<(), AuthError> {
+        if !ctx.services.rate_limits {
+            return Ok(());
+        }
+        let (limiter, key) = if confidential {
+            (&self.confidential, client_id.to_owned())
+        } else {
+            (&self.public, format!("{client_id} {}", ip(ctx)))
+        };
+        if limiter.len() > TOKEN_RATE_KEYS {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&key).map_err(|not_until| {
+            use governor::clock::Clock as _;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            AuthError::Throttled(wait.as_secs().max(1))
+        })
+    }
 }

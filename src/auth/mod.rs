@@ -78,6 +78,8 @@ pub struct Services {
     /// Rate limits and lockout. Only `vestibule dev --no-rate-limits` (for load tests on one
     /// machine, where every request comes from one address) turns them off.
     pub rate_limits: bool,
+    /// The token endpoint's in-memory request rate limits.
+    pub token_rate: limits::TokenRate,
 }
 
 impl Services {
@@ -93,6 +95,7 @@ impl Services {
             metrics: AuthMetrics::default(),
             clock: Clock::default(),
             rate_limits: true,
+            token_rate: limits::TokenRate::default(),
         }
     }
 }

@@ -653,12 +653,13 @@ async fn cors_answers_listed_origins_exactly_and_nobody_else() {
 async fn an_address_that_keeps_failing_at_the_token_endpoint_is_throttled() {
     each_backend(async |store| {
         let app = spawn(store).await;
+        // A confidential client, whose request-rate bucket (400) outlasts the failure count.
         let guess = [
             ("grant_type", "authorization_code"),
             ("code", "guess"),
-            ("redirect_uri", REDIRECT),
-            ("client_id", "spa"),
-            ("code_verifier", VERIFIER),
+            ("redirect_uri", PORTAL_REDIRECT),
+            ("client_id", "portal"),
+            ("client_secret", PORTAL_SECRET),
         ];
         for _ in 0..100 {
             let (status, body) = token(&app, &guess).await;
@@ -682,3 +683,58 @@ async fn an_address_that_keeps_failing_at_the_token_endpoint_is_throttled() {
 }
 
 mod journeys;
+
+#[tokio::test]
+async fn a_client_that_floods_the_token_endpoint_is_rate_limited_per_address() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        // A public client from one address: its bucket runs dry long before the failure
+        // counter's 100 (which these also feed).
+        let flood = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "not-a-token"),
+            ("client_id", "spa"),
+        ];
+        // Sent at once, so the bucket's refill (20 a second) cannot keep up.
+        let http = reqwest::Client::new();
+        let statuses = futures::future::join_all((0..90).map(|_| {
+            let request = http
+                .post(format!("{}/oauth2/token", app.base))
+                .form(&flood)
+                .send();
+            async move {
+                let response = request.await.expect("token");
+                (
+                    response.status(),
+                    response.headers().contains_key("retry-after"),
+                )
+            }
+        }))
+        .await;
+        let limited = statuses
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert!(limited > 0, "some of 90 requests at once are rate limited");
+        assert!(limited <= 50, "the burst of 40 passes: {limited} limited");
+        assert!(
+            statuses
+                .iter()
+                .all(|(status, retry)| *status == StatusCode::BAD_REQUEST
+                    || (*status == StatusCode::TOO_MANY_REQUESTS && *retry)),
+            "{statuses:?}"
+        );
+        // Another client from the same address is not held up by it.
+        let (status, body) = token(
+            &app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "batch"),
+                ("client_secret", BATCH_SECRET),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    })
+    .await;
+}

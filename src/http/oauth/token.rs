@@ -49,7 +49,10 @@ async fn token_inner(
     }
     let result = handle(&state, caller, form).await;
     if let Err(e) = &result
-        && !matches!(e, OAuthError::Internal(_) | OAuthError::Unavailable)
+        && !matches!(
+            e,
+            OAuthError::Internal(_) | OAuthError::Unavailable | OAuthError::TooManyRequests(_)
+        )
         && let Err(e) = limits::hit(&ctx, &limits::TOKEN_FAILURES_PER_IP, &ip).await
         && !matches!(e, AuthError::Throttled(_))
     {
@@ -79,6 +82,18 @@ async fn handle(
     };
     let app = authenticate(&active, &headers, one("client_id")?, one("client_secret")?)?;
     let ctx = Ctx::new(&state.auth, &active, &client);
+    match state
+        .auth
+        .token_rate
+        .hit(&ctx, &app.client_id, app.confidential)
+    {
+        Ok(()) => {}
+        Err(AuthError::Throttled(seconds)) => {
+            tracing::info!(client_id = %app.client_id, "token request rate limited");
+            return Err(OAuthError::TooManyRequests(seconds));
+        }
+        Err(e) => return Err(OAuthError::Internal(e.to_string())),
+    }
     let grant_type = one("grant_type")?
         .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".into()))?;
     let result = match grant_type {
