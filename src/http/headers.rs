@@ -7,20 +7,21 @@ use axum::response::Response;
 
 use super::state::AppState;
 
-/// Pages load only our stylesheet and images; forms post to ourselves; no framing, no plugins.
-/// Images may come from the theme's logo host, so https images are allowed.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+/// Served should the config's policy not make a header value (it is built from parsed URLs,
+/// so it always does): the pages' policy with forms posting to ourselves only.
+const STRICT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+                          form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// The headers middleware.
 pub async fn secure(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let https = state.live.load().origin.starts_with("https://");
+    let active = state.live.load();
+    let https = active.origin.starts_with("https://");
+    let csp = HeaderValue::from_str(&active.content_security_policy)
+        .unwrap_or_else(|_| HeaderValue::from_static(STRICT_CSP));
+    drop(active);
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

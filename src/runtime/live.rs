@@ -86,6 +86,11 @@ pub struct Active {
     pub origin: String,
     /// Origins a `redirect_url` may point to: the issuer's and every application's.
     pub redirect_origins: Vec<String>,
+    /// The pages' Content-Security-Policy. Its `form-action` lists every Application's
+    /// redirect and post-logout origins besides our own: browsers apply `form-action` to the
+    /// redirects that follow a form post, and the OpenID flow ends with one (sign-in, consent
+    /// or sign-out, then 303 to the client).
+    pub content_security_policy: String,
     /// The stylesheet built from the theme.
     pub stylesheet: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
@@ -181,6 +186,7 @@ impl Active {
         }
         redirect_origins.sort();
         redirect_origins.dedup();
+        let content_security_policy = content_security_policy(&config.applications, &origin);
         let stylesheet = super::stylesheet::stylesheet(&config.theme);
         let keys = match secrets.get(crate::config::files::REGION_KEYS_FILE) {
             Some(json) => {
@@ -197,10 +203,60 @@ impl Active {
             mailer,
             origin,
             redirect_origins,
+            content_security_policy,
             stylesheet,
             trusted_proxies,
         })
     }
+}
+
+/// Pages load only our stylesheet and images (https images, for the theme's logo host); forms
+/// post to ourselves and end at registered client addresses; no framing, no plugins.
+fn content_security_policy(
+    applications: &[crate::config::runtime::ApplicationConfig],
+    own: &str,
+) -> String {
+    use crate::config::runtime::ApplicationType;
+    let mut sources: Vec<String> = Vec::new();
+    for app in applications {
+        for uri in app
+            .redirect_uris
+            .iter()
+            .chain(&app.post_logout_redirect_uris)
+        {
+            let Ok(url) = Url::parse(uri) else { continue };
+            match url.scheme() {
+                "http" | "https" => {
+                    let loopback =
+                        matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+                    if app.application_type == ApplicationType::Native && loopback {
+                        // RFC 8252 7.3: a native app's loopback redirect may use any port.
+                        sources.push(format!(
+                            "{}://{}:*",
+                            url.scheme(),
+                            url.host_str().unwrap_or_default()
+                        ));
+                    } else {
+                        sources.push(origin_of(&url));
+                    }
+                }
+                // A native app's private-use scheme (RFC 8252 7.1) as a scheme source.
+                scheme => sources.push(format!("{scheme}:")),
+            }
+        }
+    }
+    sources.retain(|s| s != own);
+    sources.sort();
+    sources.dedup();
+    let mut form_action = String::from("'self'");
+    for source in &sources {
+        form_action.push(' ');
+        form_action.push_str(source);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
 }
 
 /// The active config, and the reason the newest candidate was refused (if it was).
@@ -237,5 +293,59 @@ impl LiveConfig {
     /// Why the newest candidate was refused, if it was.
     pub fn rejected(&self) -> Option<Arc<String>> {
         self.rejected.load_full()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::runtime::{ApplicationConfig, ApplicationType, GrantType};
+
+    fn app(kind: ApplicationType, redirects: &[&str], after: &[&str]) -> ApplicationConfig {
+        ApplicationConfig {
+            client_id: "c".into(),
+            application_type: kind,
+            display_name: "C".into(),
+            confidential: false,
+            client_secret_hash: None,
+            redirect_uris: redirects.iter().map(|s| (*s).to_owned()).collect(),
+            post_logout_redirect_uris: after.iter().map(|s| (*s).to_owned()).collect(),
+            allowed_origins: vec![],
+            scopes: vec!["openid".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            access_token_seconds: 900,
+            id_token_seconds: 3600,
+            refresh_token_seconds: 86400,
+            require_consent: false,
+        }
+    }
+
+    #[test]
+    fn form_action_lists_each_client_address_once_and_loopback_ports_for_native_apps() {
+        let csp = content_security_policy(
+            &[
+                app(
+                    ApplicationType::Web,
+                    &["https://shop.example/cb", "https://shop.example/other"],
+                    &[
+                        "https://shop.example/bye",
+                        "https://auth.example.com/signed-out",
+                    ],
+                ),
+                app(
+                    ApplicationType::Native,
+                    &["http://127.0.0.1/callback", "com.example.app:/oauth"],
+                    &[],
+                ),
+            ],
+            "https://auth.example.com",
+        );
+        assert!(
+            csp.contains(
+                "form-action 'self' com.example.app: http://127.0.0.1:* https://shop.example;"
+            ),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
     }
 }
