@@ -7,160 +7,47 @@
 // a notice, or fails when VESTIBULE_STRICT=1 (CI), so a green CI run means it really ran.
 //
 // The temp dir (server log, SQLite data, screenshot of /account) is kept and its path printed;
-// set VESTIBULE_BROWSER_CLEANUP=1 to remove it after a passing run.
+// set VESTIBULE_BROWSER_CLEANUP=1 to remove it after a passing run. The server start, the
+// prerequisite checks and the dev mailbox helpers are shared with the other tests (support.mjs).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, '../..');
-const BIN = process.env.VESTIBULE_BIN
-  ? resolve(process.env.VESTIBULE_BIN)
-  : resolve(HERE, '../../target/debug/vestibule');
-const CHROMIUM = '/usr/bin/chromium';
-const STRICT = process.env.VESTIBULE_STRICT === '1';
+import { SESSION_COOKIE, failIfMissing, launchChromium, prerequisites, startDev } from './support.mjs';
 
-// Flags for a machine whose only network is localhost: without them Chromium keeps retrying
-// refused connections (updates, sync, QUIC) and stalls.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const SESSION_COOKIE = '__Host-vestibule_session';
 const INVALID_CREDENTIALS = 'Incorrect email or password.';
 
 // ---------------------------------------------------------------------------------------------
 // Prerequisites: skip (with a notice) or, in strict mode, fail.
 
-let chromium = null;
-const missing = [];
-if (!existsSync(CHROMIUM)) {
-  missing.push(`${CHROMIUM} not found (run scripts/browser-deps)`);
-}
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (e) {
-  missing.push(`playwright-core not installed in tests/browser/node_modules (run scripts/browser-deps): ${e.code ?? e.message}`);
-}
-const skipReason = missing.length && !STRICT ? missing.join('; ') : false;
-if (skipReason) {
-  console.log(`NOTICE: browser end-to-end test skipped: ${skipReason}. Set VESTIBULE_STRICT=1 to make this a failure.`);
-}
+const { missing, skipReason, modules } = await prerequisites('browser end-to-end test', {
+  browser: true,
+  packages: ['playwright-core'],
+});
+const chromium = modules['playwright-core']?.chromium;
 
 // ---------------------------------------------------------------------------------------------
-// The server under test.
+// The server under test (support.mjs starts it on a temp copy of examples/quickstart).
 
+let dev; // the running `vestibule dev`
 let work; // temp dir: config copy, data dir, server log, screenshot
-let server; // child process
 let serverLog; // path
 let base; // http://localhost:PORT
 let browser;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function logTail(lines = 40) {
-  try {
-    return readFileSync(serverLog, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no server log)';
-  }
-}
-
-async function waitForHealth(deadlineMs) {
-  const deadline = Date.now() + deadlineMs;
-  let lastError;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`vestibule dev exited early (${server.exitCode ?? server.signalCode}):\n${logTail()}`);
-    }
-    try {
-      const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (r.ok && (await r.text()).trim() === 'ok') return;
-      lastError = new Error(`/healthz answered ${r.status}`);
-    } catch (e) {
-      lastError = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`vestibule dev not healthy after ${deadlineMs} ms (${lastError?.message}):\n${logTail()}`);
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGKILL');
-  }
-}
-// If the runner itself is interrupted, do not leave the server behind.
-process.on('exit', stopServer);
-
 before(async () => {
   if (skipReason) return;
   if (missing.length) return; // strict: the test below reports it as a failure
-  if (!existsSync(BIN)) {
-    throw new Error(`no vestibule binary at ${BIN}: run \`cargo build\` first, or set VESTIBULE_BIN`);
-  }
-  work = await mkdtemp(join(tmpdir(), 'vestibule-browser-'));
-  console.log(`browser test temp dir: ${work}`);
-  const config = join(work, 'quickstart');
-  await cp(join(REPO, 'examples/quickstart'), config, { recursive: true });
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  serverLog = join(work, 'server.log');
-  const log = createWriteStream(serverLog);
-  server = spawn(BIN, ['dev', config, '--port', String(port), '--data-dir', join(work, 'data')], {
-    cwd: work,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
-  });
-  server.stdout.pipe(log);
-  server.stderr.pipe(log);
-  await waitForHealth(30_000);
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    chromiumSandbox: false,
-    args: CHROMIUM_ARGS,
-    timeout: 60_000,
-  });
+  dev = await startDev({ label: 'browser' });
+  ({ work, base } = dev);
+  serverLog = dev.logPath;
+  browser = await launchChromium(chromium);
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (work && process.env.VESTIBULE_BROWSER_CLEANUP === '1' && !failed) {
-    await rm(work, { recursive: true, force: true });
-  }
+  await dev?.stop({ failed });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -168,24 +55,17 @@ after(async () => {
 
 let failed = false;
 
-async function mailbox() {
-  const r = await fetch(`${base}/dev/mailbox.json`);
-  assert.equal(r.status, 200, '/dev/mailbox.json answers');
-  return r.json();
+function logTail() {
+  return dev ? dev.logTail() : '(no server log)';
+}
+
+function mailbox() {
+  return dev.mailbox();
 }
 
 /** The newest message to `to` whose text matches `pattern`, waiting briefly for it. */
-async function waitForMail(to, pattern, { after: seen = 0 } = {}) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const all = await mailbox();
-    const mine = all.slice(seen).filter((m) => m.to.includes(to) && pattern.test(m.text));
-    if (mine.length) return { message: mine[mine.length - 1], count: all.length };
-    if (Date.now() > deadline) {
-      throw new Error(`no mail to ${to} matching ${pattern}; mailbox: ${JSON.stringify(all, null, 1)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitForMail(to, pattern, options) {
+  return dev.waitForMail(to, pattern, options);
 }
 
 function path(page) {
@@ -222,9 +102,7 @@ test('sign up, verify, sign out/in, reset password, and revoke another browser\'
   timeout: 180_000,
 }, async (t) => {
   try {
-    if (missing.length) {
-      assert.fail(`VESTIBULE_STRICT=1 and the browser prerequisites are missing: ${missing.join('; ')}`);
-    }
+    failIfMissing(missing);
     const email = `e2e-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
     const firstPassword = 'correct horse battery staple, mostly lowercase';
     const newPassword = 'a different passphrase for after the reset, 2nd edition';
