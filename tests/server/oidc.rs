@@ -683,6 +683,8 @@ async fn an_address_that_keeps_failing_at_the_token_endpoint_is_throttled() {
 }
 
 mod journeys;
+mod replicas;
+mod rotation;
 
 #[tokio::test]
 async fn a_client_that_floods_the_token_endpoint_is_rate_limited_per_address() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use vestibule::config::RuntimeConfig;
 
-struct Server(Child);
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -16,7 +16,7 @@ impl Drop for Server {
     }
 }
 
-fn write_config(path: &Path, config: &RuntimeConfig) {
+pub fn write_config(path: &Path, config: &RuntimeConfig) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(config).expect("json")).expect("write");
     // Atomic replace, as the kubelet's symlink swap is.
@@ -30,7 +30,7 @@ async fn readyz(base: &str) -> serde_json::Value {
     }
 }
 
-async fn wait_for(
+pub async fn wait_for(
     base: &str,
     what: &str,
     check: impl Fn(&serde_json::Value) -> bool,
