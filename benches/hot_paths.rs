@@ -82,5 +82,29 @@ fn config(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, passwords, sessions, config);
+fn tokens(c: &mut Criterion) {
+    use vestibule::crypto::keys::{SigningAlgorithm, SigningKey};
+    let key = SigningKey::generate(SigningAlgorithm::ES256, 0, 0).expect("key");
+    let claims = serde_json::json!({
+        "iss": "https://auth.example.com", "sub": "0123456789abcdef", "aud": "portal",
+        "client_id": "portal", "scope": "openid email", "iat": 1_700_000_000,
+        "exp": 1_700_000_900, "jti": "0123456789abcdef0123456789abcdef",
+    });
+    // A key that has signed before: its parsed form is kept.
+    c.bench_function("tokens/sign_es256_access_token", |b| {
+        b.iter(|| vestibule::crypto::jws::sign(&key, "at+jwt", &claims).expect("signs"))
+    });
+    // A key signing for the first time (as after every config load): PKCS#8 parsed first.
+    c.bench_function("tokens/sign_es256_cold_key", |b| {
+        b.iter_batched(
+            || -> SigningKey {
+                serde_json::from_value(serde_json::to_value(&key).expect("json")).expect("key")
+            },
+            |cold| vestibule::crypto::jws::sign(&cold, "at+jwt", &claims).expect("signs"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, passwords, sessions, config, tokens);
 criterion_main!(benches);

@@ -51,6 +51,28 @@ pub struct SigningKey {
     /// Until when it stays in the JWKS: `retired_at + max_token_ttl_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_until: Option<i64>,
+    /// The parsed private key, once it has signed: parsing PKCS#8 (and deriving the public
+    /// point) costs more than an ES256 signature, so it is done once per key, not per token.
+    #[serde(skip)]
+    parsed: ParsedKey,
+}
+
+/// A lazily parsed private key, shared by clones; ignored by equality and debug output.
+#[derive(Clone, Default)]
+struct ParsedKey(std::sync::Arc<std::sync::OnceLock<Loaded>>);
+
+impl PartialEq for ParsedKey {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ParsedKey {}
+
+impl std::fmt::Debug for ParsedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParsedKey")
+    }
 }
 
 /// Every key of a Vestibule, ordered oldest first (by `signs_from`, then `created_at`, then
@@ -194,6 +216,7 @@ impl SigningKey {
             signs_from,
             retired_at: None,
             published_until: None,
+            parsed: ParsedKey::default(),
         })
     }
 
@@ -256,7 +279,14 @@ impl SigningKey {
 
     /// JWS signature of `message` (`ES256`: the 64-byte `r || s`; `EdDSA`: 64 bytes).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match self.load()? {
+        let loaded = match self.parsed.0.get() {
+            Some(loaded) => loaded,
+            None => {
+                let loaded = self.load()?;
+                self.parsed.0.get_or_init(|| loaded)
+            }
+        };
+        match loaded {
             Loaded::Ecdsa(pair) => pair
                 .sign(&SystemRandom::new(), message)
                 .map(|s| s.as_ref().to_vec())
@@ -348,6 +378,8 @@ pub fn public_only(set: &KeySet) -> KeySet {
             .map(|k| SigningKey {
                 private_pkcs8: String::new(),
                 public_jwk: published_jwk(k),
+                // Never carry the parsed private key into a public set.
+                parsed: ParsedKey::default(),
                 ..k.clone()
             })
             .collect(),

@@ -582,3 +582,96 @@ async fn login_hint_fills_in_the_sign_in_form() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn userinfo_refuses_forged_tokens_with_a_bearer_challenge() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        let (_, tokens) = exchange(&app, &code_for(&mut alice, &app).await).await;
+        let genuine = tokens["access_token"].as_str().expect("access").to_owned();
+        assert_eq!(userinfo(&app, &genuine).await.0, StatusCode::OK);
+        let mut parts = genuine.split('.');
+        let (header, payload) = (
+            parts.next().expect("header"),
+            parts.next().expect("payload"),
+        );
+        let header: Value =
+            serde_json::from_slice(&B64.decode(header).expect("b64")).expect("json");
+        let kid = header["kid"].as_str().expect("kid").to_owned();
+        let encode = |v: &Value| B64.encode(serde_json::to_vec(v).expect("json"));
+
+        let none = format!(
+            "{}.{payload}.",
+            encode(&serde_json::json!({"alg": "none", "kid": kid, "typ": "at+jwt"}))
+        );
+        // HS256 keyed with the published public key: the algorithm-confusion attack.
+        let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("json");
+        let public = serde_json::to_vec(&jwks["keys"][0]).expect("json");
+        let hs_input = format!(
+            "{}.{payload}",
+            encode(&serde_json::json!({"alg": "HS256", "kid": kid, "typ": "at+jwt"}))
+        );
+        let mac = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &public),
+            hs_input.as_bytes(),
+        );
+        let hs256 = format!("{hs_input}.{}", B64.encode(mac.as_ref()));
+        // The same claims signed by a key this server never published, under its own kid and
+        // under the server's.
+        let stranger = vestibule::crypto::keys::SigningKey::generate(
+            vestibule::crypto::keys::SigningAlgorithm::ES256,
+            0,
+            0,
+        )
+        .expect("key");
+        let claims: Value =
+            serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("json");
+        let unknown_kid = jws::sign(&stranger, "at+jwt", &claims).expect("signs");
+        let mut borrowed = unknown_kid.split('.');
+        let _ = borrowed.next();
+        let wrong_key = format!(
+            "{}.{}",
+            encode(&serde_json::json!({"alg": "ES256", "kid": kid, "typ": "at+jwt"})),
+            borrowed.collect::<Vec<_>>().join(".")
+        );
+        let id_token = tokens["id_token"].as_str().expect("id").to_owned();
+        for (token, why) in [
+            (none, "alg none"),
+            (hs256, "HS256 with the public key"),
+            (unknown_kid, "unknown kid"),
+            (wrong_key, "another key under our kid"),
+            (id_token, "an ID token"),
+        ] {
+            let response = reqwest::Client::new()
+                .get(format!("{}/oauth2/userinfo", app.base))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("userinfo");
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{why}");
+            assert_eq!(
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Bearer error=\"invalid_token\""),
+                "{why}"
+            );
+        }
+        // No token at all: a bare challenge.
+        let response = reqwest::get(format!("{}/oauth2/userinfo", app.base))
+            .await
+            .expect("userinfo");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    })
+    .await;
+}
