@@ -303,13 +303,18 @@ impl Store {
 
     /// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in its family, in one
     /// transaction. Presenting a token that was already rotated revokes the whole family.
+    ///
+    /// The token and its grant are read before the write transaction, so the database's write
+    /// lock (SQLite has one for the whole file) is held only for the two writes. The conditional
+    /// `UPDATE ... WHERE used_at IS NULL` is what decides a race between two presentations:
+    /// exactly one marks the token used; the other is a replay. A grant revoked between the
+    /// read and the write at worst rotates a token of a revoked grant, which nothing accepts.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: i64,
     ) -> Result<Result<Grant, GrantRefusal>, StoreError> {
-        let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
             grant_columns!(),
@@ -319,7 +324,7 @@ impl Store {
              WHERE t.token_hash = $1"
         ))
         .bind(old_hash)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
             return Ok(Err(GrantRefusal::Unknown));
@@ -330,6 +335,7 @@ impl Store {
             return Ok(Err(refusal));
         }
         let used_at: Option<i64> = row.try_get("used_at")?;
+        let mut tx = self.begin_write().await?;
         let first = used_at.is_none()
             && sqlx::query(
                 "UPDATE oauth_refresh_tokens SET used_at = $2 \
