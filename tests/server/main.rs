@@ -4,6 +4,7 @@ mod support;
 
 mod app;
 mod dev_reload;
+mod integrate_doc;
 mod oidc;
 mod pages;
 mod security;

@@ -330,6 +330,13 @@ async fn operational_endpoints_answer() {
         assert!(metrics.contains("vestibule_password_hash_queue"));
         let anonymous = client.get("/session").await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            anonymous
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
         let mut signed_in = signed_up(&app, "ops@example.com").await;
         let session = signed_in.get("/session").await;
         assert_eq!(session.status, StatusCode::OK);

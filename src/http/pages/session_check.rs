@@ -17,7 +17,13 @@ pub async fn session(
     request: PageRequest,
 ) -> Result<Response, PageError> {
     let Some(signed_in) = request.session(&state).await? else {
-        return Ok((StatusCode::UNAUTHORIZED, Json(json!({ "signedIn": false }))).into_response());
+        // Not cacheable either: a cached 401 would outlive the sign-in that follows.
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(json!({ "signedIn": false })),
+        )
+            .into_response());
     };
     let (session, user) = (signed_in.session, signed_in.user);
     let mut response = Json(json!({
