@@ -25,9 +25,13 @@ pub struct DevArgs {
     /// Port on localhost.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Where the SQLite database is kept.
+    /// Where the SQLite database (and the dev signing keys and client secrets) are kept.
     #[arg(long, default_value = ".vestibule", value_name = "DIR")]
     pub data_dir: PathBuf,
+    /// Use this database instead of SQLite in the data directory (`postgres://...`, e.g. to
+    /// try the PostgreSQL backend or measure it).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Which Vestibule to serve when DIR holds several.
     #[arg(long, value_name = "NAME")]
     pub vestibule: Option<String>,
@@ -147,8 +151,21 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     // Generated on first start, planned again (rotated when due) on each start, and reused.
     let keys = ensure_keys(&keys_file, &config)?;
     let secrets = secrets.with(crate::config::files::REGION_KEYS_FILE, keys);
-    let database = data_dir.join("vestibule.sqlite");
-    let store = Store::connect(&format!("sqlite://{}", database.display()), 4).await?;
+    let sqlite = data_dir.join("vestibule.sqlite");
+    let (store, database) = match &options.database_url {
+        // The URL may hold a password: only its kind is printed.
+        Some(url) => (
+            Store::connect(url, 16).await?,
+            format!(
+                "{} (--database-url)",
+                url.split(':').next().unwrap_or("database")
+            ),
+        ),
+        None => (
+            Store::connect(&format!("sqlite://{}", sqlite.display()), 4).await?,
+            sqlite.display().to_string(),
+        ),
+    };
 
     let outbox = Outbox::default();
     let active = Active::build(config, secrets, Some(outbox.clone()))?;
@@ -175,7 +192,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     println!("  sign in:      {base}/sign-in");
     println!("  sign up:      {base}/sign-up");
     println!("  dev mailbox:  {base}/dev/mailbox");
-    println!("  database:     {}", database.display());
+    println!("  database:     {database}");
     println!("  OpenID:       {base}/.well-known/openid-configuration");
     for app in clients {
         let path =

@@ -34,6 +34,10 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn start(dir: &Path, data: &Path) -> DevServer {
+    start_with(dir, data, &[])
+}
+
+fn start_with(dir: &Path, data: &Path, extra: &[&str]) -> DevServer {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vestibule"))
         .args([
@@ -44,6 +48,7 @@ fn start(dir: &Path, data: &Path) -> DevServer {
             "--data-dir",
             &data.to_string_lossy(),
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -459,4 +464,59 @@ async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
         generated,
         "the generated client secret is reused"
     );
+}
+
+#[tokio::test]
+async fn dev_serves_from_the_database_given_by_database_url() {
+    let Some(database) = crate::support::fresh_postgres_database().await else {
+        return; // the notice is printed; strict mode fails inside
+    };
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &dir,
+    );
+    let server = start_with(&dir, &root.join("data"), &["--database-url", &database.url]);
+    eventually(&server, "/sign-up", "the sign-up page", |b| {
+        b.contains("csrf_token")
+    })
+    .await;
+    let page = get(&server.base, "/sign-up").await.unwrap_or_default();
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}/sign-up", server.base))
+        .header("origin", &server.base)
+        .header(
+            "cookie",
+            format!("__Host-vestibule_csrf={}", field(&page, "csrf_token")),
+        )
+        .form(&[
+            ("csrf_token", field(&page, "csrf_token").as_str()),
+            ("email", "pg@example.com"),
+            ("password", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .expect("sign-up");
+    assert!(response.status().is_redirection(), "{}", response.status());
+    // The account is in PostgreSQL, and no SQLite file was made.
+    let store = vestibule::store::Store::connect(&database.url, 1)
+        .await
+        .expect("store");
+    assert!(
+        store
+            .user_by_email("pg@example.com")
+            .await
+            .expect("query")
+            .is_some()
+    );
+    assert!(!root.join("data").join("vestibule.sqlite").exists());
+    drop(store);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
 }
