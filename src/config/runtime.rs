@@ -427,6 +427,29 @@ pub struct ApplicationConfig {
     pub require_consent: bool,
 }
 
+#[cfg(test)]
+impl ApplicationConfig {
+    /// A public client of `kind` with one redirect URI and the `openid` scope, for unit tests.
+    pub(crate) fn example(kind: ApplicationType, redirect_uris: &[&str]) -> Self {
+        ApplicationConfig {
+            client_id: "c".into(),
+            application_type: kind,
+            display_name: "C".into(),
+            confidential: false,
+            client_secret_hash: None,
+            redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            scopes: vec!["openid".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            access_token_seconds: 900,
+            id_token_seconds: 3600,
+            refresh_token_seconds: 86400,
+            require_consent: false,
+        }
+    }
+}
+
 /// Token signing.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -299,24 +299,12 @@ impl LiveConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::runtime::{ApplicationConfig, ApplicationType, GrantType};
+    use crate::config::runtime::{ApplicationConfig, ApplicationType};
 
     fn app(kind: ApplicationType, redirects: &[&str], after: &[&str]) -> ApplicationConfig {
         ApplicationConfig {
-            client_id: "c".into(),
-            application_type: kind,
-            display_name: "C".into(),
-            confidential: false,
-            client_secret_hash: None,
-            redirect_uris: redirects.iter().map(|s| (*s).to_owned()).collect(),
             post_logout_redirect_uris: after.iter().map(|s| (*s).to_owned()).collect(),
-            allowed_origins: vec![],
-            scopes: vec!["openid".into()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            access_token_seconds: 900,
-            id_token_seconds: 3600,
-            refresh_token_seconds: 86400,
-            require_consent: false,
+            ..ApplicationConfig::example(kind, redirects)
         }
     }
 

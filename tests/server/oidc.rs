@@ -141,17 +141,8 @@ async fn spawn(store: Store) -> TestApp {
     .await
 }
 
-fn authorize_path(extra: &[(&str, &str)]) -> String {
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", "spa"),
-        ("redirect_uri", REDIRECT),
-        ("scope", "openid email"),
-        ("state", "s-1"),
-        ("nonce", "n-1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
+/// `/oauth2/authorize` with `params`, each of `extra` replacing its namesake or added.
+fn authorize_with<'a>(mut params: Vec<(&'a str, &'a str)>, extra: &[(&'a str, &'a str)]) -> String {
     for (k, v) in extra {
         params.retain(|(name, _)| name != k);
         params.push((k, v));
@@ -160,6 +151,23 @@ fn authorize_path(extra: &[(&str, &str)]) -> String {
         .extend_pairs(params)
         .finish();
     format!("/oauth2/authorize?{query}")
+}
+
+/// The spa's authorization request (PKCE S256, state, nonce), with `extra`.
+fn authorize_path(extra: &[(&str, &str)]) -> String {
+    authorize_with(
+        vec![
+            ("response_type", "code"),
+            ("client_id", "spa"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email"),
+            ("state", "s-1"),
+            ("nonce", "n-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+        extra,
+    )
 }
 
 /// The query of a redirect to the client, as pairs.
@@ -221,14 +229,19 @@ async fn userinfo(app: &TestApp, bearer: &str) -> (StatusCode, Option<Value>) {
     (status, response.json().await.ok())
 }
 
-async fn published_keys(app: &TestApp) -> KeySet {
-    // The test's own copy of the JWKS as a key set: public keys only, enough to verify.
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
+/// The served JWKS document.
+async fn jwks_document(app: &TestApp) -> Value {
+    reqwest::get(format!("{}/.well-known/jwks.json", app.base))
         .await
         .expect("jwks")
         .json()
         .await
-        .expect("json");
+        .expect("json")
+}
+
+async fn published_keys(app: &TestApp) -> KeySet {
+    // The test's own copy of the JWKS as a key set: public keys only, enough to verify.
+    let jwks = jwks_document(app).await;
     let state = app.state.live.load();
     let set = state.keys.clone().expect("keys");
     assert_eq!(jwks["keys"][0]["kid"], set.keys[0].kid.as_str());

@@ -125,7 +125,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::runtime::{ApplicationType, GrantType};
+    use crate::config::runtime::ApplicationType;
     use crate::crypto::keys::{SigningAlgorithm, SigningKey};
     use serde_json::json;
 
@@ -134,19 +134,8 @@ mod tests {
     fn app() -> ApplicationConfig {
         ApplicationConfig {
             client_id: "portal".into(),
-            application_type: ApplicationType::Web,
-            display_name: "Portal".into(),
-            confidential: true,
-            client_secret_hash: None,
-            redirect_uris: vec!["https://portal.example.com/cb".into()],
             post_logout_redirect_uris: vec!["https://portal.example.com/bye".into()],
-            allowed_origins: vec![],
-            scopes: vec!["openid".into()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            access_token_seconds: 900,
-            id_token_seconds: 3600,
-            refresh_token_seconds: 86400,
-            require_consent: false,
+            ..ApplicationConfig::example(ApplicationType::Web, &["https://portal.example.com/cb"])
         }
     }
 

@@ -30,12 +30,7 @@ async fn introspect_inner(
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let params = super::form_params(form)?;
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| super::param(&params, name);
     let active = state.live.load();
     let app = super::token::authenticate(
         &active,

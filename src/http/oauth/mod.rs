@@ -102,6 +102,14 @@ pub fn form_params(
     })
 }
 
+/// The first value of parameter `name`.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// An answer, error or not, with CORS headers for a listed request origin.
 pub fn with_cors(
     state: &AppState,

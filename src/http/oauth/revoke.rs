@@ -32,12 +32,7 @@ async fn revoke_inner(
 ) -> Result<Response, OAuthError> {
     let params = super::form_params(form)?;
     let active = state.live.load();
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| super::param(&params, name);
     let app = super::token::authenticate(
         &active,
         &caller.headers,

@@ -28,22 +28,17 @@ fn input_value(html: &str, name: &str) -> Option<String> {
 }
 
 fn portal_path(extra: &[(&str, &str)]) -> String {
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", "portal"),
-        ("redirect_uri", PORTAL_REDIRECT),
-        ("scope", "openid email"),
-        ("state", "p-1"),
-        ("nonce", "pn-1"),
-    ];
-    for (k, v) in extra {
-        params.retain(|(name, _)| name != k);
-        params.push((k, v));
-    }
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    format!("/oauth2/authorize?{query}")
+    authorize_with(
+        vec![
+            ("response_type", "code"),
+            ("client_id", "portal"),
+            ("redirect_uri", PORTAL_REDIRECT),
+            ("scope", "openid email"),
+            ("state", "p-1"),
+            ("nonce", "pn-1"),
+        ],
+        extra,
+    )
 }
 
 fn query_of(location: &str) -> Vec<(String, String)> {
@@ -336,23 +331,18 @@ async fn end_session_without_a_hint_asks_the_user_to_confirm() {
 }
 
 fn partner_path(extra: &[(&str, &str)]) -> String {
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", "partner"),
-        ("redirect_uri", PARTNER_REDIRECT),
-        ("scope", "openid email"),
-        ("state", "t-1"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
-    for (k, v) in extra {
-        params.retain(|(name, _)| name != k);
-        params.push((k, v));
-    }
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    format!("/oauth2/authorize?{query}")
+    authorize_with(
+        vec![
+            ("response_type", "code"),
+            ("client_id", "partner"),
+            ("redirect_uri", PARTNER_REDIRECT),
+            ("scope", "openid email"),
+            ("state", "t-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+        extra,
+    )
 }
 
 #[tokio::test]
@@ -608,12 +598,7 @@ async fn userinfo_refuses_forged_tokens_with_a_bearer_challenge() {
             encode(&serde_json::json!({"alg": "none", "kid": kid, "typ": "at+jwt"}))
         );
         // HS256 keyed with the published public key: the algorithm-confusion attack.
-        let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
-            .await
-            .expect("jwks")
-            .json()
-            .await
-            .expect("json");
+        let jwks = jwks_document(&app).await;
         let public = serde_json::to_vec(&jwks["keys"][0]).expect("json");
         let hs_input = format!(
             "{}.{payload}",

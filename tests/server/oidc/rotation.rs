@@ -23,12 +23,7 @@ fn serve_keys(app: &TestApp, set: &KeySet) {
 }
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks = jwks_document(app).await;
     jwks["keys"]
         .as_array()
         .expect("keys")
