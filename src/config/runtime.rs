@@ -413,6 +413,9 @@ pub struct ApplicationConfig {
     pub post_logout_redirect_uris: Vec<String>,
     /// CORS origins.
     pub allowed_origins: Vec<String>,
+    /// RFC 8707 resources the client may ask tokens for (the access token's `aud`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     /// Allowed scopes.
     pub scopes: Vec<String>,
     /// Allowed grant types.
@@ -440,6 +443,7 @@ impl ApplicationConfig {
             redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],
+            resources: vec![],
             scopes: vec!["openid".into()],
             grant_types: vec![GrantType::AuthorizationCode],
             access_token_seconds: 900,

@@ -96,6 +96,20 @@ pub fn check_origin(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An RFC 8707 resource indicator: an absolute URI without a fragment (RFC 8707 §2). Any
+/// scheme is allowed (`https://api.example.com`, `urn:example:api`); it names an API, nothing
+/// is fetched from it.
+pub fn check_resource(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URI: {e}"))?;
+    if url.fragment().is_some() || text.contains('#') {
+        return Err(format!("{text:?} must not have a fragment (RFC 8707 §2)"));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(format!("{text:?} must not contain whitespace"));
+    }
+    Ok(())
+}
+
 /// A lower-case DNS domain such as `example.com`.
 pub fn check_domain(text: &str) -> Result<(), String> {
     let label_ok = |l: &str| {

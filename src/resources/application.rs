@@ -84,6 +84,12 @@ pub struct ApplicationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub allowed_origins: Vec<String>,
+    /// APIs the application may request access tokens for (RFC 8707 resource indicators:
+    /// absolute URIs without a fragment). A request's `resource` parameter must name one of
+    /// them, and the access token's `aud` is then that resource instead of the client id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub resources: Vec<String>,
     /// Scopes the application may request.
     #[serde(default = "default_scopes")]
     #[schemars(length(max = 64))]

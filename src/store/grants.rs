@@ -30,6 +30,8 @@ pub struct NewGrant {
     pub nonce: Option<String>,
     /// Absolute end of the refresh family.
     pub expires_at: i64,
+    /// The RFC 8707 resource its access tokens are for (`aud`); `None`: the client.
+    pub resource: Option<String>,
     /// SHA-256 of the authorization code.
     pub code_hash: String,
     /// The redirect URI the code was issued to (the token request must repeat it).
@@ -67,6 +69,8 @@ pub struct Grant {
     pub expires_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+    /// The RFC 8707 resource its access tokens are for (`aud`); `None`: the client.
+    pub resource: Option<String>,
 }
 
 /// A redeemed code: the grant, and what the token request must match.
@@ -111,7 +115,7 @@ pub enum GrantRefusal {
 macro_rules! grant_columns {
     () => {
         "g.id, g.user_id, g.client_id, g.session_id, g.scopes, g.auth_time, g.factors, g.nonce, \
-         g.created_at, g.expires_at, g.revoked_at"
+         g.created_at, g.expires_at, g.revoked_at, g.resource"
     };
 }
 
@@ -137,6 +141,7 @@ impl Grant {
             created_at: row.try_get("created_at")?,
             expires_at: row.try_get("expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
+            resource: row.try_get("resource")?,
         })
     }
 }
@@ -189,12 +194,13 @@ impl Store {
             created_at: new.now,
             expires_at: new.expires_at,
             revoked_at: None,
+            resource: new.resource.clone(),
         };
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO oauth_grants (id, user_id, client_id, session_id, scopes, auth_time, \
-             factors, nonce, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             factors, nonce, created_at, expires_at, resource) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&grant.id)
         .bind(&grant.user_id)
@@ -206,6 +212,7 @@ impl Store {
         .bind(grant.nonce.as_deref())
         .bind(grant.created_at)
         .bind(grant.expires_at)
+        .bind(grant.resource.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(

@@ -77,8 +77,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// `issuer` exactly as in the discovery document; `audience`: the client id of the
-    /// Application whose tokens this API accepts (Vestibule sets `aud` to it).
+    /// `issuer` exactly as in the discovery document; `audience`: this API's resource
+    /// (listed in the Applications' `resources`, RFC 8707), or the client id of the one
+    /// Application whose own tokens it accepts.
     pub fn new(issuer: &str, audience: &str) -> Self {
         Self {
             issuer: issuer.to_owned(),
@@ -201,6 +202,7 @@ mod tests {
             redirect_uris: vec![format!("https://{client_id}.example/callback")],
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],
+            resources: vec![],
             scopes: vec!["openid".into(), "email".into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             access_token_seconds: ACCESS_SECONDS.unsigned_abs(),

@@ -27,6 +27,7 @@ fn spa() -> ApplicationConfig {
         redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![],
         allowed_origins: vec!["https://spa.example".into()],
+        resources: vec![],
         scopes: vec!["openid".into(), "email".into()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         access_token_seconds: 900,
@@ -53,6 +54,7 @@ fn portal() -> ApplicationConfig {
         redirect_uris: vec![PORTAL_REDIRECT.into()],
         post_logout_redirect_uris: vec![PORTAL_BYE.into()],
         allowed_origins: vec![],
+        resources: vec!["https://api.portal.example".into()],
         scopes: vec!["openid".into(), "email".into()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         access_token_seconds: 900,
@@ -71,6 +73,7 @@ fn partner() -> ApplicationConfig {
         display_name: "Partner Tool".into(),
         redirect_uris: vec![PARTNER_REDIRECT.into()],
         allowed_origins: vec![],
+        resources: vec![],
         require_consent: true,
         ..spa()
     }
@@ -90,6 +93,7 @@ fn batch() -> ApplicationConfig {
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
         allowed_origins: vec![],
+        resources: vec![],
         scopes: vec!["reports:read".into(), "reports:write".into()],
         grant_types: vec![GrantType::ClientCredentials],
         access_token_seconds: 600,

@@ -1782,6 +1782,7 @@ fn new_grant(user: &User, session_id: Option<&str>, code_hash: &str) -> vestibul
         factors: vec!["password".to_owned()],
         nonce: Some("n-1".to_owned()),
         expires_at: T0 + 24 * 60 * MINUTE,
+        resource: None,
         code_hash: code_hash.to_owned(),
         redirect_uri: "https://shop.example/cb".to_owned(),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),

@@ -115,10 +115,13 @@ fn secret_values(name: &str) -> Vec<String> {
         for doc in parse_documents(&text).expect("yaml") {
             if doc.value["kind"] == "Secret" {
                 for field in ["stringData", "data"] {
+                    // An Application Secret's `client_id` is public by design (RFC 6749 2.2).
                     for v in doc.value[field]
                         .as_object()
                         .into_iter()
-                        .flat_map(|m| m.values())
+                        .flat_map(|m| m.iter())
+                        .filter(|(k, _)| k.as_str() != "client_id")
+                        .map(|(_, v)| v)
                     {
                         values.extend(v.as_str().map(str::to_owned));
                     }

@@ -29,6 +29,7 @@ const SINGLE: &[&str] = &[
     "request",
     "request_uri",
     "organization",
+    "resource",
 ];
 
 /// What the user may be asked for, from `prompt`.
@@ -65,6 +66,8 @@ pub struct Authorization {
     pub login_hint: Option<String>,
     /// Preferred languages, best first.
     pub ui_locales: Vec<String>,
+    /// The RFC 8707 resource the access tokens are for, one of the Application's `resources`.
+    pub resource: Option<String>,
 }
 
 /// Why a request was refused.
@@ -193,8 +196,19 @@ pub fn validate(
                 .map_err(|_| refuse("invalid_request", "max_age must be a number of seconds"))?,
         ),
     };
+    let resource = match one("resource").ok().flatten() {
+        None => None,
+        Some(resource) if app.resources.iter().any(|r| r == resource) => Some(resource.to_owned()),
+        Some(_) => {
+            return Err(refuse(
+                "invalid_target",
+                "resource is not one of this application's resources",
+            ));
+        }
+    };
     let owned = |name: &str| one(name).ok().flatten().map(str::to_owned);
     Ok(Authorization {
+        resource,
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         scopes,
@@ -362,6 +376,7 @@ mod tests {
             redirect_uris: vec![redirect.into()],
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],
+            resources: vec![],
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             access_token_seconds: 900,

@@ -41,6 +41,10 @@ pub enum TokenError {
     /// `invalid_scope`: a scope the Application does not have.
     #[error("invalid_scope")]
     InvalidScope,
+    /// `invalid_target` (RFC 8707): a resource the Application may not ask for, or another
+    /// than the grant's.
+    #[error("invalid_target")]
+    InvalidTarget,
     /// `invalid_request`: a required parameter is missing.
     #[error("invalid_request: {0}")]
     InvalidRequest(&'static str),
@@ -80,6 +84,7 @@ pub async fn issue_code(
             factors: session.factors.clone(),
             nonce: authorization.nonce.clone(),
             expires_at: ctx.now.saturating_add(refresh_ms),
+            resource: authorization.resource.clone(),
             code_hash: crypto::token_hash(&code),
             redirect_uri: authorization.redirect_uri.clone(),
             code_challenge: authorization.code_challenge.clone(),
@@ -108,10 +113,12 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<Tokens, TokenError> {
     if !app.grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(TokenError::UnauthorizedClient);
     }
+    listed_resource(app, resource)?;
     let redeemed = match ctx
         .services
         .store
@@ -143,7 +150,31 @@ pub async fn exchange_code(
         }
         (None, None) => {}
     }
+    same_resource(grant, resource)?;
     tokens_for(ctx, app, grant, true).await
+}
+
+/// A `resource` sent to the token endpoint must be one of the Application's (checked before
+/// anything is used up).
+fn listed_resource<'a>(
+    app: &ApplicationConfig,
+    resource: Option<&'a str>,
+) -> Result<Option<&'a str>, TokenError> {
+    match resource {
+        Some(r) if !app.resources.iter().any(|listed| listed == r) => {
+            Err(TokenError::InvalidTarget)
+        }
+        other => Ok(other),
+    }
+}
+
+/// A `resource` sent with a code or refresh token must be the one the grant was made for
+/// (RFC 8707 2.2 allows narrowing; with one resource per grant, that is the same one).
+fn same_resource(grant: &crate::store::Grant, resource: Option<&str>) -> Result<(), TokenError> {
+    match resource {
+        Some(r) if grant.resource.as_deref() != Some(r) => Err(TokenError::InvalidTarget),
+        _ => Ok(()),
+    }
 }
 
 /// The `refresh_token` grant: rotates the token; a replayed one revokes its family.
@@ -151,10 +182,12 @@ pub async fn refresh(
     ctx: &Ctx<'_>,
     app: &ApplicationConfig,
     refresh_token: &str,
+    resource: Option<&str>,
 ) -> Result<Tokens, TokenError> {
     if !app.grant_types.contains(&GrantType::RefreshToken) {
         return Err(TokenError::UnauthorizedClient);
     }
+    listed_resource(app, resource)?;
     let next = crypto::random_token();
     let grant = match ctx
         .services
@@ -182,6 +215,7 @@ pub async fn refresh(
             "refresh token issued to another client",
         ));
     }
+    same_resource(&grant, resource)?;
     let mut tokens = tokens_for(ctx, app, &grant, false).await?;
     tokens.refresh_token = Some(next);
     Ok(tokens)
@@ -193,6 +227,7 @@ pub async fn client_credentials(
     ctx: &Ctx<'_>,
     app: &ApplicationConfig,
     scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<Tokens, TokenError> {
     if !app.confidential || !app.grant_types.contains(&GrantType::ClientCredentials) {
         return Err(TokenError::UnauthorizedClient);
@@ -208,6 +243,7 @@ pub async fn client_credentials(
     if requested.iter().any(|s| !app.scopes.contains(s)) {
         return Err(TokenError::InvalidScope);
     }
+    let resource = listed_resource(app, resource)?;
     let key = ctx
         .active
         .keys
@@ -219,6 +255,7 @@ pub async fn client_credentials(
         &ctx.active.config.issuer,
         app,
         &requested,
+        resource,
         ctx.now,
         &crypto::random_token(),
     )

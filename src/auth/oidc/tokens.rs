@@ -93,7 +93,8 @@ pub fn mint(
     let access_claims = json!({
         "iss": issuer,
         "sub": subject.user_id,
-        "aud": app.client_id,
+        // The API the grant is for (RFC 8707), else the client itself (RFC 9068 3).
+        "aud": grant.resource.as_deref().unwrap_or(&app.client_id),
         "client_id": app.client_id,
         "scope": grant.scopes.join(" "),
         "iat": iat,
@@ -145,6 +146,7 @@ pub fn mint_for_client(
     issuer: &str,
     app: &ApplicationConfig,
     scopes: &[String],
+    resource: Option<&str>,
     now: i64,
     jti: &str,
 ) -> Result<Minted, KeyError> {
@@ -153,7 +155,7 @@ pub fn mint_for_client(
     let claims = json!({
         "iss": issuer,
         "sub": app.client_id,
-        "aud": app.client_id,
+        "aud": resource.unwrap_or(&app.client_id),
         "client_id": app.client_id,
         "scope": scopes.join(" "),
         "iat": iat,
@@ -183,6 +185,7 @@ mod tests {
             redirect_uris: vec!["https://shop.example/cb".into()],
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],
+            resources: vec![],
             scopes: vec!["openid".into(), "email".into()],
             grant_types: vec![GrantType::AuthorizationCode],
             access_token_seconds: 900,
@@ -205,6 +208,7 @@ mod tests {
             created_at: 1_700_000_000_000,
             expires_at: 1_700_086_400_000,
             revoked_at: None,
+            resource: None,
         }
     }
 

@@ -84,6 +84,7 @@ impl Compiler<'_> {
                 &s.allowed_origins,
                 &uri::check_origin,
             );
+            check_uris(self, "resources", &s.resources, &uri::check_resource);
 
             let confidential = matches!(
                 kind,
@@ -180,6 +181,7 @@ impl Compiler<'_> {
                 redirect_uris: s.redirect_uris.clone(),
                 post_logout_redirect_uris: s.post_logout_redirect_uris.clone(),
                 allowed_origins: s.allowed_origins.clone(),
+                resources: s.resources.clone(),
                 scopes,
                 grant_types,
                 access_token_seconds: access,
@@ -385,5 +387,35 @@ tokenLifetimes: {accessToken: 48h, idToken: soon}",
             G::RefreshToken,
             G::ClientCredentials,
         ]);
+    }
+
+    #[test]
+    fn resources_must_be_absolute_uris_without_fragments() {
+        for (bad, why) in [
+            ("api", "not an absolute URI"),
+            ("https://api.example.com/#x", "fragment"),
+        ] {
+            let yaml = format!(
+                "type: spa\nclientId: shop\nredirectUris: [https://shop.example/cb]\nresources: [\"{bad}\"]"
+            );
+            let app = application("shop", &yaml);
+            let (_, diagnostics) = run_part(&with_base(&[&app]), |c| c.applications());
+            has_diagnostic(
+                &diagnostics,
+                ("Application", "shop"),
+                "spec.resources[0]",
+                why,
+            );
+        }
+        let ok = application(
+            "shop",
+            "type: spa\nclientId: shop\nredirectUris: [https://shop.example/cb]\nresources: [https://api.example.com, \"urn:example:api\"]",
+        );
+        let (apps, diagnostics) = run_part(&with_base(&[&ok]), |c| c.applications());
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert_eq!(
+            apps[0].resources,
+            ["https://api.example.com", "urn:example:api"]
+        );
     }
 }

@@ -27,6 +27,9 @@ pub enum OAuthError {
     /// `invalid_scope`.
     #[error("invalid_scope")]
     InvalidScope,
+    /// `invalid_target`: a resource (RFC 8707) the client may not ask for.
+    #[error("invalid_target")]
+    InvalidTarget,
     /// No such endpoint (404, `invalid_request`).
     #[error("no such endpoint")]
     NotFound,
@@ -58,6 +61,7 @@ impl IntoResponse for OAuthError {
                 (StatusCode::BAD_REQUEST, "unsupported_grant_type", None)
             }
             OAuthError::InvalidScope => (StatusCode::BAD_REQUEST, "invalid_scope", None),
+            OAuthError::InvalidTarget => (StatusCode::BAD_REQUEST, "invalid_target", None),
             OAuthError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "invalid_request",

@@ -100,14 +100,24 @@ async fn handle(
         "authorization_code" => {
             let code = one("code")?
                 .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-            grant::exchange_code(&ctx, app, code, one("redirect_uri")?, one("code_verifier")?).await
+            grant::exchange_code(
+                &ctx,
+                app,
+                code,
+                one("redirect_uri")?,
+                one("code_verifier")?,
+                one("resource")?,
+            )
+            .await
         }
         "refresh_token" => {
             let token = one("refresh_token")?
                 .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
-            grant::refresh(&ctx, app, token).await
+            grant::refresh(&ctx, app, token, one("resource")?).await
         }
-        "client_credentials" => grant::client_credentials(&ctx, app, one("scope")?).await,
+        "client_credentials" => {
+            grant::client_credentials(&ctx, app, one("scope")?, one("resource")?).await
+        }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
     match result {
@@ -118,6 +128,7 @@ async fn handle(
         }
         Err(TokenError::UnauthorizedClient) => Err(OAuthError::UnauthorizedClient),
         Err(TokenError::InvalidScope) => Err(OAuthError::InvalidScope),
+        Err(TokenError::InvalidTarget) => Err(OAuthError::InvalidTarget),
         Err(TokenError::InvalidRequest(why)) => Err(OAuthError::InvalidRequest(why.into())),
         Err(TokenError::NoSigningKey) => Err(OAuthError::Internal(
             "no signing key: the region Secret has no signing-keys.json".into(),

@@ -660,3 +660,102 @@ async fn userinfo_refuses_forged_tokens_with_a_bearer_challenge() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_listed_resource_becomes_the_access_tokens_audience_and_nothing_else_does() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "alice@example.com").await;
+        let api = "https://api.portal.example";
+
+        // Not listed for the portal: back to the client with invalid_target.
+        let page = alice
+            .get(&portal_path(&[("resource", "https://evil.example")]))
+            .await;
+        let query = query_of(page.location());
+        assert_eq!(param(&query, "error"), Some("invalid_target"));
+        assert_eq!(param(&query, "state"), Some("p-1"));
+
+        let exchange_with = async |client: &mut Client, at_token: Option<&str>| {
+            let page = client.get(&portal_path(&[("resource", api)])).await;
+            let query = query_of(page.location());
+            let code = param(&query, "code").expect("a code").to_owned();
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", PORTAL_REDIRECT),
+            ];
+            if let Some(resource) = at_token {
+                form.push(("resource", resource));
+            }
+            let response = reqwest::Client::new()
+                .post(format!("{}/oauth2/token", app.base))
+                .basic_auth("portal", Some(PORTAL_SECRET))
+                .form(&form)
+                .send()
+                .await
+                .expect("token");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        };
+        let (status, tokens) = exchange_with(&mut alice, Some(api)).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let keys = published_keys(&app).await;
+        let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let access = tokens["access_token"].as_str().expect("access");
+        let at = jws::verify(&keys, access, now).expect("verifies");
+        assert_eq!(at.claims["aud"], api, "the API is the audience");
+        assert_eq!(at.claims["client_id"], "portal");
+        let id = jws::verify(&keys, tokens["id_token"].as_str().expect("id"), now).expect("id");
+        assert_eq!(
+            id.claims["aud"], "portal",
+            "the ID token stays the client's"
+        );
+        // The refresh keeps the resource; asking for another one at the token endpoint fails.
+        let refresh = tokens["refresh_token"].as_str().expect("refresh");
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", app.base))
+            .basic_auth("portal", Some(PORTAL_SECRET))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("resource", "https://evil.example"),
+            ])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_target");
+        let (_, again) = token(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("client_id", "portal"),
+                ("client_secret", PORTAL_SECRET),
+            ],
+        )
+        .await;
+        let at = jws::verify(&keys, again["access_token"].as_str().expect("access"), now)
+            .expect("verifies");
+        assert_eq!(at.claims["aud"], api, "refreshed tokens keep the audience");
+
+        // A machine client may not name a resource it does not list.
+        let (status, body) = token(
+            &app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "batch"),
+                ("client_secret", BATCH_SECRET),
+                ("resource", api),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_target"))
+        );
+    })
+    .await;
+}
