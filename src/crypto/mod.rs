@@ -4,6 +4,7 @@
 //! Primitives come from `ring`, `sha2`, `subtle` and `rand`; this module only composes them. It
 //! imports nothing else from the crate, so every layer may use it.
 
+pub mod jwks;
 pub mod jws;
 pub mod keys;
 mod tokens;
