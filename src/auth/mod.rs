@@ -8,6 +8,7 @@
 
 pub mod devices;
 mod error;
+pub mod federation;
 pub mod flows;
 pub mod limits;
 pub mod maintenance;
