@@ -14,32 +14,14 @@ use ring::signature::{
 };
 use serde_json::Value;
 
-use super::jws::{JwsError, Verified};
+use super::jws::{Compact, JwsError, Verified};
 
 /// Verifies a compact JWS against a JWKS document (`{"keys": [...]}`). With one key in the
 /// set a token may omit `kid`; otherwise `kid` picks the key. An unknown `kid` is
 /// [`JwsError::UnknownKey`], so the caller can fetch the JWKS again once (keys rotate).
 pub fn verify(jwks: &Value, token: &str) -> Result<Verified, JwsError> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwsError::Malformed);
-    };
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| JwsError::Malformed)
-    };
-    let header: Value =
-        serde_json::from_slice(&decode(header_b64)?).map_err(|_| JwsError::Malformed)?;
-    if header.get("crit").is_some() {
-        return Err(JwsError::Malformed);
-    }
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(JwsError::Malformed)?;
+    let compact = Compact::parse(token)?;
+    let alg = compact.alg()?;
     let keys: Vec<&Value> = jwks
         .get("keys")
         .and_then(Value::as_array)
@@ -54,7 +36,7 @@ pub fn verify(jwks: &Value, token: &str) -> Result<Verified, JwsError> {
                 .collect()
         })
         .unwrap_or_default();
-    let key = match header.get("kid").and_then(Value::as_str) {
+    let key = match compact.header.get("kid").and_then(Value::as_str) {
         Some(kid) => keys
             .iter()
             .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid)),
@@ -71,8 +53,8 @@ pub fn verify(jwks: &Value, token: &str) -> Result<Verified, JwsError> {
             .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
             .ok_or(JwsError::UnknownKey)
     };
-    let signature = decode(signature_b64)?;
-    let message = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+    let signature = compact.signature()?;
+    let message = compact.signing_input;
     let verified = match (alg, text("kty"), text("crv")) {
         ("RS256", Some("RSA"), _) => RsaPublicKeyComponents {
             n: member("n")?,
@@ -93,12 +75,7 @@ pub fn verify(jwks: &Value, token: &str) -> Result<Verified, JwsError> {
         _ => return Err(JwsError::Algorithm),
     };
     verified.map_err(|_| JwsError::Signature)?;
-    let claims: Value =
-        serde_json::from_slice(&decode(payload_b64)?).map_err(|_| JwsError::Malformed)?;
-    if !claims.is_object() {
-        return Err(JwsError::Malformed);
-    }
-    Ok(Verified { header, claims })
+    compact.verified()
 }
 
 #[cfg(test)]

@@ -53,33 +53,82 @@ pub struct Verified {
     pub claims: Value,
 }
 
+/// A compact JWS split into its parts, header decoded; nothing verified yet. Shared with
+/// [`super::jwks`], which verifies other issuers' tokens the same way.
+pub(super) struct Compact<'t> {
+    /// The protected header (`crit` refused: it would name extensions not understood here,
+    /// RFC 7515 4.1.11).
+    pub header: Value,
+    /// `header.payload`, the bytes the signature covers.
+    pub signing_input: &'t [u8],
+    payload_b64: &'t str,
+    signature_b64: &'t str,
+}
+
+impl<'t> Compact<'t> {
+    /// Splits `token` (three base64url parts, a JSON object header without `crit`).
+    pub fn parse(token: &'t str) -> Result<Self, JwsError> {
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwsError::Malformed);
+        };
+        let header: Value =
+            serde_json::from_slice(&decode(header_b64)?).map_err(|_| JwsError::Malformed)?;
+        if !header.is_object() || header.get("crit").is_some() {
+            return Err(JwsError::Malformed);
+        }
+        Ok(Self {
+            header,
+            signing_input: &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()],
+            payload_b64,
+            signature_b64,
+        })
+    }
+
+    /// The header's `alg`.
+    pub fn alg(&self) -> Result<&str, JwsError> {
+        self.header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(JwsError::Malformed)
+    }
+
+    /// The signature bytes.
+    pub fn signature(&self) -> Result<Vec<u8>, JwsError> {
+        decode(self.signature_b64)
+    }
+
+    /// The verified token: the payload must be a JSON object. Call after the signature check.
+    pub fn verified(self) -> Result<Verified, JwsError> {
+        let claims: Value =
+            serde_json::from_slice(&decode(self.payload_b64)?).map_err(|_| JwsError::Malformed)?;
+        if !claims.is_object() {
+            return Err(JwsError::Malformed);
+        }
+        Ok(Verified {
+            header: self.header,
+            claims,
+        })
+    }
+}
+
+fn decode(part: &str) -> Result<Vec<u8>, JwsError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JwsError::Malformed)
+}
+
 /// Verifies a compact JWS against the keys `set` publishes at `now`.
 pub fn verify(set: &KeySet, token: &str, now: i64) -> Result<Verified, JwsError> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwsError::Malformed);
-    };
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| JwsError::Malformed)
-    };
-    let header: Value =
-        serde_json::from_slice(&decode(header_b64)?).map_err(|_| JwsError::Malformed)?;
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(JwsError::Malformed)?;
-    let kid = header
+    let compact = Compact::parse(token)?;
+    let alg = compact.alg()?;
+    let kid = compact
+        .header
         .get("kid")
         .and_then(Value::as_str)
         .ok_or(JwsError::UnknownKey)?;
-    // `crit` would name extensions this verifier does not understand (RFC 7515 4.1.11).
-    if header.get("crit").is_some() {
-        return Err(JwsError::Malformed);
-    }
     let key = set
         .keys
         .iter()
@@ -89,22 +138,15 @@ pub fn verify(set: &KeySet, token: &str, now: i64) -> Result<Verified, JwsError>
         return Err(JwsError::Algorithm);
     }
     let public = public_key_bytes(key).ok_or(JwsError::UnknownKey)?;
-    let signature = decode(signature_b64)?;
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     let verifier = match key.algorithm {
         SigningAlgorithm::ES256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public),
         SigningAlgorithm::EdDSA => UnparsedPublicKey::new(&ED25519, public),
         SigningAlgorithm::RS256 => return Err(JwsError::Algorithm),
     };
     verifier
-        .verify(signing_input.as_bytes(), &signature)
+        .verify(compact.signing_input, &compact.signature()?)
         .map_err(|_| JwsError::Signature)?;
-    let claims: Value =
-        serde_json::from_slice(&decode(payload_b64)?).map_err(|_| JwsError::Malformed)?;
-    if !claims.is_object() {
-        return Err(JwsError::Malformed);
-    }
-    Ok(Verified { header, claims })
+    compact.verified()
 }
 
 /// The raw public key `ring` verifies with: the uncompressed P-256 point, or the Ed25519 key.
