@@ -159,6 +159,17 @@ fn consent_from_row(row: &AnyRow) -> Result<Consent, sqlx::Error> {
     })
 }
 
+/// A refresh token as stored, with its grant.
+struct RefreshTokenRow {
+    grant: Grant,
+    /// When it was rotated, if it was.
+    used_at: Option<i64>,
+    /// When it was issued.
+    issued_at: i64,
+    /// Whether the grant's session has ended.
+    session_ended: bool,
+}
+
 /// Whether the grant's session (if it has one) was revoked or has expired by `now`: the grant
 /// ends with it.
 fn session_ended(row: &AnyRow, now: i64) -> Result<bool, sqlx::Error> {
@@ -322,28 +333,15 @@ impl Store {
         new_hash: &str,
         now: i64,
     ) -> Result<Result<Grant, GrantRefusal>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            grant_columns!(),
-            ", t.used_at, s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
-             FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-             LEFT JOIN sessions s ON s.id = g.session_id \
-             WHERE t.token_hash = $1"
-        ))
-        .bind(old_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
+        let Some(found) = self.refresh_token_with_grant(old_hash, now).await? else {
             return Ok(Err(GrantRefusal::Unknown));
         };
-        let grant = Grant::from_row(&row)?;
-        let session_revoked = session_ended(&row, now)?;
-        if let Err(refusal) = usable(&grant, session_revoked, now) {
+        let grant = found.grant;
+        if let Err(refusal) = usable(&grant, found.session_ended, now) {
             return Ok(Err(refusal));
         }
-        let used_at: Option<i64> = row.try_get("used_at")?;
         let mut tx = self.begin_write().await?;
-        let first = used_at.is_none()
+        let first = found.used_at.is_none()
             && sqlx::query(
                 "UPDATE oauth_refresh_tokens SET used_at = $2 \
                  WHERE token_hash = $1 AND used_at IS NULL",
@@ -420,6 +418,19 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<(Grant, i64)>, StoreError> {
+        Ok(self
+            .refresh_token_with_grant(token_hash, now)
+            .await?
+            .filter(|f| f.used_at.is_none() && usable(&f.grant, f.session_ended, now).is_ok())
+            .map(|f| (f.grant, f.issued_at)))
+    }
+
+    /// A refresh token's row with its grant, and whether the grant's session has ended.
+    async fn refresh_token_with_grant(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RefreshTokenRow>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             grant_columns!(),
@@ -433,11 +444,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let grant = Grant::from_row(&row)?;
-        let used_at: Option<i64> = row.try_get("used_at")?;
-        let issued_at: i64 = row.try_get("token_created_at")?;
-        let live = used_at.is_none() && usable(&grant, session_ended(&row, now)?, now).is_ok();
-        Ok(live.then_some((grant, issued_at)))
+        Ok(Some(RefreshTokenRow {
+            grant: Grant::from_row(&row)?,
+            used_at: row.try_get("used_at")?,
+            issued_at: row.try_get("token_created_at")?,
+            session_ended: session_ended(&row, now)?,
+        }))
     }
 
     /// The user's remembered consent for a client, if any.

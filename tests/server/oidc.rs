@@ -197,9 +197,10 @@ async fn code_for(client: &mut Client, app: &TestApp) -> String {
     param(&query, "code").expect("a code").to_owned()
 }
 
-async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+/// A token request to the server at `base` (one replica of several, in the replica test).
+async fn token_at(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", app.base))
+        .post(format!("{base}/oauth2/token"))
         .form(form)
         .send()
         .await
@@ -208,9 +209,14 @@ async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
     (status, response.json().await.expect("json"))
 }
 
-async fn exchange(app: &TestApp, code: &str) -> (StatusCode, Value) {
-    token(
-        app,
+async fn token(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    token_at(&app.base, form).await
+}
+
+/// The spa's code exchange (PKCE verifier, redirect URI) at `base`.
+async fn exchange_at(base: &str, code: &str) -> (StatusCode, Value) {
+    token_at(
+        base,
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -222,15 +228,24 @@ async fn exchange(app: &TestApp, code: &str) -> (StatusCode, Value) {
     .await
 }
 
-async fn userinfo(app: &TestApp, bearer: &str) -> (StatusCode, Option<Value>) {
+async fn exchange(app: &TestApp, code: &str) -> (StatusCode, Value) {
+    exchange_at(&app.base, code).await
+}
+
+/// Userinfo at `base` with a bearer token.
+async fn userinfo_at(base: &str, bearer: &str) -> (StatusCode, Option<Value>) {
     let response = reqwest::Client::new()
-        .get(format!("{}/oauth2/userinfo", app.base))
+        .get(format!("{base}/oauth2/userinfo"))
         .bearer_auth(bearer)
         .send()
         .await
         .expect("userinfo");
     let status = response.status();
     (status, response.json().await.ok())
+}
+
+async fn userinfo(app: &TestApp, bearer: &str) -> (StatusCode, Option<Value>) {
+    userinfo_at(&app.base, bearer).await
 }
 
 /// The served JWKS document.

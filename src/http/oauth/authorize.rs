@@ -27,11 +27,7 @@ pub async fn authorize_get(
     request: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    authorize(state, request, params).await
+    authorize(state, request, super::query_params(query.as_deref())).await
 }
 
 /// `POST /oauth2/authorize` (OIDC Core 3.1.2.1: the same parameters, form-encoded).

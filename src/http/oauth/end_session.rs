@@ -24,10 +24,7 @@ pub async fn end_session_get(
     caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let params = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    end_session(state, caller, params).await
+    end_session(state, caller, super::query_params(query.as_deref())).await
 }
 
 /// `POST /oauth2/end-session` (the same parameters, form-encoded).

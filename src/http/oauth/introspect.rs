@@ -30,19 +30,11 @@ async fn introspect_inner(
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, OAuthError> {
     let params = super::form_params(form)?;
-    let get = |name: &str| super::param(&params, name);
     let active = state.live.load();
-    let app = super::token::authenticate(
-        &active,
-        &caller.headers,
-        get("client_id"),
-        get("client_secret"),
-    )?;
+    let (app, token) = super::client_and_token(&active, &caller.headers, &params)?;
     if !app.confidential {
         return Err(OAuthError::InvalidClient);
     }
-    let token =
-        get("token").ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
     let now = state.auth.clock.now();
     let store = &state.auth.store;
     let internal = |e: crate::store::StoreError| OAuthError::Internal(e.to_string());

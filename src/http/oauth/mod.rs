@@ -102,6 +102,32 @@ pub fn form_params(
     })
 }
 
+/// A query string's parameters, repeats kept (GET authorize and end-session take the same
+/// parameters as their form-encoded POSTs).
+pub fn query_params(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The authenticated client of a revocation or introspection request and the `token` it
+/// asks about.
+pub fn client_and_token<'a>(
+    active: &'a crate::runtime::Active,
+    headers: &axum::http::HeaderMap,
+    params: &'a [(String, String)],
+) -> Result<(&'a crate::config::runtime::ApplicationConfig, &'a str), OAuthError> {
+    let app = token::authenticate(
+        active,
+        headers,
+        param(params, "client_id"),
+        param(params, "client_secret"),
+    )?;
+    let token = param(params, "token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    Ok((app, token))
+}
+
 /// The first value of parameter `name`.
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params

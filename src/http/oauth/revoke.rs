@@ -32,15 +32,7 @@ async fn revoke_inner(
 ) -> Result<Response, OAuthError> {
     let params = super::form_params(form)?;
     let active = state.live.load();
-    let get = |name: &str| super::param(&params, name);
-    let app = super::token::authenticate(
-        &active,
-        &caller.headers,
-        get("client_id"),
-        get("client_secret"),
-    )?;
-    let token =
-        get("token").ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    let (app, token) = super::client_and_token(&active, &caller.headers, &params)?;
     let now = state.auth.clock.now();
     let store = &state.auth.store;
     let internal = |e: crate::store::StoreError| OAuthError::Internal(e.to_string());

@@ -29,9 +29,7 @@ fn scope_text(scope: &str) -> String {
 
 /// The checked authorization request in `query`.
 fn authorization(state: &AppState, query: &str) -> Result<Authorization, Refusal> {
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    let params = crate::http::oauth::query_params(Some(query));
     validate(&state.live.load().config.applications, &params)
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
-use serde_json::Value;
 use vestibule::store::{NewSession, Store};
 
 use super::*;
@@ -41,17 +40,6 @@ fn start(config: &std::path::Path, secrets: &std::path::Path, port: u16, url: &s
             .spawn()
             .expect("spawn vestibule server"),
     )
-}
-
-async fn post_token(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(form)
-        .send()
-        .await
-        .expect("token");
-    let status = response.status();
-    (status, response.json().await.expect("json"))
 }
 
 #[tokio::test]
@@ -141,41 +129,18 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
             .expect("a code")
             .to_owned()
     };
-    let exchange_at = async |base: &str, code: &str| {
-        post_token(
-            base,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("client_id", "spa"),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await
-    };
-    let userinfo_at = async |base: &str, token: &str| {
-        reqwest::Client::new()
-            .get(format!("{base}/oauth2/userinfo"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("userinfo")
-            .status()
-    };
-
     // A code from A is redeemed at B; redeeming it again at A fails and revokes B's tokens.
     let code = code_from(&a).await;
     let (status, tokens) = exchange_at(&b, &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let access = tokens["access_token"].as_str().expect("access").to_owned();
-    assert_eq!(userinfo_at(&a, &access).await, StatusCode::OK);
+    assert_eq!(userinfo_at(&a, &access).await.0, StatusCode::OK);
     let (status, again) = exchange_at(&a, &code).await;
     assert_eq!(
         (status, again["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
-    assert_eq!(userinfo_at(&b, &access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(userinfo_at(&b, &access).await.0, StatusCode::UNAUTHORIZED);
 
     // A refresh family rotated at A is caught replaying at B, which revokes it everywhere.
     let (_, tokens) = exchange_at(&a, &code_from(&b).await).await;
@@ -192,13 +157,13 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
     };
     let form = refresh(&first);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, rotated) = post_token(&a, &form).await;
+    let (status, rotated) = token_at(&a, &form).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let second = rotated["refresh_token"]
         .as_str()
         .expect("rotated")
         .to_owned();
-    let (status, replay) = post_token(&b, &form).await;
+    let (status, replay) = token_at(&b, &form).await;
     assert_eq!(
         (status, replay["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
@@ -206,7 +171,7 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
     let form = refresh(&second);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
-        post_token(&a, &form).await.1["error"],
+        token_at(&a, &form).await.1["error"],
         "invalid_grant",
         "the replay at B revoked the family for A too"
     );
