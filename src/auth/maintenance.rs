@@ -18,6 +18,8 @@ pub struct SweepReport {
     pub tokens: u64,
     /// OpenID grants, with their codes and refresh tokens.
     pub grants: u64,
+    /// Provider sign-in flows and pending links.
+    pub flows: u64,
     /// Devices.
     pub devices: u64,
 }
@@ -37,6 +39,7 @@ pub async fn sweep(services: &Services) -> Result<SweepReport, AuthError> {
         sessions: swept.sessions,
         tokens: swept.tokens,
         grants: swept.grants,
+        flows: swept.flows,
         devices,
     })
 }

@@ -11,6 +11,12 @@ struct ResultLabels {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    result: &'static str,
+}
+
 /// How a sign-in attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignInResult {
@@ -87,6 +93,7 @@ pub struct AuthMetrics {
     sign_ins: Family<ResultLabels, Counter>,
     emails: Family<ResultLabels, Counter>,
     breach_checks: Family<ResultLabels, Counter>,
+    provider_sign_ins: Family<ProviderLabels, Counter>,
 }
 
 impl AuthMetrics {
@@ -107,6 +114,22 @@ impl AuthMetrics {
             "Breached-password checks by result (clean, breached, skipped: the range API failed)",
             self.breach_checks.clone(),
         );
+        registry.register(
+            "provider_sign_ins",
+            "Sign-ins through upstream identity providers by provider slug and result \
+             (success, or the failure's reason: state, expired, denied, unreachable, token, ...)",
+            self.provider_sign_ins.clone(),
+        );
+    }
+
+    /// Counts one provider callback by its result (`success` or a failure reason).
+    pub fn provider_sign_in(&self, provider: &str, result: &'static str) {
+        self.provider_sign_ins
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
+                result,
+            })
+            .inc();
     }
 
     /// Counts one sign-in attempt.

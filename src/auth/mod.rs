@@ -81,6 +81,8 @@ pub struct Services {
     pub rate_limits: bool,
     /// The token endpoint's in-memory request rate limits.
     pub token_rate: limits::TokenRate,
+    /// Upstream identity providers over HTTP (discovery and JWKS cached).
+    pub upstreams: federation::upstream::Upstreams,
 }
 
 impl Services {
@@ -97,6 +99,7 @@ impl Services {
             clock: Clock::default(),
             rate_limits: true,
             token_rate: limits::TokenRate::default(),
+            upstreams: federation::upstream::Upstreams::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum Factor {
     Password,
     /// Control of the mailbox: an emailed code or link.
     Email,
+    /// An upstream identity provider's sign-in (`amr: fed`).
+    Federated,
 }
 
 impl Factor {
@@ -28,6 +30,7 @@ impl Factor {
         match self {
             Factor::Password => "password",
             Factor::Email => "email",
+            Factor::Federated => "federated",
         }
     }
 
@@ -36,6 +39,7 @@ impl Factor {
         match name {
             "password" => Some(Factor::Password),
             "email" => Some(Factor::Email),
+            "federated" => Some(Factor::Federated),
             _ => None,
         }
     }
@@ -113,6 +117,29 @@ pub async fn start(
     factors: &[Factor],
     previous: Option<&SignedIn>,
 ) -> Result<IssuedSession, AuthError> {
+    begin(ctx, user, factors, None, previous).await
+}
+
+/// Starts a session for `user` signed in through the provider identity `identity_id`, which
+/// the session records (as [`start`] otherwise). `factors` is `[Federated]`, or what the person
+/// showed instead when proving the account to link the identity (`[Password]`).
+pub async fn start_federated(
+    ctx: &Ctx<'_>,
+    user: &User,
+    identity_id: &str,
+    factors: &[Factor],
+    previous: Option<&SignedIn>,
+) -> Result<IssuedSession, AuthError> {
+    begin(ctx, user, factors, Some(identity_id), previous).await
+}
+
+async fn begin(
+    ctx: &Ctx<'_>,
+    user: &User,
+    factors: &[Factor],
+    identity_id: Option<&str>,
+    previous: Option<&SignedIn>,
+) -> Result<IssuedSession, AuthError> {
     let store = &ctx.services.store;
     if let Some(old) = previous {
         store
@@ -128,6 +155,7 @@ pub async fn start(
             factors: factors.iter().map(|f| f.as_str().to_owned()).collect(),
             ip: ctx.client.ip.clone(),
             user_agent: ctx.client.user_agent.clone(),
+            identity_id: identity_id.map(str::to_owned),
             expires_at: ctx
                 .now
                 .saturating_add(seconds_to_ms(sessions.lifetime_seconds)),
@@ -161,7 +189,7 @@ mod tests {
 
     #[test]
     fn factors_round_trip_through_their_stored_names() {
-        for factor in [Factor::Password, Factor::Email] {
+        for factor in [Factor::Password, Factor::Email, Factor::Federated] {
             assert_eq!(Factor::parse(factor.as_str()), Some(factor));
         }
         assert_eq!(Factor::parse("carrier-pigeon"), None);

@@ -344,6 +344,12 @@ pub struct ProviderConfig {
     pub userinfo_endpoint: Option<String>,
     /// JWKS override.
     pub jwks_uri: Option<String>,
+    /// GitHub's emails endpoint override (default: `/emails` beside userinfo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails_endpoint: Option<String>,
+    /// Microsoft Entra tenant (`common`, `organizations`, `consumers` or a tenant id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     /// Allowed email domains; empty: any.
     pub allowed_domains: Vec<String>,
     /// Claim names: `subject`, `email`, `emailVerified`, `name`, `picture`, plus extras.

@@ -66,6 +66,33 @@ pub fn password_changed(to: &str, product: &str) -> Message {
     )
 }
 
+/// Notice that a sign-in provider was linked to, or unlinked from, the account (SECURITY 14).
+pub fn identity_changed(to: &str, product: &str, provider: &str, linked: bool) -> Message {
+    let (subject, what) = if linked {
+        (
+            format!("{provider} sign-in was added to your {product} account"),
+            format!("You can now sign in to your {product} account with {provider}."),
+        )
+    } else {
+        (
+            format!("{provider} sign-in was removed from your {product} account"),
+            format!("{provider} can no longer be used to sign in to your {product} account."),
+        )
+    };
+    compose(
+        to,
+        subject,
+        &[
+            Para::Text(what),
+            Para::Text(
+                "If this was you, there is nothing else to do. If it wasn't, reset your password \
+                 now from the sign-in page and check your account's sign-in methods and sessions."
+                    .into(),
+            ),
+        ],
+    )
+}
+
 /// A sign-in from a browser or device this account has not used before (SECURITY 14).
 pub fn new_sign_in(to: &str, product: &str, device: &str, ip: &str) -> Message {
     compose(
@@ -255,6 +282,8 @@ mod tests {
             email_change_code(TO, product, "654321", 10),
             email_changed_notice(TO, product, "n***@example.com"),
             password_reset_unknown_account(TO, product),
+            identity_changed(TO, product, "GitHub", true),
+            identity_changed(TO, product, "GitHub", false),
         ]
     }
 

@@ -1,4 +1,4 @@
-//! The two cookies Vestibule sets, with the flags SECURITY.md requires.
+//! The cookies Vestibule sets, with the flags SECURITY.md requires.
 //!
 //! `__Host-` makes the browser refuse them unless they are `Secure`, host-only and `Path=/`, so a
 //! sibling subdomain cannot plant or overwrite them (which also makes double-submit CSRF sound).
@@ -9,6 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "__Host-vestibule_session";
 /// CSRF cookie name.
 pub const CSRF: &str = "__Host-vestibule_csrf";
+/// A provider sign-in's flow id, from `/oauth/{slug}/start` to its callback.
+pub const FLOW: &str = "__Host-vestibule_oauth";
+/// A provider identity waiting for proof of the existing account (`/oauth/link`).
+pub const PENDING_LINK: &str = "__Host-vestibule_link";
 
 /// The value of cookie `name` in the request, if any.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -29,6 +33,18 @@ pub fn set(name: &str, value: &str, max_age_seconds: Option<u64>) -> HeaderValue
         .unwrap_or_default();
     let text = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax{max_age}");
     // Names and values are ours (base64url), so this cannot fail; fall back to clearing.
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(
+        "__Host-vestibule_invalid=; Path=/; Secure; Max-Age=0",
+    ))
+}
+
+/// A `Set-Cookie` the browser also sends on a cross-site POST (`SameSite=None`): the flow
+/// cookie, which must come back with a provider's `form_post` callback (Sign in with Apple).
+/// It only names a single-use flow whose `state` the callback must also match.
+pub fn set_cross_site(name: &str, value: &str, max_age_seconds: u64) -> HeaderValue {
+    let text = format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={max_age_seconds}"
+    );
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(
         "__Host-vestibule_invalid=; Path=/; Secure; Max-Age=0",
     ))

@@ -140,6 +140,10 @@ pub struct ProviderEndpoints {
     /// JWKS URL for ID token signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<String>,
+    /// GitHub's verified-addresses endpoint. Default: `/emails` beside `userinfo` (so GitHub
+    /// Enterprise's `https://HOST/api/v3/user` needs only the userinfo override).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails: Option<String>,
 }
 
 /// Upstream claim names for each user field.

@@ -5,8 +5,8 @@
 //! [`StoreError::IdentityTaken`] instead of moving it: silently relinking would hand an account
 //! to whoever controls the other one.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::{Store, StoreError, User, new_id};
 
@@ -71,32 +71,7 @@ impl Store {
     /// any user, this one included; then nothing changes. The database keeps `(provider,
     /// subject)` unique, so two accounts racing for one subject cannot both get it.
     pub async fn link_identity(&self, identity: &NewIdentity) -> Result<Identity, StoreError> {
-        let linked = Identity {
-            id: new_id(),
-            user_id: identity.user_id.clone(),
-            provider: identity.provider.clone(),
-            subject: identity.subject.clone(),
-            email: identity.email.clone(),
-            email_verified: identity.email_verified,
-            created_at: identity.now,
-            last_used_at: identity.now,
-        };
-        sqlx::query(
-            "INSERT INTO identities \
-             (id, user_id, provider, subject, email, email_verified, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(&linked.id)
-        .bind(&linked.user_id)
-        .bind(&linked.provider)
-        .bind(&linked.subject)
-        .bind(linked.email.as_deref())
-        .bind(i64::from(linked.email_verified))
-        .bind(linked.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(subject_conflict)?;
-        Ok(linked)
+        insert_identity(&self.pool, identity).await
     }
 
     /// The identity with this provider and subject, and the user it signs in to.
@@ -178,6 +153,39 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Inserts an identity on `executor` (the pool, or a transaction that also creates its user).
+pub(super) async fn insert_identity<'c>(
+    executor: impl Executor<'c, Database = Any>,
+    identity: &NewIdentity,
+) -> Result<Identity, StoreError> {
+    let linked = Identity {
+        id: new_id(),
+        user_id: identity.user_id.clone(),
+        provider: identity.provider.clone(),
+        subject: identity.subject.clone(),
+        email: identity.email.clone(),
+        email_verified: identity.email_verified,
+        created_at: identity.now,
+        last_used_at: identity.now,
+    };
+    sqlx::query(
+        "INSERT INTO identities \
+         (id, user_id, provider, subject, email, email_verified, created_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&linked.id)
+    .bind(&linked.user_id)
+    .bind(&linked.provider)
+    .bind(&linked.subject)
+    .bind(linked.email.as_deref())
+    .bind(i64::from(linked.email_verified))
+    .bind(linked.created_at)
+    .execute(executor)
+    .await
+    .map_err(subject_conflict)?;
+    Ok(linked)
 }
 
 /// Maps a unique-constraint violation to `IdentityTaken`: the only unique value of a new

@@ -16,6 +16,7 @@
 //! - Only hashes of secrets (session tokens, codes, links) reach the database.
 
 mod devices;
+mod federation;
 mod grants;
 mod identities;
 mod retention;
@@ -32,6 +33,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+pub use federation::{Flow, NewFlow, PendingLink};
 pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use retention::Swept;

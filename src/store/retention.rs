@@ -16,6 +16,8 @@ pub struct Swept {
     /// OpenID grants (with their codes and refresh tokens) ended or revoked longer ago than the
     /// retention.
     pub grants: u64,
+    /// Provider sign-in flows and pending links past expiry (no retention: nothing reads them).
+    pub flows: u64,
 }
 
 impl Store {
@@ -57,11 +59,23 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        let mut flows = 0;
+        for statement in [
+            "DELETE FROM federation_flows WHERE expires_at < $1",
+            "DELETE FROM pending_links WHERE expires_at < $1",
+        ] {
+            flows += sqlx::query(statement)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
         Ok(Swept {
             counters,
             sessions,
             tokens,
             grants,
+            flows,
         })
     }
 

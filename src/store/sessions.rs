@@ -13,6 +13,8 @@ pub struct NewSession {
     pub factors: Vec<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The provider identity that signed the user in, for a provider sign-in.
+    pub identity_id: Option<String>,
     pub expires_at: i64,
     pub now: i64,
 }
@@ -24,6 +26,8 @@ pub struct Session {
     pub factors: Vec<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The provider identity that signed the user in, for a provider sign-in.
+    pub identity_id: Option<String>,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -38,6 +42,7 @@ impl Session {
             factors: decode_factors(&factors),
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
+            identity_id: row.try_get("identity_id")?,
             created_at: row.try_get("created_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
@@ -68,8 +73,8 @@ impl Store {
         let id = new_id();
         sqlx::query(
             "INSERT INTO sessions \
-             (id, user_id, token_hash, factors, ip, user_agent, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+             (id, user_id, token_hash, factors, ip, user_agent, identity_id, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
         )
         .bind(&id)
         .bind(&session.user_id)
@@ -77,6 +82,7 @@ impl Store {
         .bind(encode_factors(&session.factors)?)
         .bind(session.ip.as_deref())
         .bind(session.user_agent.as_deref())
+        .bind(session.identity_id.as_deref())
         .bind(session.now)
         .bind(session.expires_at)
         .execute(&self.pool)
@@ -87,6 +93,7 @@ impl Store {
             factors: session.factors.clone(),
             ip: session.ip.clone(),
             user_agent: session.user_agent.clone(),
+            identity_id: session.identity_id.clone(),
             created_at: session.now,
             last_seen_at: session.now,
             expires_at: session.expires_at,
@@ -100,7 +107,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<(Session, User)>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.factors, s.ip, s.user_agent, \
+            "SELECT s.id, s.user_id, s.factors, s.ip, s.user_agent, s.identity_id, \
                     s.created_at, s.last_seen_at, s.expires_at, \
                     u.email AS user_email, u.email_verified_at AS user_email_verified_at, \
                     u.password_hash AS user_password_hash, \
@@ -136,7 +143,7 @@ impl Store {
     /// The user's sessions that are not revoked, newest first.
     pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, factors, ip, user_agent, created_at, last_seen_at, expires_at \
+            "SELECT id, user_id, factors, ip, user_agent, identity_id, created_at, last_seen_at, expires_at \
              FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at DESC, id DESC",
         )

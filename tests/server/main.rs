@@ -4,6 +4,7 @@ mod support;
 
 mod app;
 mod dev_reload;
+mod federation;
 mod integrate_doc;
 mod oidc;
 mod pages;

@@ -70,6 +70,7 @@ fn new_session(user: &User, token_hash: &str, now: i64) -> NewSession {
         factors: vec!["password".to_owned()],
         ip: Some("192.0.2.7".to_owned()),
         user_agent: Some("test-agent/1.0".to_owned()),
+        identity_id: None,
         expires_at: now + 24 * 60 * MINUTE,
         now,
     }
@@ -804,6 +805,7 @@ async fn session_without_factors_or_client_details_round_trips() {
                 factors: vec![],
                 ip: None,
                 user_agent: None,
+                identity_id: None,
                 ..new_session(&u, "bare", T0)
             })
             .await

@@ -81,10 +81,36 @@ impl Compiler<'_> {
                 ("token", &endpoints.token),
                 ("userinfo", &endpoints.userinfo),
                 ("jwks", &endpoints.jwks),
+                ("emails", &endpoints.emails),
             ] {
                 if let Some(Err(e)) = value.as_deref().map(uri::check_endpoint) {
                     self.error(&pid, format!("spec.endpoints.{field}"), e);
                 }
+            }
+            if endpoints.emails.is_some() && s.provider_type != resource::ProviderType::Github {
+                self.error(&pid, "spec.endpoints.emails", "applies only to type github");
+            }
+            let openid = !matches!(
+                s.provider_type,
+                resource::ProviderType::Github | resource::ProviderType::Oauth2
+            );
+            if openid && !s.scopes.is_empty() && !s.scopes.iter().any(|scope| scope == "openid") {
+                self.error(
+                    &pid,
+                    "spec.scopes",
+                    "must include openid: this provider type signs users in with an ID token",
+                );
+            }
+            if let Some(tenant) = &s.tenant
+                && !tenant
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                self.error(
+                    &pid,
+                    "spec.tenant",
+                    "must be common, organizations, consumers, a tenant id or a tenant domain",
+                );
             }
             let mut domains = BTreeSet::new();
             for (i, d) in s.allowed_domains.iter().enumerate() {
@@ -144,6 +170,8 @@ impl Compiler<'_> {
                 token_endpoint: endpoints.token,
                 userinfo_endpoint: endpoints.userinfo,
                 jwks_uri: endpoints.jwks,
+                emails_endpoint: endpoints.emails,
+                tenant: s.tenant.clone(),
                 allowed_domains: domains.into_iter().collect(),
                 claims,
                 extra_claims: mapping.extra,

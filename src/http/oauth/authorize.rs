@@ -178,7 +178,8 @@ pub fn back(
 }
 
 /// The hosted sign-in page, returning to this authorization request afterwards; `login_hint`
-/// fills in the email address, `again` shows the form even to a signed-in user.
+/// fills in the email address, `again` shows the form even to a signed-in user, `provider`
+/// goes straight to that upstream provider.
 fn to_sign_in(params: &[(String, String)], login_hint: Option<&str>, again: bool) -> Response {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter())
@@ -191,6 +192,10 @@ fn to_sign_in(params: &[(String, String)], login_hint: Option<&str>, again: bool
     }
     if again {
         target.append_pair("prompt", "login");
+    }
+    // `provider=slug` (an `idp_hint`): sign-in goes straight to that upstream provider.
+    if let Some((_, slug)) = params.iter().find(|(k, _)| k == "provider") {
+        target.append_pair("provider", slug);
     }
     let target = target.finish();
     (

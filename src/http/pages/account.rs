@@ -29,6 +29,11 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "email-changed" => Some("Your email address was changed. Other sessions were signed out."),
         "session-revoked" => Some("The session was signed out."),
         "app-revoked" => Some("The application's access was removed."),
+        "identity-linked" => Some("The sign-in method was linked. You can now sign in with it."),
+        "identity-unlinked" => Some("The sign-in method was unlinked."),
+        "last-identity" => {
+            Some("That is your only way to sign in, so it cannot be unlinked. Add another first.")
+        }
         _ => None,
     }
 }
@@ -133,6 +138,34 @@ async fn account_page(
             }
         })
         .collect();
+    let identities = state.auth.store.identities_of_user(&who.user.id).await?;
+    let ways = identities.len() + usize::from(who.user.password_hash.is_some());
+    let linkable: Vec<_> = active
+        .config
+        .providers
+        .iter()
+        .filter(|p| !identities.iter().any(|i| i.provider == p.slug))
+        .map(|p| context! { slug => &p.slug, name => &p.display_name })
+        .collect();
+    let identities: Vec<_> = identities
+        .into_iter()
+        .map(|i| {
+            let name = active
+                .config
+                .providers
+                .iter()
+                .find(|p| p.slug == i.provider)
+                .map_or_else(|| i.provider.clone(), |p| p.display_name.clone());
+            context! {
+                id => i.id,
+                provider => i.provider,
+                name => name,
+                email => i.email,
+                since => ago(now, i.created_at),
+                removable => ways > 1,
+            }
+        })
+        .collect();
     page(
         status,
         "account.html",
@@ -143,6 +176,8 @@ async fn account_page(
             email => &who.user.email,
             sessions => sessions,
             apps => apps,
+            identities => identities,
+            linkable => linkable,
             error => error,
             notice => notice,
         },

@@ -39,15 +39,27 @@ fn form_field<'a>(body: &'a [u8], name: &str) -> Option<std::borrow::Cow<'a, str
         .map(|(_, v)| v)
 }
 
+/// `/oauth/{slug}/callback`.
+fn is_provider_callback(path: &str) -> bool {
+    path.strip_prefix("/oauth/")
+        .and_then(|rest| rest.strip_suffix("/callback"))
+        .is_some_and(|slug| !slug.is_empty() && !slug.contains('/'))
+}
+
 /// The CSRF middleware.
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let existing = cookies::get(request.headers(), cookies::CSRF)
         .filter(|t| crypto::is_token(t))
         .map(str::to_owned);
-    let unsafe_method = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    // A provider's `form_post` callback is a cross-site POST by design; what protects it is
+    // the flow cookie and the `state` bound to it (RFC 6749 10.12), checked by the callback.
+    let provider_callback =
+        request.method() == Method::POST && is_provider_callback(request.uri().path());
+    let unsafe_method = !provider_callback
+        && !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        );
 
     let request = if unsafe_method {
         let origin = state.live.load().origin.clone();

@@ -61,6 +61,32 @@ impl PageRequest {
         Ok(see_other(&target, &[session_cookie(&issued)]))
     }
 
+    /// Signs `user` in through the provider identity `identity_id` (as [`Self::sign_in`]),
+    /// also setting `extra` cookies (clearing the flow's).
+    pub async fn sign_in_federated(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        identity_id: &str,
+        factors: &[Factor],
+        redirect_url: &str,
+        extra: &[HeaderValue],
+    ) -> Result<Response, PageError> {
+        let previous = self.session(state).await?;
+        let issued = sessions::start_federated(
+            &self.ctx(state),
+            user,
+            identity_id,
+            factors,
+            previous.as_ref(),
+        )
+        .await?;
+        let target = crate::auth::redirect::resolve(&self.active, Some(redirect_url));
+        let mut cookies = vec![session_cookie(&issued)];
+        cookies.extend_from_slice(extra);
+        Ok(see_other(&target, &cookies))
+    }
+
     /// A new session for `user` after a privilege change that already ended every old one
     /// (password or email change): the browser's token changes with the privilege.
     pub async fn renew_session(

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod federation;
 mod mailbox;
 pub mod messages;
 pub mod recovery;
@@ -66,6 +67,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/consent",
             get(consent::consent_page).post(consent::consent_submit),
         )
+        .route("/oauth/{slug}/start", get(federation::start))
+        .route(
+            "/oauth/{slug}/callback",
+            get(federation::callback_get).post(federation::callback_post),
+        )
+        .route(
+            "/oauth/link",
+            get(federation::link_page).post(federation::link_submit),
+        )
+        .route(
+            "/account/identities/link",
+            post(federation::link_from_account),
+        )
+        .route("/account/identities/unlink", post(federation::unlink))
         .route("/account", get(account::account_get))
         .route("/account/apps/revoke", post(account::revoke_app))
         .route("/session", get(session_check::session))

@@ -48,6 +48,9 @@ pub struct SignInQuery {
     login_hint: Option<String>,
     #[serde(default)]
     prompt: Option<String>,
+    /// `?provider=slug`: straight to that provider (an `idp_hint`).
+    #[serde(default)]
+    provider: Option<String>,
 }
 
 /// `GET /sign-in`
@@ -65,6 +68,14 @@ pub async fn sign_in_page(
         ));
     }
     let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
+    if let Some(slug) = q.provider.as_deref()
+        && active.config.providers.iter().any(|p| p.slug == slug)
+    {
+        return Ok(see_other(
+            &format!("/oauth/{slug}/start{}", redirect_query(&redirect_url)),
+            &[],
+        ));
+    }
     let email = q
         .login_hint
         .as_deref()
@@ -93,6 +104,7 @@ fn sign_in_form(
             redirect_url => redirect_url,
             redirect_query => redirect_query(redirect_url),
             sign_up_open => active.config.sign_up.mode == SignUpMode::Public,
+            providers => super::federation::buttons(active, redirect_url),
         },
     )
 }
@@ -174,6 +186,8 @@ fn sign_up_form(
             redirect_url => redirect_url,
             redirect_query => redirect_query(redirect_url),
             min_length => active.config.passwords.min_length,
+            sign_up_open => closed.is_none(),
+            providers => super::federation::buttons(active, redirect_url),
         },
     )
 }

@@ -61,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/consent.html"),
     ),
     (
+        "link_identity.html",
+        include_str!("../../../templates/link_identity.html"),
+    ),
+    (
         "mailbox.html",
         include_str!("../../../templates/mailbox.html"),
     ),

@@ -99,6 +99,7 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
             factors: vec!["password".into()],
             ip: None,
             user_agent: None,
+            identity_id: None,
             expires_at: now + 3_600_000,
             now,
         })

@@ -1,0 +1,506 @@
+//! Sign-in through upstream providers: `/oauth/{slug}/start`, its callback, the proof page that
+//! links a provider identity to an existing account (`/oauth/link`), and linking and unlinking
+//! providers on `/account`. The protocol and the linking rule are in
+//! [`crate::auth::federation`]; here are cookies, pages and words.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::extract::{Authenticated, PageRequest};
+use super::sign_in::ReturnTo;
+use super::{page, see_other, shown};
+use crate::auth::federation::flow::{
+    self, Arrival, Callback, FLOW_TTL_MS, Failure, PENDING_TTL_MS,
+};
+use crate::auth::flows::sign_in::{SignInOutcome, sign_in};
+use crate::auth::{Ctx, Factor, redirect};
+use crate::config::runtime::ProviderConfig;
+use crate::crypto;
+use crate::email::messages;
+use crate::http::cookies;
+use crate::http::state::AppState;
+use crate::runtime::Active;
+use crate::store::NewIdentity;
+
+/// The words and status of a failure page.
+fn failure_text(failure: Failure, provider: &str) -> (StatusCode, &'static str, String) {
+    match failure {
+        Failure::Disabled => (
+            StatusCode::NOT_FOUND,
+            "Sign-in method unavailable",
+            "This sign-in method is not available. Choose another way to sign in.".into(),
+        ),
+        Failure::Expired => (
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            format!(
+                "This sign-in with {provider} expired or was already used. Start again from the \
+                 sign-in page."
+            ),
+        ),
+        Failure::State => (
+            StatusCode::BAD_REQUEST,
+            "Sign-in not accepted",
+            format!(
+                "This answer from {provider} does not belong to a sign-in started in this \
+                 browser, so it was not used. Start again from the sign-in page."
+            ),
+        ),
+        Failure::Denied => (
+            StatusCode::FORBIDDEN,
+            "Sign-in cancelled",
+            format!("{provider} did not sign you in. You can try again or choose another way."),
+        ),
+        Failure::Unreachable => (
+            StatusCode::BAD_GATEWAY,
+            "Sign-in unavailable",
+            format!("{provider} could not be reached. Try again in a moment."),
+        ),
+        Failure::Token => (
+            StatusCode::UNAUTHORIZED,
+            "Sign-in not accepted",
+            format!("The answer from {provider} could not be verified, so it was not used."),
+        ),
+        Failure::NoEmail => (
+            StatusCode::FORBIDDEN,
+            "Email address needed",
+            format!(
+                "{provider} did not share a verified email address. Verify an address with \
+                 {provider}, or choose another way to sign in."
+            ),
+        ),
+        Failure::Domain => (
+            StatusCode::FORBIDDEN,
+            "Address not allowed",
+            format!("Sign-in with {provider} is limited to addresses of certain domains."),
+        ),
+        Failure::SignUpClosed => (
+            StatusCode::FORBIDDEN,
+            "No account",
+            format!(
+                "There is no account for this {provider} sign-in, and none can be created here."
+            ),
+        ),
+        Failure::IdentityTaken => (
+            StatusCode::CONFLICT,
+            "Already linked",
+            format!("This {provider} account is already linked to another account."),
+        ),
+    }
+}
+
+/// The themed failure page, with a way back; clears the flow cookie.
+fn failure_page(
+    request: &PageRequest,
+    failure: Failure,
+    provider: Option<&ProviderConfig>,
+    back: &str,
+) -> Result<Response, PageError> {
+    let name = provider.map_or("The provider", |p| p.display_name.as_str());
+    let (status, title, text) = failure_text(failure, name);
+    let mut response = page(
+        status,
+        "notice.html",
+        &request.active,
+        &request.csrf,
+        title,
+        context! {
+            subtitle => text,
+            link => context! { href => back, text => "Back" },
+        },
+    )?;
+    response.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        cookies::clear(cookies::FLOW),
+    );
+    Ok(response)
+}
+
+/// The metric label of a slug from a URL: only configured providers, so a URL cannot mint
+/// label values.
+fn slug_label<'a>(active: &'a Active, slug: &str) -> &'a str {
+    active
+        .config
+        .providers
+        .iter()
+        .find(|p| p.slug == slug)
+        .map_or("unknown", |p| p.slug.as_str())
+}
+
+fn flow_cookie(flow_id: &str) -> HeaderValue {
+    cookies::set_cross_site(cookies::FLOW, flow_id, (FLOW_TTL_MS / 1000) as u64)
+}
+
+async fn begin(
+    state: &AppState,
+    request: &PageRequest,
+    slug: &str,
+    return_to: &str,
+    link_user_id: Option<&str>,
+    back: &str,
+) -> Result<Response, PageError> {
+    let ctx = request.ctx(state);
+    let Some(provider) = flow::provider(&ctx, slug) else {
+        return failure_page(request, Failure::Disabled, None, back);
+    };
+    match flow::start(&ctx, provider, return_to, link_user_id).await? {
+        Ok(started) => Ok(see_other(
+            &started.location,
+            &[flow_cookie(&started.flow_id)],
+        )),
+        Err(failure) => {
+            state
+                .auth
+                .metrics
+                .provider_sign_in(&provider.slug, failure.label());
+            failure_page(request, failure, Some(provider), back)
+        }
+    }
+}
+
+/// `GET /oauth/{slug}/start?redirect_url=`: off to the provider. A plain link (the buttons on
+/// sign-in and sign-up): starting a flow changes nothing until its callback, which only this
+/// browser can complete.
+pub async fn start(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Path(slug): Path<String>,
+    Query(q): Query<ReturnTo>,
+) -> Result<Response, PageError> {
+    let return_to = redirect::kept(&request.active, q.redirect_url.as_deref());
+    let back = format!("/sign-in{}", super::redirect_query(&return_to));
+    begin(&state, &request, &slug, &return_to, None, &back).await
+}
+
+/// `GET /oauth/{slug}/callback`
+pub async fn callback_get(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Path(slug): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    finish(&state, &request, &slug, &params).await
+}
+
+/// `POST /oauth/{slug}/callback`: `response_mode=form_post` (Sign in with Apple).
+pub async fn callback_post(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Path(slug): Path<String>,
+    Form(params): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    finish(&state, &request, &slug, &params).await
+}
+
+async fn finish(
+    state: &AppState,
+    request: &PageRequest,
+    slug: &str,
+    params: &[(String, String)],
+) -> Result<Response, PageError> {
+    let who = request.session(state).await?;
+    let ctx = request.ctx(state);
+    let provider = flow::provider(&ctx, slug);
+    let label = slug_label(&request.active, slug);
+    let input = Callback {
+        slug,
+        flow_id: cookies::get(&request.headers, cookies::FLOW),
+        params,
+        signed_in: who.as_ref().map(|w| w.user.id.as_str()),
+    };
+    let arrival = match flow::callback(&ctx, &input).await? {
+        Ok(arrival) => arrival,
+        Err(failure) => {
+            state.auth.metrics.provider_sign_in(label, failure.label());
+            let back = if who.is_some() {
+                "/account"
+            } else {
+                "/sign-in"
+            };
+            return failure_page(request, failure, provider, back);
+        }
+    };
+    state.auth.metrics.provider_sign_in(label, "success");
+    let name = provider.map_or(slug, |p| p.display_name.as_str());
+    let clear_flow = cookies::clear(cookies::FLOW);
+    match arrival {
+        Arrival::SignIn {
+            user,
+            identity,
+            return_to,
+            created,
+            linked,
+        } => {
+            if linked {
+                notify(&ctx, &user.email, name, true).await;
+            }
+            tracing::info!(provider = %label, created, linked, "provider sign-in");
+            request
+                .sign_in_federated(
+                    state,
+                    &user,
+                    &identity.id,
+                    &[Factor::Federated],
+                    &return_to,
+                    &[clear_flow],
+                )
+                .await
+        }
+        Arrival::Prove { pending_id } => {
+            let cookie = cookies::set(
+                cookies::PENDING_LINK,
+                &pending_id,
+                Some((PENDING_TTL_MS / 1000) as u64),
+            );
+            Ok(see_other("/oauth/link", &[clear_flow, cookie]))
+        }
+        Arrival::Linked { user_id, .. } => {
+            if let Some(user) = state.auth.store.user_by_id(&user_id).await? {
+                notify(&ctx, &user.email, name, true).await;
+            }
+            Ok(see_other("/account?notice=identity-linked", &[clear_flow]))
+        }
+    }
+}
+
+async fn notify(ctx: &Ctx<'_>, to: &str, provider: &str, linked: bool) {
+    let product = crate::auth::product(ctx);
+    crate::auth::send(
+        ctx,
+        messages::identity_changed(to, &product, provider, linked),
+    )
+    .await;
+}
+
+/// `a***@example.com`: enough for the owner to recognise, not to harvest.
+fn masked(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// The proof form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ProofForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn proof_page(
+    state: &AppState,
+    request: &PageRequest,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let now = state.auth.clock.now();
+    let pending = match cookies::get(&request.headers, cookies::PENDING_LINK)
+        .filter(|id| crypto::is_token(id))
+    {
+        Some(id) => {
+            state
+                .auth
+                .store
+                .pending_link(&crypto::token_hash(id), now)
+                .await?
+        }
+        None => None,
+    };
+    let Some(pending) = pending else {
+        return failure_page(request, Failure::Expired, None, "/sign-in");
+    };
+    let Some(user) = state.auth.store.user_by_id(&pending.user_id).await? else {
+        return failure_page(request, Failure::Expired, None, "/sign-in");
+    };
+    let provider = request
+        .active
+        .config
+        .providers
+        .iter()
+        .find(|p| p.slug == pending.provider);
+    let name = provider.map_or(pending.provider.as_str(), |p| p.display_name.as_str());
+    page(
+        status,
+        "link_identity.html",
+        &request.active,
+        &request.csrf,
+        &format!("Link {name} to your account"),
+        context! {
+            subtitle => format!(
+                "An account with {} already exists. Enter its password to link {name}; \
+                 afterwards either one signs you in.",
+                masked(&user.email)
+            ),
+            has_password => user.password_hash.is_some(),
+            provider => name,
+            error => error,
+        },
+    )
+}
+
+/// `GET /oauth/link`: prove the existing account to link the provider identity to it.
+pub async fn link_page(
+    State(state): State<AppState>,
+    request: PageRequest,
+) -> Result<Response, PageError> {
+    proof_page(&state, &request, StatusCode::OK, None).await
+}
+
+/// `POST /oauth/link`: the existing account's password proves it; the identity is linked and
+/// the account signed in. Wrong passwords count toward the same limits and lockout as sign-in.
+pub async fn link_submit(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Form(form): Form<ProofForm>,
+) -> Result<Response, PageError> {
+    let ctx = request.ctx(&state);
+    let store = &state.auth.store;
+    let id_hash = match cookies::get(&request.headers, cookies::PENDING_LINK)
+        .filter(|id| crypto::is_token(id))
+    {
+        Some(id) => crypto::token_hash(id),
+        None => return failure_page(&request, Failure::Expired, None, "/sign-in"),
+    };
+    let Some(pending) = store.pending_link(&id_hash, ctx.now).await? else {
+        return failure_page(&request, Failure::Expired, None, "/sign-in");
+    };
+    let Some(user) = store.user_by_id(&pending.user_id).await? else {
+        return failure_page(&request, Failure::Expired, None, "/sign-in");
+    };
+    let proven = match sign_in(&ctx, &user.email, &form.password).await {
+        Ok(SignInOutcome::Success(proven)) if proven.id == user.id => proven,
+        Ok(_) => {
+            let message = super::messages::reason(&crate::auth::Reason::InvalidCredentials);
+            return proof_page(&state, &request, StatusCode::UNAUTHORIZED, Some(&message)).await;
+        }
+        Err(e) => {
+            let (message, _) = shown(e)?;
+            return proof_page(&state, &request, StatusCode::UNAUTHORIZED, Some(&message)).await;
+        }
+    };
+    // Single use: of two submissions racing, only one links.
+    let Some(pending) = store.take_pending_link(&id_hash, ctx.now).await? else {
+        return failure_page(&request, Failure::Expired, None, "/sign-in");
+    };
+    let provider = request
+        .active
+        .config
+        .providers
+        .iter()
+        .find(|p| p.slug == pending.provider);
+    let Some(provider) = provider else {
+        return failure_page(&request, Failure::Disabled, None, "/sign-in");
+    };
+    let identity = match store
+        .link_identity(&NewIdentity {
+            user_id: proven.id.clone(),
+            provider: pending.provider.clone(),
+            subject: pending.subject.clone(),
+            email: pending.email.clone(),
+            email_verified: pending.email_verified,
+            now: ctx.now,
+        })
+        .await
+    {
+        Ok(identity) => identity,
+        Err(crate::store::StoreError::IdentityTaken) => {
+            return failure_page(&request, Failure::IdentityTaken, Some(provider), "/sign-in");
+        }
+        Err(e) => return Err(e.into()),
+    };
+    notify(&ctx, &proven.email, &provider.display_name, true).await;
+    state
+        .auth
+        .metrics
+        .provider_sign_in(&provider.slug, "linked");
+    request
+        .sign_in_federated(
+            &state,
+            &proven,
+            &identity.id,
+            &[Factor::Password],
+            &pending.return_to,
+            &[cookies::clear(cookies::PENDING_LINK)],
+        )
+        .await
+}
+
+/// The link and unlink forms on `/account`.
+#[derive(Debug, Default, Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    identity_id: String,
+}
+
+/// `POST /account/identities/link`: a signed-in user links another provider (the flow comes
+/// back to `/account`).
+pub async fn link_from_account(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Form(form): Form<IdentityForm>,
+) -> Result<Response, PageError> {
+    begin(
+        &state,
+        &request,
+        &form.provider,
+        "/account",
+        Some(&who.user.id),
+        "/account",
+    )
+    .await
+}
+
+/// `POST /account/identities/unlink`: removes one identity, unless it is the account's last way
+/// to sign in (no password and no other identity).
+pub async fn unlink(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Form(form): Form<IdentityForm>,
+) -> Result<Response, PageError> {
+    let store = &state.auth.store;
+    let identities = store.identities_of_user(&who.user.id).await?;
+    let Some(target) = identities.iter().find(|i| i.id == form.identity_id) else {
+        return Err(PageError::NotFound);
+    };
+    let other_ways = identities.len() - 1 + usize::from(who.user.password_hash.is_some());
+    if other_ways == 0 {
+        return Ok(see_other("/account?notice=last-identity", &[]));
+    }
+    if store.unlink_identity(&who.user.id, &target.id).await? {
+        let name = request
+            .active
+            .config
+            .providers
+            .iter()
+            .find(|p| p.slug == target.provider)
+            .map_or(target.provider.clone(), |p| p.display_name.clone());
+        notify(&request.ctx(&state), &who.user.email, &name, false).await;
+    }
+    Ok(see_other("/account?notice=identity-unlinked", &[]))
+}
+
+/// The provider buttons of the sign-in and sign-up pages.
+pub fn buttons(active: &Active, return_to: &str) -> Vec<minijinja::Value> {
+    active
+        .config
+        .providers
+        .iter()
+        .map(|p| {
+            context! {
+                slug => &p.slug,
+                name => &p.display_name,
+                kind => format!("{:?}", p.provider_type).to_lowercase(),
+                href => format!("/oauth/{}/start{}", p.slug, super::redirect_query(return_to)),
+            }
+        })
+        .collect()
+}
