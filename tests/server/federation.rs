@@ -462,6 +462,51 @@ async fn an_expired_or_replayed_flow_and_a_tampered_state_end_on_the_error_page(
     .await;
 }
 
+#[tokio::test]
+async fn disabling_a_provider_applies_at_once_and_its_flows_under_way_end_cleanly() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github(store, &github).await;
+        github.signs_in(person(505, "live@example.com", true));
+        let mut browser = Client::new(&app);
+        let start = browser.get("/oauth/github/start").await;
+        let back = bounce(start.location()).await;
+
+        // The provider is removed from the config while the person is at GitHub.
+        let without = super::app::quickstart_config(&app.base, |c| {
+            c.providers.retain(|p| p.slug != "github");
+        });
+        let secrets = vestibule::runtime::live::SecretValues::new(
+            without
+                .secrets
+                .keys()
+                .map(|k| (k.clone(), "test-secret".to_owned()))
+                .collect(),
+        );
+        let active =
+            vestibule::runtime::live::Active::build(without, secrets, Some(app.outbox.clone()))
+                .expect("activates");
+        app.state.live.swap(active);
+
+        let page = browser
+            .get(back.strip_prefix(&app.base).expect("ours"))
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert!(
+            page.body.contains("This sign-in method is not available"),
+            "{}",
+            page.body
+        );
+        assert!(browser.session().is_none());
+        let sign_in = Client::new(&app).get("/sign-in").await;
+        assert!(!sign_in.body.contains(r#"data-provider="github""#));
+        assert!(sign_in.body.contains(r#"data-provider="google""#));
+        let page = Client::new(&app).get("/oauth/github/start").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
 async fn bounce(to_github: &str) -> String {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -477,3 +522,5 @@ async fn bounce(to_github: &str) -> String {
         .expect("back")
         .to_owned()
 }
+
+mod entra;

@@ -112,6 +112,25 @@ impl Compiler<'_> {
                     "must be common, organizations, consumers, a tenant id or a tenant domain",
                 );
             }
+            // Accepted fields must do something; these do not yet, so they are refused.
+            if s.provider_type == resource::ProviderType::Apple {
+                self.error(
+                    &pid,
+                    "spec.type",
+                    "type apple is not implemented yet (its ES256 client-secret JWT and \
+                     form_post callback); use another type",
+                );
+            }
+            if s.claim_mapping
+                .as_ref()
+                .is_some_and(|m| !m.extra.is_empty())
+            {
+                self.error(
+                    &pid,
+                    "spec.claimMapping.extra",
+                    "not implemented yet: users have no metadata to copy claims into",
+                );
+            }
             let mut domains = BTreeSet::new();
             for (i, d) in s.allowed_domains.iter().enumerate() {
                 if let Err(e) = uri::check_domain(d) {
@@ -316,6 +335,54 @@ mod tests {
             "not a lower-case domain",
         );
         assert_eq!(diagnostics.len(), 7, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn what_the_server_cannot_honour_yet_is_refused() {
+        let apple = provider("apple", &format!("type: apple\nclientId: x\n{SECRET}"));
+        let extra = provider(
+            "corp",
+            &format!(
+                "type: oidc\nissuer: https://idp.example.com\nclientId: x\n{SECRET}\nclaimMapping: {{extra: {{dept: department}}}}"
+            ),
+        );
+        let scopes = provider(
+            "noid",
+            &format!("type: google\nclientId: x\n{SECRET}\nscopes: [email]"),
+        );
+        let emails = provider(
+            "gl",
+            &format!(
+                "type: gitlab\nclientId: x\n{SECRET}\nendpoints: {{emails: https://gitlab.example.com/emails}}"
+            ),
+        );
+        let b = with_base(&[&apple, &extra, &scopes, &emails, &social()]);
+        let (_, diagnostics) = run_part(&b, |c| c.providers());
+        has_diagnostic(
+            &diagnostics,
+            ("OAuthProvider", "apple"),
+            "spec.type",
+            "type apple is not implemented yet",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("OAuthProvider", "corp"),
+            "spec.claimMapping.extra",
+            "not implemented yet",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("OAuthProvider", "noid"),
+            "spec.scopes",
+            "must include openid",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("OAuthProvider", "gl"),
+            "spec.endpoints.emails",
+            "applies only to type github",
+        );
+        assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
     }
 
     #[test]
