@@ -402,6 +402,109 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked_and_another_provider_links_f
 }
 
 #[tokio::test]
+async fn a_signed_in_user_links_github_from_the_account_page_and_unlinks_it_again() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github(store, &github).await;
+        let mut owner = signed_up(&app, "linker@example.com").await;
+        // GitHub's address differs from the account's: linking from /account needs no match.
+        github.signs_in(person(606, "someone-else@example.org", false));
+        let account = owner.get("/account").await;
+        assert!(
+            account
+                .body
+                .contains(r#"data-provider="github" type="submit">Link GitHub</button>"#),
+            "{}",
+            account.body
+        );
+        let csrf = account.csrf();
+        let start = owner
+            .post(
+                "/account/identities/link",
+                &[("csrf_token", &csrf), ("provider", "github")],
+            )
+            .await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
+        let back = bounce(start.location()).await;
+        let page = owner.get(back.strip_prefix(&app.base).expect("ours")).await;
+        assert_eq!(
+            page.location(),
+            "/account?notice=identity-linked",
+            "{}",
+            page.body
+        );
+        let mail = last_mail(&app, "linker@example.com");
+        assert!(
+            mail.subject.contains("GitHub sign-in was added"),
+            "{}",
+            mail.subject
+        );
+
+        // Another browser signed in as someone else cannot finish this user's link flow.
+        let mut other = signed_up(&app, "other@example.com").await;
+        let account = other.get("/account").await;
+        let start = other
+            .post(
+                "/account/identities/link",
+                &[("csrf_token", &account.csrf()), ("provider", "github")],
+            )
+            .await;
+        let back = bounce(start.location()).await;
+        let page = other.get(back.strip_prefix(&app.base).expect("ours")).await;
+        assert_eq!(
+            page.status,
+            StatusCode::CONFLICT,
+            "the identity is the first user's"
+        );
+
+        // With a password left, the identity can be unlinked; a notice goes out.
+        let account = owner.get("/account").await;
+        let user = app
+            .state
+            .auth
+            .store
+            .user_by_email("linker@example.com")
+            .await
+            .expect("store")
+            .expect("user");
+        let identity = app
+            .state
+            .auth
+            .store
+            .identities_of_user(&user.id)
+            .await
+            .expect("store")[0]
+            .clone();
+        let page = owner
+            .post(
+                "/account/identities/unlink",
+                &[
+                    ("csrf_token", &account.csrf()),
+                    ("identity_id", &identity.id),
+                ],
+            )
+            .await;
+        assert_eq!(page.location(), "/account?notice=identity-unlinked");
+        assert!(
+            app.state
+                .auth
+                .store
+                .identities_of_user(&user.id)
+                .await
+                .expect("store")
+                .is_empty()
+        );
+        let mail = last_mail(&app, "linker@example.com");
+        assert!(
+            mail.subject.contains("GitHub sign-in was removed"),
+            "{}",
+            mail.subject
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_expired_or_replayed_flow_and_a_tampered_state_end_on_the_error_page() {
     let github = Github::start().await;
     each_backend(async |store| {
