@@ -350,6 +350,10 @@ pub struct ProviderConfig {
     /// Microsoft Entra tenant (`common`, `organizations`, `consumers` or a tenant id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// Sign in with Apple: the client secret is an ES256 JWT minted with this team and key
+    /// (the key itself is `client_secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple: Option<AppleClientSecret>,
     /// Allowed email domains; empty: any.
     pub allowed_domains: Vec<String>,
     /// Claim names: `subject`, `email`, `emailVerified`, `name`, `picture`, plus extras.
@@ -358,6 +362,16 @@ pub struct ProviderConfig {
     pub extra_claims: BTreeMap<String, String>,
     /// May create accounts.
     pub allow_sign_up: bool,
+}
+
+/// Who signs Sign in with Apple's client secret JWT.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppleClientSecret {
+    /// The Apple Developer team id (the JWT's `iss`).
+    pub team_id: String,
+    /// The key's id (the JWT's `kid`).
+    pub key_id: String,
 }
 
 /// Organization settings.

@@ -1,9 +1,10 @@
 //! Cryptographic building blocks shared by the server and the operator: random tokens and their
-//! stored hashes, constant-time comparison, token-signing keys with their JWKS, and compact JWS.
+//! stored hashes, constant-time comparison, token-signing keys with their JWKS, compact JWS, and Sign in with Apple's client secret.
 //!
 //! Primitives come from `ring`, `sha2`, `subtle` and `rand`; this module only composes them. It
 //! imports nothing else from the crate, so every layer may use it.
 
+pub mod apple;
 pub mod jwks;
 pub mod jws;
 pub mod keys;

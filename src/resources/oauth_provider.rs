@@ -49,7 +49,10 @@ use super::vestibule::default_true;
         .field_path(".endpoints"),
     validation = Rule::new("!has(self.tenant) || self.type == 'microsoft'")
         .message("tenant applies only to type microsoft")
-        .field_path(".tenant")
+        .field_path(".tenant"),
+    validation = Rule::new("(self.type == 'apple') == has(self.apple)")
+        .message("type apple requires apple (teamId, keyId), which applies only to type apple")
+        .field_path(".apple")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthProviderSpec {
@@ -70,7 +73,8 @@ pub struct OAuthProviderSpec {
     /// OAuth client id registered with the provider.
     #[schemars(length(min = 1, max = 512))]
     pub client_id: String,
-    /// Secret key holding the OAuth client secret.
+    /// Secret key holding the OAuth client secret. For `apple`: the team's private key (the
+    /// `.p8` file, PKCS#8 PEM) that signs the client secret Vestibule mints.
     pub client_secret_ref: SecretKeyRef,
     /// Scopes to request. Default: the provider's scopes for identity and email.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +88,10 @@ pub struct OAuthProviderSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub tenant: Option<String>,
+    /// Sign in with Apple: the team and key the client secret JWT is signed with (required for
+    /// `apple`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple: Option<AppleSettings>,
     /// Endpoint overrides (required for `oauth2`, which has no discovery).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<ProviderEndpoints>,
@@ -122,6 +130,19 @@ pub enum ProviderType {
     Oidc,
     /// Any OAuth 2.0 provider with a userinfo endpoint.
     Oauth2,
+}
+
+/// Sign in with Apple's client secret: an ES256 JWT with the team id as issuer, signed with
+/// the key `keyId` (from Certificates, Identifiers & Profiles → Keys).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppleSettings {
+    /// The Apple Developer team id (10 characters).
+    #[schemars(length(min = 1, max = 32), regex(pattern = r"^[A-Z0-9]+$"))]
+    pub team_id: String,
+    /// The id of the Sign in with Apple key (10 characters).
+    #[schemars(length(min = 1, max = 32), regex(pattern = r"^[A-Z0-9]+$"))]
+    pub key_id: String,
 }
 
 /// Endpoint overrides for a provider.

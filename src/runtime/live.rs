@@ -69,6 +69,14 @@ pub enum ActivateError {
     /// A trusted proxy range does not parse.
     #[error("trustedProxies: {0}")]
     TrustedProxy(#[from] crate::config::cidr::CidrError),
+    /// A provider's key in the region's Secret is unusable (Sign in with Apple's team key).
+    #[error("OAuthProvider {slug}: {reason}")]
+    ProviderKey {
+        /// The provider's slug.
+        slug: String,
+        /// What is wrong (never the key).
+        reason: String,
+    },
     /// The signing key set in the region's Secret is damaged.
     #[error("signing keys (signing-keys.json): {0}")]
     Keys(#[from] crate::crypto::keys::KeyError),
@@ -136,6 +144,17 @@ impl Active {
             if secrets.get(key).is_none() {
                 return Err(ActivateError::MissingSecret(key.clone()));
             }
+        }
+        for provider in config.providers.iter().filter(|p| p.apple.is_some()) {
+            let key = secrets
+                .get(&provider.client_secret.secret_key)
+                .ok_or_else(|| {
+                    ActivateError::MissingSecret(provider.client_secret.secret_key.clone())
+                })?;
+            crate::crypto::apple::parse_key(key).map_err(|e| ActivateError::ProviderKey {
+                slug: provider.slug.clone(),
+                reason: e.to_string(),
+            })?;
         }
         let trusted_proxies = config
             .trusted_proxies

@@ -626,4 +626,5 @@ async fn bounce(to_github: &str) -> String {
         .to_owned()
 }
 
+mod apple;
 mod entra;

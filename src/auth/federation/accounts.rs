@@ -114,6 +114,7 @@ mod tests {
             jwks_uri: None,
             emails_endpoint: None,
             tenant: None,
+            apple: None,
             allowed_domains: vec![],
             claims: BTreeMap::new(),
             extra_claims: BTreeMap::new(),

@@ -311,16 +311,23 @@ async fn authenticate(
         .param("code")
         .filter(|c| !c.is_empty())
         .ok_or(Failure::Denied)?;
-    let secret = ctx
+    let stored = ctx
         .active
         .secrets
         .get(&provider.client_secret.secret_key)
         .ok_or(Failure::Disabled)?;
+    let secret = if provider.apple.is_some() {
+        upstreams
+            .apple_client_secret(provider, stored, ctx.now / 1000)
+            .map_err(unreachable)?
+    } else {
+        stored.trim().to_owned()
+    };
     let tokens = upstreams
         .exchange(
             &endpoints,
             &provider.client_id,
-            secret.trim(),
+            &secret,
             code,
             &callback_url(ctx, slug),
             &derive(flow_id, "pkce"),
@@ -359,6 +366,11 @@ async fn authenticate(
         // Entra ID sends no email_verified; `xms_edov` says the domain owner verified it.
         identity.email_verified = claims.get("xms_edov").and_then(Value::as_bool) == Some(true);
     }
+    if provider.provider_type == ProviderType::Apple && identity.name.is_none() {
+        // Apple sends the name once, at the first sign-in, in the form post's `user` field
+        // (unsigned: used for display only, never to identify).
+        identity.name = input.param("user").and_then(apple_name);
+    }
     if identity.email.is_none()
         && let Some(userinfo) = &endpoints.userinfo
     {
@@ -379,6 +391,18 @@ async fn authenticate(
         identity.picture = identity.picture.or(read.picture);
     }
     Ok(identity)
+}
+
+/// `{"name": {"firstName": .., "lastName": ..}}` from Apple's `user` form field.
+fn apple_name(user: &str) -> Option<String> {
+    let user: Value = serde_json::from_str(user).ok()?;
+    let part = |k: &str| user.pointer(&format!("/name/{k}")).and_then(Value::as_str);
+    let name = [part("firstName"), part("lastName")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then(|| name.chars().take(128).collect())
 }
 
 /// The identity from an OAuth 2.0-only provider: userinfo through the claim mapping; for

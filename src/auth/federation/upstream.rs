@@ -112,6 +112,8 @@ struct Inner {
     /// The client, or why there is none (building fails only without TLS trust roots).
     client: Result<reqwest::Client, String>,
     documents: Mutex<HashMap<String, Cached>>,
+    /// Minted Apple client secrets by provider, team, key and key text: (JWT, expiry in Unix s).
+    apple_secrets: Mutex<HashMap<String, (String, i64)>>,
 }
 
 impl Default for Upstreams {
@@ -127,6 +129,7 @@ impl Default for Upstreams {
             inner: std::sync::Arc::new(Inner {
                 client,
                 documents: Mutex::new(HashMap::new()),
+                apple_secrets: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -242,6 +245,54 @@ impl Upstreams {
             issuer: Some(rule),
             token_auth,
         })
+    }
+
+    /// Sign in with Apple's client secret for `provider`, minted with the team key `key_pem`
+    /// and cached until an hour before it expires. `now` in Unix seconds.
+    pub fn apple_client_secret(
+        &self,
+        provider: &ProviderConfig,
+        key_pem: &str,
+        now: i64,
+    ) -> Result<String, UpstreamError> {
+        let settings = provider
+            .apple
+            .as_ref()
+            .ok_or_else(|| UpstreamError::Protocol("apple settings missing".into()))?;
+        let cache_key = format!(
+            "{}:{}:{}:{}",
+            provider.slug,
+            settings.team_id,
+            settings.key_id,
+            crate::crypto::sha256_hex(key_pem.as_bytes())
+        );
+        if let Ok(cache) = self.inner.apple_secrets.lock()
+            && let Some((jwt, expires)) = cache.get(&cache_key)
+            && *expires - crate::crypto::apple::RENEW_BEFORE_SECONDS > now
+        {
+            return Ok(jwt.clone());
+        }
+        let audience =
+            default_issuer(provider).ok_or_else(|| UpstreamError::Protocol("no issuer".into()))?;
+        let jwt = crate::crypto::apple::parse_key(key_pem)
+            .and_then(|key| {
+                crate::crypto::apple::client_secret(
+                    &key,
+                    &settings.team_id,
+                    &settings.key_id,
+                    &provider.client_id,
+                    &audience,
+                    now,
+                )
+            })
+            .map_err(|e| UpstreamError::Protocol(format!("Apple client secret: {e}")))?;
+        if let Ok(mut cache) = self.inner.apple_secrets.lock() {
+            cache.insert(
+                cache_key,
+                (jwt.clone(), now + crate::crypto::apple::LIFETIME_SECONDS),
+            );
+        }
+        Ok(jwt)
     }
 
     /// Exchanges an authorization code (RFC 6749 4.1.3, with the PKCE verifier).

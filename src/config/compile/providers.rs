@@ -113,12 +113,16 @@ impl Compiler<'_> {
                 );
             }
             // Accepted fields must do something; these do not yet, so they are refused.
-            if s.provider_type == resource::ProviderType::Apple {
+            let apple = s.provider_type == resource::ProviderType::Apple;
+            if apple != s.apple.is_some() {
                 self.error(
                     &pid,
-                    "spec.type",
-                    "type apple is not implemented yet (its ES256 client-secret JWT and \
-                     form_post callback); use another type",
+                    "spec.apple",
+                    if apple {
+                        "type apple requires apple (teamId, keyId)"
+                    } else {
+                        "applies only to type apple"
+                    },
                 );
             }
             if s.claim_mapping
@@ -191,6 +195,13 @@ impl Compiler<'_> {
                 jwks_uri: endpoints.jwks,
                 emails_endpoint: endpoints.emails,
                 tenant: s.tenant.clone(),
+                apple: s
+                    .apple
+                    .as_ref()
+                    .map(|a| crate::config::runtime::AppleClientSecret {
+                        team_id: a.team_id.clone(),
+                        key_id: a.key_id.clone(),
+                    }),
                 allowed_domains: domains.into_iter().collect(),
                 claims,
                 extra_claims: mapping.extra,
@@ -340,6 +351,10 @@ mod tests {
     #[test]
     fn what_the_server_cannot_honour_yet_is_refused() {
         let apple = provider("apple", &format!("type: apple\nclientId: x\n{SECRET}"));
+        let misplaced = provider(
+            "gh",
+            &format!("type: github\nclientId: x\n{SECRET}\napple: {{teamId: T1, keyId: K1}}"),
+        );
         let extra = provider(
             "corp",
             &format!(
@@ -356,13 +371,19 @@ mod tests {
                 "type: gitlab\nclientId: x\n{SECRET}\nendpoints: {{emails: https://gitlab.example.com/emails}}"
             ),
         );
-        let b = with_base(&[&apple, &extra, &scopes, &emails, &social()]);
+        let b = with_base(&[&apple, &misplaced, &extra, &scopes, &emails, &social()]);
         let (_, diagnostics) = run_part(&b, |c| c.providers());
         has_diagnostic(
             &diagnostics,
             ("OAuthProvider", "apple"),
-            "spec.type",
-            "type apple is not implemented yet",
+            "spec.apple",
+            "type apple requires apple (teamId, keyId)",
+        );
+        has_diagnostic(
+            &diagnostics,
+            ("OAuthProvider", "gh"),
+            "spec.apple",
+            "applies only to type apple",
         );
         has_diagnostic(
             &diagnostics,
@@ -382,7 +403,7 @@ mod tests {
             "spec.endpoints.emails",
             "applies only to type github",
         );
-        assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 5, "{diagnostics:#?}");
     }
 
     #[test]

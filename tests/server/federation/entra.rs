@@ -204,6 +204,7 @@ fn provider(slug: &str, kind: ProviderType) -> ProviderConfig {
         jwks_uri: None,
         emails_endpoint: None,
         tenant: None,
+        apple: None,
         allowed_domains: vec![],
         claims: BTreeMap::new(),
         extra_claims: BTreeMap::new(),
