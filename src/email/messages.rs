@@ -66,6 +66,27 @@ pub fn password_changed(to: &str, product: &str) -> Message {
     )
 }
 
+/// A code that proves the account, to link a sign-in provider to it.
+pub fn link_code(to: &str, product: &str, provider: &str, code: &str, minutes: u32) -> Message {
+    let expiry = minutes_phrase(minutes);
+    compose(
+        to,
+        format!("Link {provider} to your {product} account"),
+        &[
+            Para::Text(format!(
+                "To link {provider} sign-in to your {product} account, enter this code:"
+            )),
+            Para::Code(code),
+            Para::Text(format!("The code expires in {expiry}.")),
+            Para::Text(
+                "If you didn't try to sign in with this provider, ignore this email: nothing is \
+                 linked without the code."
+                    .into(),
+            ),
+        ],
+    )
+}
+
 /// Notice that a sign-in provider was linked to, or unlinked from, the account (SECURITY 14).
 pub fn identity_changed(to: &str, product: &str, provider: &str, linked: bool) -> Message {
     let (subject, what) = if linked {
@@ -283,6 +304,7 @@ mod tests {
             email_changed_notice(TO, product, "n***@example.com"),
             password_reset_unknown_account(TO, product),
             identity_changed(TO, product, "GitHub", true),
+            link_code(TO, product, "GitHub", "123456", 10),
             identity_changed(TO, product, "GitHub", false),
         ]
     }

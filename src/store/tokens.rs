@@ -15,6 +15,8 @@ pub enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
     ChangeEmail,
+    /// Proves the account to link a provider identity to it (`/oauth/link`).
+    LinkIdentity,
 }
 
 impl TokenPurpose {
@@ -23,6 +25,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::ResetPassword => "reset_password",
             TokenPurpose::ChangeEmail => "change_email",
+            TokenPurpose::LinkIdentity => "link_identity",
         }
     }
 
@@ -31,6 +34,7 @@ impl TokenPurpose {
             "verify_email" => Ok(TokenPurpose::VerifyEmail),
             "reset_password" => Ok(TokenPurpose::ResetPassword),
             "change_email" => Ok(TokenPurpose::ChangeEmail),
+            "link_identity" => Ok(TokenPurpose::LinkIdentity),
             other => Err(sqlx::Error::Decode(
                 format!("unknown token purpose {other:?}").into(),
             )),

@@ -335,6 +335,87 @@ async fn an_unverified_address_asks_for_proof_of_the_existing_account_before_lin
 }
 
 #[tokio::test]
+async fn a_code_mailed_to_the_existing_account_proves_it_too() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github(store, &github).await;
+        let mut owner = signed_up(&app, "coded@example.com").await;
+        let owner_id = who(&mut owner).await["userId"].clone();
+        github.signs_in(person(707, "coded@example.com", false));
+        let mut browser = Client::new(&app);
+        let page = through_github(&mut browser, "/oauth/github/start").await;
+        assert_eq!(page.location(), "/oauth/link");
+        let proof = browser.get("/oauth/link").await;
+        assert!(
+            proof.body.contains("Email me a code instead"),
+            "{}",
+            proof.body
+        );
+        let csrf = proof.csrf();
+        let sent = browser
+            .post("/oauth/link/code", &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(
+            sent.location(),
+            "/oauth/link?sent=1",
+            "{} {}",
+            sent.status,
+            sent.body
+        );
+        let mail = last_mail(&app, "coded@example.com");
+        assert!(mail.subject.contains("Link GitHub"), "{}", mail.subject);
+        let code = super::app::code_in(&mail.text);
+        let form = browser.get("/oauth/link?sent=1").await;
+        assert!(
+            form.body.contains(r#"action="/oauth/link/verify""#),
+            "{}",
+            form.body
+        );
+
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let page = browser
+            .post(
+                "/oauth/link/verify",
+                &[("csrf_token", &csrf), ("code", wrong)],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+        assert!(browser.session().is_none());
+        let page = browser
+            .post(
+                "/oauth/link/verify",
+                &[("csrf_token", &csrf), ("code", &code)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(who(&mut browser).await["userId"], owner_id);
+        // Single use: the code and the pending link are spent.
+        let again = browser
+            .post(
+                "/oauth/link/verify",
+                &[("csrf_token", &csrf), ("code", &code)],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST);
+        assert!(
+            app.state
+                .auth
+                .store
+                .identity_by_subject("github", "707")
+                .await
+                .expect("store")
+                .is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_last_way_to_sign_in_cannot_be_unlinked_and_another_provider_links_from_the_account_page()
  {
     let github = Github::start().await;

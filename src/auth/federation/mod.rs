@@ -6,8 +6,10 @@
 //! - [`id_token`]: an upstream ID token's claims, checked.
 //! - [`flow`]: `/oauth/{slug}/start` and the callback, bound to the browser.
 //! - [`accounts`]: which account a provider identity signs in to (the linking rule).
+//! - [`proof`]: proving the existing account (password or emailed code) before linking.
 
 pub mod accounts;
 pub mod flow;
 pub mod id_token;
+pub mod proof;
 pub mod upstream;

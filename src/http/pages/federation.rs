@@ -16,6 +16,7 @@ use super::{page, see_other, shown};
 use crate::auth::federation::flow::{
     self, Arrival, Callback, FLOW_TTL_MS, Failure, PENDING_TTL_MS,
 };
+use crate::auth::federation::proof;
 use crate::auth::flows::sign_in::{SignInOutcome, sign_in};
 use crate::auth::{Ctx, Factor, redirect};
 use crate::config::runtime::ProviderConfig;
@@ -24,7 +25,7 @@ use crate::email::messages;
 use crate::http::cookies;
 use crate::http::state::AppState;
 use crate::runtime::Active;
-use crate::store::NewIdentity;
+use crate::store::{NewIdentity, PendingLink, User};
 
 /// The words and status of a failure page.
 fn failure_text(failure: Failure, provider: &str) -> (StatusCode, &'static str, String) {
@@ -287,11 +288,50 @@ fn masked(email: &str) -> String {
     }
 }
 
-/// The proof form.
+/// The proof forms: the account's password, or the code mailed to it.
 #[derive(Debug, Default, Deserialize)]
 pub struct ProofForm {
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `?sent=1` after a code was mailed.
+#[derive(Debug, Default, Deserialize)]
+pub struct ProofQuery {
+    #[serde(default)]
+    sent: Option<String>,
+}
+
+/// This browser's pending link (its cookie's hash, the record, the account), if it is live.
+async fn pending_of(
+    state: &AppState,
+    request: &PageRequest,
+) -> Result<Option<(String, PendingLink, User)>, PageError> {
+    let Some(id) =
+        cookies::get(&request.headers, cookies::PENDING_LINK).filter(|id| crypto::is_token(id))
+    else {
+        return Ok(None);
+    };
+    let id_hash = crypto::token_hash(id);
+    let store = &state.auth.store;
+    let Some(pending) = store.pending_link(&id_hash, state.auth.clock.now()).await? else {
+        return Ok(None);
+    };
+    Ok(store
+        .user_by_id(&pending.user_id)
+        .await?
+        .map(|user| (id_hash, pending, user)))
+}
+
+fn provider_name<'a>(active: &'a Active, slug: &'a str) -> &'a str {
+    active
+        .config
+        .providers
+        .iter()
+        .find(|p| p.slug == slug)
+        .map_or(slug, |p| p.display_name.as_str())
 }
 
 async fn proof_page(
@@ -299,33 +339,12 @@ async fn proof_page(
     request: &PageRequest,
     status: StatusCode,
     error: Option<&str>,
+    code_sent: bool,
 ) -> Result<Response, PageError> {
-    let now = state.auth.clock.now();
-    let pending = match cookies::get(&request.headers, cookies::PENDING_LINK)
-        .filter(|id| crypto::is_token(id))
-    {
-        Some(id) => {
-            state
-                .auth
-                .store
-                .pending_link(&crypto::token_hash(id), now)
-                .await?
-        }
-        None => None,
-    };
-    let Some(pending) = pending else {
+    let Some((_, pending, user)) = pending_of(state, request).await? else {
         return failure_page(request, Failure::Expired, None, "/sign-in");
     };
-    let Some(user) = state.auth.store.user_by_id(&pending.user_id).await? else {
-        return failure_page(request, Failure::Expired, None, "/sign-in");
-    };
-    let provider = request
-        .active
-        .config
-        .providers
-        .iter()
-        .find(|p| p.slug == pending.provider);
-    let name = provider.map_or(pending.provider.as_str(), |p| p.display_name.as_str());
+    let name = provider_name(&request.active, &pending.provider);
     page(
         status,
         "link_identity.html",
@@ -334,11 +353,12 @@ async fn proof_page(
         &format!("Link {name} to your account"),
         context! {
             subtitle => format!(
-                "An account with {} already exists. Enter its password to link {name}; \
+                "An account with {} already exists. Prove it is yours to link {name}; \
                  afterwards either one signs you in.",
                 masked(&user.email)
             ),
             has_password => user.password_hash.is_some(),
+            code_sent => code_sent,
             provider => name,
             error => error,
         },
@@ -349,58 +369,107 @@ async fn proof_page(
 pub async fn link_page(
     State(state): State<AppState>,
     request: PageRequest,
+    Query(q): Query<ProofQuery>,
 ) -> Result<Response, PageError> {
-    proof_page(&state, &request, StatusCode::OK, None).await
+    proof_page(&state, &request, StatusCode::OK, None, q.sent.is_some()).await
 }
 
-/// `POST /oauth/link`: the existing account's password proves it; the identity is linked and
-/// the account signed in. Wrong passwords count toward the same limits and lockout as sign-in.
+/// `POST /oauth/link`: the existing account's password proves it. Wrong passwords count toward
+/// the same limits and lockout as sign-in.
 pub async fn link_submit(
     State(state): State<AppState>,
     request: PageRequest,
     Form(form): Form<ProofForm>,
 ) -> Result<Response, PageError> {
+    let Some((id_hash, _, user)) = pending_of(&state, &request).await? else {
+        return failure_page(&request, Failure::Expired, None, "/sign-in");
+    };
     let ctx = request.ctx(&state);
-    let store = &state.auth.store;
-    let id_hash = match cookies::get(&request.headers, cookies::PENDING_LINK)
-        .filter(|id| crypto::is_token(id))
-    {
-        Some(id) => crypto::token_hash(id),
-        None => return failure_page(&request, Failure::Expired, None, "/sign-in"),
-    };
-    let Some(pending) = store.pending_link(&id_hash, ctx.now).await? else {
-        return failure_page(&request, Failure::Expired, None, "/sign-in");
-    };
-    let Some(user) = store.user_by_id(&pending.user_id).await? else {
-        return failure_page(&request, Failure::Expired, None, "/sign-in");
-    };
-    let proven = match sign_in(&ctx, &user.email, &form.password).await {
-        Ok(SignInOutcome::Success(proven)) if proven.id == user.id => proven,
+    match sign_in(&ctx, &user.email, &form.password).await {
+        Ok(SignInOutcome::Success(proven)) if proven.id == user.id => {
+            complete_link(&state, &request, &id_hash, &proven, Factor::Password).await
+        }
         Ok(_) => {
             let message = super::messages::reason(&crate::auth::Reason::InvalidCredentials);
-            return proof_page(&state, &request, StatusCode::UNAUTHORIZED, Some(&message)).await;
+            proof_page(
+                &state,
+                &request,
+                StatusCode::UNAUTHORIZED,
+                Some(&message),
+                false,
+            )
+            .await
         }
         Err(e) => {
             let (message, _) = shown(e)?;
-            return proof_page(&state, &request, StatusCode::UNAUTHORIZED, Some(&message)).await;
+            proof_page(
+                &state,
+                &request,
+                StatusCode::UNAUTHORIZED,
+                Some(&message),
+                false,
+            )
+            .await
         }
-    };
-    // Single use: of two submissions racing, only one links.
-    let Some(pending) = store.take_pending_link(&id_hash, ctx.now).await? else {
+    }
+}
+
+/// `POST /oauth/link/code`: mails the account a code that proves it.
+pub async fn link_send_code(
+    State(state): State<AppState>,
+    request: PageRequest,
+) -> Result<Response, PageError> {
+    let Some((_, pending, user)) = pending_of(&state, &request).await? else {
         return failure_page(&request, Failure::Expired, None, "/sign-in");
     };
-    let provider = request
-        .active
-        .config
-        .providers
-        .iter()
-        .find(|p| p.slug == pending.provider);
-    let Some(provider) = provider else {
-        return failure_page(&request, Failure::Disabled, None, "/sign-in");
+    let name = provider_name(&request.active, &pending.provider).to_owned();
+    match proof::send_code(&request.ctx(&state), &user, &name).await {
+        Ok(()) => Ok(see_other("/oauth/link?sent=1", &[])),
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            proof_page(&state, &request, status, Some(&message), true).await
+        }
+    }
+}
+
+/// `POST /oauth/link/verify`: the mailed code proves the account.
+pub async fn link_verify_code(
+    State(state): State<AppState>,
+    request: PageRequest,
+    Form(form): Form<ProofForm>,
+) -> Result<Response, PageError> {
+    let Some((id_hash, _, user)) = pending_of(&state, &request).await? else {
+        return failure_page(&request, Failure::Expired, None, "/sign-in");
+    };
+    match proof::check_code(&request.ctx(&state), &user, &form.code).await {
+        Ok(()) => complete_link(&state, &request, &id_hash, &user, Factor::Email).await,
+        Err(e) => {
+            let (message, status) = shown(e)?;
+            proof_page(&state, &request, status, Some(&message), true).await
+        }
+    }
+}
+
+/// The account is proven: the pending link is used up (of two submissions racing, one links),
+/// the identity linked, a notice mailed, and the account signed in by what proved it.
+async fn complete_link(
+    state: &AppState,
+    request: &PageRequest,
+    id_hash: &str,
+    user: &User,
+    proof: Factor,
+) -> Result<Response, PageError> {
+    let ctx = request.ctx(state);
+    let store = &state.auth.store;
+    let Some(pending) = store.take_pending_link(id_hash, ctx.now).await? else {
+        return failure_page(request, Failure::Expired, None, "/sign-in");
+    };
+    let Some(provider) = flow::provider(&ctx, &pending.provider) else {
+        return failure_page(request, Failure::Disabled, None, "/sign-in");
     };
     let identity = match store
         .link_identity(&NewIdentity {
-            user_id: proven.id.clone(),
+            user_id: user.id.clone(),
             provider: pending.provider.clone(),
             subject: pending.subject.clone(),
             email: pending.email.clone(),
@@ -411,21 +480,21 @@ pub async fn link_submit(
     {
         Ok(identity) => identity,
         Err(crate::store::StoreError::IdentityTaken) => {
-            return failure_page(&request, Failure::IdentityTaken, Some(provider), "/sign-in");
+            return failure_page(request, Failure::IdentityTaken, Some(provider), "/sign-in");
         }
         Err(e) => return Err(e.into()),
     };
-    notify(&ctx, &proven.email, &provider.display_name, true).await;
+    notify(&ctx, &user.email, &provider.display_name, true).await;
     state
         .auth
         .metrics
         .provider_sign_in(&provider.slug, "linked");
     request
         .sign_in_federated(
-            &state,
-            &proven,
+            state,
+            user,
             &identity.id,
-            &[Factor::Password],
+            &[proof],
             &pending.return_to,
             &[cookies::clear(cookies::PENDING_LINK)],
         )

@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/oauth/link",
             get(federation::link_page).post(federation::link_submit),
         )
+        .route("/oauth/link/code", post(federation::link_send_code))
+        .route("/oauth/link/verify", post(federation::link_verify_code))
         .route(
             "/account/identities/link",
             post(federation::link_from_account),
