@@ -181,12 +181,13 @@ impl Store {
     }
 
     /// Creates an account from a provider sign-in: a user whose address the provider verified
-    /// (no password), and its first identity, in one transaction, so a crash never leaves an
+    /// (no password; `profile` is its name and picture), and its first identity, in one transaction, so a crash never leaves an
     /// account nobody can sign in to. `EmailTaken` if the address is registered meanwhile,
     /// `IdentityTaken` if the subject was linked meanwhile; then nothing is created.
     pub async fn create_federated_user(
         &self,
         email: &str,
+        profile: (Option<&str>, Option<&str>),
         identity: &NewIdentity,
     ) -> Result<(User, Identity), StoreError> {
         let now = identity.now;
@@ -195,17 +196,22 @@ impl Store {
             email: email.to_owned(),
             email_verified_at: Some(now),
             password_hash: None,
+            name: profile.0.map(str::to_owned),
+            picture: profile.1.map(str::to_owned),
             created_at: now,
             updated_at: now,
         };
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO users (id, email, email_verified_at, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, NULL, $3, $3)",
+            "INSERT INTO users \
+             (id, email, email_verified_at, password_hash, name, picture, created_at, updated_at) \
+             VALUES ($1, $2, $3, NULL, $4, $5, $3, $3)",
         )
         .bind(&user.id)
         .bind(&user.email)
         .bind(now)
+        .bind(user.name.as_deref())
+        .bind(user.picture.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(email_conflict)?;

@@ -84,7 +84,7 @@ impl Store {
             "SELECT i.id, i.user_id, i.provider, i.subject, i.email, i.email_verified, \
                     i.created_at, i.last_used_at, \
                     u.email AS user_email, u.email_verified_at AS user_email_verified_at, \
-                    u.password_hash AS user_password_hash, \
+                    u.password_hash AS user_password_hash, u.name AS user_name, u.picture AS user_picture, \
                     u.created_at AS user_created_at, u.updated_at AS user_updated_at \
              FROM identities i JOIN users u ON u.id = i.user_id \
              WHERE i.provider = $1 AND i.subject = $2",

@@ -110,7 +110,7 @@ impl Store {
             "SELECT s.id, s.user_id, s.factors, s.ip, s.user_agent, s.identity_id, \
                     s.created_at, s.last_seen_at, s.expires_at, \
                     u.email AS user_email, u.email_verified_at AS user_email_verified_at, \
-                    u.password_hash AS user_password_hash, \
+                    u.password_hash AS user_password_hash, u.name AS user_name, u.picture AS user_picture, \
                     u.created_at AS user_created_at, u.updated_at AS user_updated_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",

@@ -11,6 +11,10 @@ pub struct User {
     pub email: String,
     pub email_verified_at: Option<i64>,
     pub password_hash: Option<String>,
+    /// Display name (OIDC `name`), from a provider sign-in.
+    pub name: Option<String>,
+    /// Picture URL (OIDC `picture`), from a provider sign-in.
+    pub picture: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -25,6 +29,8 @@ impl User {
             email: row.try_get(column("email").as_str())?,
             email_verified_at: row.try_get(column("email_verified_at").as_str())?,
             password_hash: row.try_get(column("password_hash").as_str())?,
+            name: row.try_get(column("name").as_str())?,
+            picture: row.try_get(column("picture").as_str())?,
             created_at: row.try_get(column("created_at").as_str())?,
             updated_at: row.try_get(column("updated_at").as_str())?,
         })
@@ -45,6 +51,8 @@ impl Store {
             email: email.to_owned(),
             email_verified_at: None,
             password_hash: Some(password_hash.to_owned()),
+            name: None,
+            picture: None,
             created_at: now,
             updated_at: now,
         };
@@ -64,7 +72,7 @@ impl Store {
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, email, email_verified_at, password_hash, created_at, updated_at \
+            "SELECT id, email, email_verified_at, password_hash, name, picture, created_at, updated_at \
              FROM users WHERE email = $1",
         )
         .bind(email)
@@ -75,13 +83,36 @@ impl Store {
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, email, email_verified_at, password_hash, created_at, updated_at \
+            "SELECT id, email, email_verified_at, password_hash, name, picture, created_at, updated_at \
              FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|row| User::from_row(&row, "")).transpose()?)
+    }
+
+    /// Fills the profile fields the user does not have yet (a provider's `name` and
+    /// `picture`); writes nothing when there is nothing new.
+    pub async fn fill_profile(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        picture: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET name = COALESCE(name, $2), picture = COALESCE(picture, $3), \
+             updated_at = $4 \
+             WHERE id = $1 AND ((name IS NULL AND $2 IS NOT NULL) OR (picture IS NULL AND $3 IS NOT NULL))",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(picture)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records that the user proved control of their address. Verifying again keeps the first

@@ -218,7 +218,7 @@ test('sign-up and sign-in through oidc-provider reach one account, and an applic
   const nonce = client.randomNonce();
   const authorize = client.buildAuthorizationUrl(config, {
     redirect_uri: `${APP_BASE()}/callback`,
-    scope: 'openid email',
+    scope: 'openid email profile',
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
@@ -247,6 +247,9 @@ test('sign-up and sign-in through oidc-provider reach one account, and an applic
     assert.equal(claims.sub, userId, 'the ID token is for the user the upstream signed in');
     assert.deepEqual(claims.amr, ['fed']);
     assert.equal(claims.email, 'alice@example.com');
+    assert.equal(claims.name, 'User alice', "the upstream's name, released with the profile scope");
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.name, 'User alice');
   });
   await third.context.close();
 });

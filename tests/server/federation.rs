@@ -441,6 +441,9 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked_and_another_provider_links_f
             .expect("created");
         assert!(user.password_hash.is_none());
         assert!(user.email_verified_at.is_some());
+        // GitHub's profile, kept for the `profile` scope.
+        assert_eq!(user.name.as_deref(), Some("user303"));
+        assert_eq!(user.picture.as_deref(), Some("https://avatars.example/303"));
 
         let account = browser.get("/account").await;
         assert!(

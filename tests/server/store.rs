@@ -200,6 +200,8 @@ async fn session_for_a_nonexistent_user_is_refused() {
             email: "ghost@example.com".to_owned(),
             email_verified_at: None,
             password_hash: None,
+            name: None,
+            picture: None,
             created_at: T0,
             updated_at: T0,
         };
@@ -1284,6 +1286,8 @@ async fn identity_for_a_nonexistent_user_is_refused() {
             email: "ghost@example.com".to_owned(),
             email_verified_at: None,
             password_hash: None,
+            name: None,
+            picture: None,
             created_at: T0,
             updated_at: T0,
         };

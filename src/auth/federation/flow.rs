@@ -466,6 +466,25 @@ fn mapped(info: &Value, claims: &std::collections::BTreeMap<String, String>) -> 
     }
 }
 
+/// The profile worth keeping from an identity: a name of at most 128 characters without control
+/// characters, and an `https` picture URL of at most 2048 bytes.
+fn profile(identity: &UpstreamIdentity) -> (Option<String>, Option<String>) {
+    let name = identity
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 128 && !n.chars().any(char::is_control))
+        .map(str::to_owned);
+    let picture = identity
+        .picture
+        .as_deref()
+        .filter(|p| p.len() <= 2048)
+        .and_then(|p| url::Url::parse(p).ok())
+        .filter(|u| u.scheme() == "https")
+        .map(String::from);
+    (name, picture)
+}
+
 /// Which account the identity signs in to, applying the linking rule.
 async fn settle(
     ctx: &Ctx<'_>,
@@ -494,6 +513,10 @@ async fn settle(
             return Ok(Err(failure));
         }
         store.touch_identity(&user.id, &linked.id, ctx.now).await?;
+        let (name, picture) = profile(&identity);
+        store
+            .fill_profile(&user.id, name.as_deref(), picture.as_deref(), ctx.now)
+            .await?;
         if link_user_id.is_some() {
             return Ok(Ok(Arrival::Linked {
                 user_id: user.id,
@@ -538,13 +561,19 @@ async fn settle(
     };
     match (decision, existing) {
         (Decision::Link, Some(user)) => match store.link_identity(&new_identity(&user.id)).await {
-            Ok(linked) => Ok(Ok(Arrival::SignIn {
-                user,
-                identity: linked,
-                return_to,
-                created: false,
-                linked: true,
-            })),
+            Ok(linked) => {
+                let (name, picture) = profile(&identity);
+                store
+                    .fill_profile(&user.id, name.as_deref(), picture.as_deref(), ctx.now)
+                    .await?;
+                Ok(Ok(Arrival::SignIn {
+                    user,
+                    identity: linked,
+                    return_to,
+                    created: false,
+                    linked: true,
+                }))
+            }
             Err(StoreError::IdentityTaken) => Ok(Err(Failure::IdentityTaken)),
             Err(e) => Err(e.into()),
         },
@@ -569,7 +598,15 @@ async fn settle(
         }
         (Decision::Create, None) => {
             let email = identity.email.clone().unwrap_or_default();
-            match store.create_federated_user(&email, &new_identity("")).await {
+            let (name, picture) = profile(&identity);
+            match store
+                .create_federated_user(
+                    &email,
+                    (name.as_deref(), picture.as_deref()),
+                    &new_identity(""),
+                )
+                .await
+            {
                 Ok((user, linked)) => Ok(Ok(Arrival::SignIn {
                     user,
                     identity: linked,

@@ -290,6 +290,8 @@ async fn tokens_for(
         user_id: &user.id,
         email: &user.email,
         email_verified: user.email_verified_at.is_some(),
+        name: user.name.as_deref(),
+        picture: user.picture.as_deref(),
     };
     let minted = mint(
         key,

@@ -21,6 +21,10 @@ pub struct Subject<'a> {
     pub email: &'a str,
     /// Whether it is verified.
     pub email_verified: bool,
+    /// Display name, released with the `profile` scope when known.
+    pub name: Option<&'a str>,
+    /// Picture URL, released with the `profile` scope when known.
+    pub picture: Option<&'a str>,
 }
 
 /// The tokens of one token response.
@@ -128,6 +132,13 @@ pub fn mint(
             claims.insert("email".into(), subject.email.into());
             claims.insert("email_verified".into(), subject.email_verified.into());
         }
+        if grant.scopes.iter().any(|s| s == "profile") {
+            for (claim, value) in [("name", subject.name), ("picture", subject.picture)] {
+                if let Some(value) = value {
+                    claims.insert(claim.into(), value.into());
+                }
+            }
+        }
         Some(jws::sign(key, "JWT", &Value::Object(claims))?)
     } else {
         None
@@ -216,6 +227,8 @@ mod tests {
         user_id: "u1",
         email: "alice@example.com",
         email_verified: true,
+        name: Some("Alice"),
+        picture: None,
     };
 
     #[test]
@@ -300,6 +313,23 @@ mod tests {
         )
         .expect("mint");
         assert_eq!(no_openid.id_token, None);
+        assert!(id.claims.get("name").is_none(), "no profile scope, no name");
+        let with_profile = mint(
+            &key,
+            "https://a",
+            &app(),
+            &grant(&["openid", "profile"]),
+            ALICE,
+            now,
+            "j",
+        )
+        .expect("mint");
+        let id = jws::verify(&keys, &with_profile.id_token.expect("id"), now).expect("ok");
+        assert_eq!(id.claims["name"], "Alice");
+        assert!(
+            id.claims.get("picture").is_none(),
+            "unknown claims are left out"
+        );
     }
 
     #[test]

@@ -60,6 +60,13 @@ async fn userinfo_inner(state: &AppState, headers: &HeaderMap) -> Response {
             user.email_verified_at.is_some().into(),
         );
     }
+    if grant.scopes.iter().any(|s| s == "profile") {
+        for (claim, value) in [("name", user.name), ("picture", user.picture)] {
+            if let Some(value) = value {
+                body.insert(claim.into(), value.into());
+            }
+        }
+    }
     Json(Value::Object(body)).into_response()
 }
 
