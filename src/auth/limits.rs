@@ -72,8 +72,15 @@ pub const TOKEN_FAILURES_PER_IP: Limit = Limit {
     window_ms: 15 * MINUTE,
 };
 
+/// Provider sign-ins started per client address (each stores a flow until it expires).
+pub const PROVIDER_START_PER_IP: Limit = Limit {
+    name: "provider-start:ip",
+    max: 100,
+    window_ms: 15 * MINUTE,
+};
+
 /// Every limit, for the sweep that removes counters whose window is over.
-pub const ALL: [Limit; 8] = [
+pub const ALL: [Limit; 9] = [
     SIGN_IN_PER_IP,
     SIGN_IN_FAILURES_PER_ACCOUNT,
     SIGN_UP_PER_IP,
@@ -82,6 +89,7 @@ pub const ALL: [Limit; 8] = [
     VERIFY_PER_IP,
     RESEND_PER_ACCOUNT,
     TOKEN_FAILURES_PER_IP,
+    PROVIDER_START_PER_IP,
 ];
 
 /// The longest window of any limit: a counter older than this counts for nothing.

@@ -41,6 +41,8 @@ struct GithubState {
     tokens: HashMap<String, Person>,
     /// The authorization requests seen (query pairs).
     authorize_requests: Vec<HashMap<String, String>>,
+    /// The token endpoint answers only after longer than Vestibule waits.
+    slow: bool,
 }
 
 #[derive(Clone)]
@@ -112,6 +114,10 @@ async fn gh_authorize(
 
 /// GitHub's token endpoint: secret in the form, PKCE checked, JSON when asked for.
 async fn gh_token(State(gh): State<Github>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let slow = gh.state.lock().expect("lock").slow;
+    if slow {
+        tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    }
     let mut state = gh.state.lock().expect("lock");
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     if field("client_id") != GITHUB_CLIENT || field("client_secret") != "test-secret" {
@@ -690,6 +696,47 @@ async fn disabling_a_provider_applies_at_once_and_its_flows_under_way_end_cleanl
         assert!(sign_in.body.contains(r#"data-provider="google""#));
         let page = Client::new(&app).get("/oauth/github/start").await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_provider_slower_than_the_timeout_ends_on_the_error_page() {
+    let github = Github::start().await;
+    // One backend: the case waits out the 10 s client timeout, and the store plays no part.
+    let store = super::support::connect(super::support::fresh_sqlite_database()).await;
+    let app = app_with_github(store.store.clone(), &github).await;
+    github.signs_in(person(808, "slow@example.com", true));
+    github.state.lock().expect("lock").slow = true;
+    let mut browser = Client::new(&app);
+    let start = browser.get("/oauth/github/start").await;
+    let back = bounce(start.location()).await;
+    let page = browser
+        .get(back.strip_prefix(&app.base).expect("ours"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
+    assert!(
+        page.body.contains("GitHub could not be reached"),
+        "{}",
+        page.body
+    );
+    assert!(browser.session().is_none());
+    github.state.lock().expect("lock").slow = false;
+}
+
+#[tokio::test]
+async fn starting_provider_sign_ins_is_limited_per_address() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github(store, &github).await;
+        let mut browser = Client::new(&app);
+        for _ in 0..100 {
+            let page = browser.get("/oauth/github/start").await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+        }
+        let page = browser.get("/oauth/github/start").await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+        assert!(page.headers.contains_key("retry-after"));
     })
     .await;
 }

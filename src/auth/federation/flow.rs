@@ -121,6 +121,8 @@ pub async fn start(
     return_to: &str,
     link_user_id: Option<&str>,
 ) -> Result<Result<Started, Failure>, AuthError> {
+    use crate::auth::limits;
+    limits::hit(ctx, &limits::PROVIDER_START_PER_IP, limits::ip(ctx)).await?;
     let endpoints = match ctx.services.upstreams.endpoints(provider).await {
         Ok(endpoints) => endpoints,
         Err(error) => {

@@ -11,7 +11,8 @@ use crate::store::{CodeOutcome, NewToken, TokenPurpose, User};
 
 /// Mails `user` a code that proves the account, to link `provider` (its display name).
 pub async fn send_code(ctx: &Ctx<'_>, user: &User, provider: &str) -> Result<(), AuthError> {
-    if !limits::allow(ctx, &RESEND_PER_ACCOUNT, &user.email).await? {
+    // Its own counter: a verification resend a moment ago must not hold this code back.
+    if !limits::allow(ctx, &RESEND_PER_ACCOUNT, &format!("link:{}", user.id)).await? {
         return Err(Reason::ResendTooSoon.into());
     }
     let (code, hash) = new_code(&user.id, TokenPurpose::LinkIdentity);
