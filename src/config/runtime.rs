@@ -364,6 +364,38 @@ pub struct ProviderConfig {
     pub allow_sign_up: bool,
 }
 
+impl ProviderConfig {
+    /// A provider with only what every type needs; everything else empty or default (display
+    /// name: the slug; sign-up allowed).
+    pub fn new(
+        slug: &str,
+        provider_type: ProviderType,
+        client_id: &str,
+        client_secret: SecretValue,
+    ) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            provider_type,
+            display_name: slug.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+            scopes: Vec::new(),
+            issuer: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            emails_endpoint: None,
+            tenant: None,
+            apple: None,
+            allowed_domains: Vec::new(),
+            claims: BTreeMap::new(),
+            extra_claims: BTreeMap::new(),
+            allow_sign_up: true,
+        }
+    }
+}
+
 /// Who signs Sign in with Apple's client secret JWT.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

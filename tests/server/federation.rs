@@ -20,6 +20,34 @@ use sha2::{Digest, Sha256};
 use super::app::{Client, PASSWORD, TestApp, last_mail, signed_up, spawn_app_with};
 use super::support::each_backend;
 
+/// A loopback listener for an emulated provider, and its base URL.
+async fn loopback() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    (listener, base)
+}
+
+/// Serves an emulated provider in the background.
+fn serve(listener: tokio::net::TcpListener, app: Router) {
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+/// Follows the provider's redirect back to Vestibule's callback in `client`.
+async fn callback(client: &mut Client, back: &str) -> super::app::Page {
+    let path = back
+        .strip_prefix(&client.base)
+        .expect("back to vestibule")
+        .to_owned();
+    client.get(&path).await
+}
+
 /// The quickstart's GitHub client (its secret is `test-secret` in the test app).
 const GITHUB_CLIENT: &str = "Iv1.0123456789abcdef";
 
@@ -53,13 +81,7 @@ struct Github {
 
 impl Github {
     async fn start() -> Github {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!(
-            "http://127.0.0.1:{}",
-            listener.local_addr().expect("addr").port()
-        );
+        let (listener, base) = loopback().await;
         let github = Github {
             base,
             state: Arc::default(),
@@ -70,9 +92,7 @@ impl Github {
             .route("/user", get(gh_user))
             .route("/user/emails", get(gh_emails))
             .with_state(github.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve(listener, app);
         github
     }
 
@@ -208,24 +228,22 @@ fn person(id: u64, email: &str, verified: bool) -> Person {
 async fn through_github(client: &mut Client, start: &str) -> super::app::Page {
     let page = client.get(start).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let to_github = page.location().to_owned();
-    let bounce = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(&to_github)
-        .send()
-        .await
-        .expect("github authorize");
-    assert_eq!(bounce.status(), StatusCode::SEE_OTHER, "{to_github}");
-    let back = bounce
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("redirect back")
-        .to_owned();
-    let path = back.strip_prefix(&client.base).expect("back to vestibule");
-    client.get(path).await
+    let back = bounce(page.location()).await;
+    callback(client, &back).await
+}
+
+/// An account for `email`, and a browser whose GitHub sign-in (with that address, unverified)
+/// landed on the proof page: the account's user id and that browser.
+async fn at_proof_page(app: &TestApp, github: &Github, id: u64, email: &str) -> (Value, Client) {
+    let mut owner = signed_up(app, email).await;
+    let owner_id = who(&mut owner).await["userId"].clone();
+    github.signs_in(person(id, email, false));
+    let mut browser = Client::new(app);
+    let page = through_github(&mut browser, "/oauth/github/start").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/oauth/link");
+    assert!(browser.session().is_none(), "no session before the proof");
+    (owner_id, browser)
 }
 
 async fn who(client: &mut Client) -> Value {
@@ -280,15 +298,7 @@ async fn an_unverified_address_asks_for_proof_of_the_existing_account_before_lin
     let github = Github::start().await;
     each_backend(async |store| {
         let app = app_with_github(store, &github).await;
-        let mut owner = signed_up(&app, "proof@example.com").await;
-        let owner_id = who(&mut owner).await["userId"].clone();
-
-        github.signs_in(person(202, "proof@example.com", false));
-        let mut browser = Client::new(&app);
-        let page = through_github(&mut browser, "/oauth/github/start").await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-        assert_eq!(page.location(), "/oauth/link");
-        assert!(browser.session().is_none(), "no session before the proof");
+        let (owner_id, mut browser) = at_proof_page(&app, &github, 202, "proof@example.com").await;
 
         let proof = browser.get("/oauth/link").await;
         assert_eq!(proof.status, StatusCode::OK);
@@ -345,12 +355,7 @@ async fn a_code_mailed_to_the_existing_account_proves_it_too() {
     let github = Github::start().await;
     each_backend(async |store| {
         let app = app_with_github(store, &github).await;
-        let mut owner = signed_up(&app, "coded@example.com").await;
-        let owner_id = who(&mut owner).await["userId"].clone();
-        github.signs_in(person(707, "coded@example.com", false));
-        let mut browser = Client::new(&app);
-        let page = through_github(&mut browser, "/oauth/github/start").await;
-        assert_eq!(page.location(), "/oauth/link");
+        let (owner_id, mut browser) = at_proof_page(&app, &github, 707, "coded@example.com").await;
         let proof = browser.get("/oauth/link").await;
         assert!(
             proof.body.contains("Email me a code instead"),
@@ -516,7 +521,7 @@ async fn a_signed_in_user_links_github_from_the_account_page_and_unlinks_it_agai
             .await;
         assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
         let back = bounce(start.location()).await;
-        let page = owner.get(back.strip_prefix(&app.base).expect("ours")).await;
+        let page = callback(&mut owner, &back).await;
         assert_eq!(
             page.location(),
             "/account?notice=identity-linked",
@@ -540,7 +545,7 @@ async fn a_signed_in_user_links_github_from_the_account_page_and_unlinks_it_agai
             )
             .await;
         let back = bounce(start.location()).await;
-        let page = other.get(back.strip_prefix(&app.base).expect("ours")).await;
+        let page = callback(&mut other, &back).await;
         assert_eq!(
             page.status,
             StatusCode::CONFLICT,
@@ -607,9 +612,7 @@ async fn an_expired_or_replayed_flow_and_a_tampered_state_end_on_the_error_page(
         let to_github = start.location().to_owned();
         app.state.auth.clock.advance(11 * 60 * 1000);
         let back = bounce(&to_github).await;
-        let page = browser
-            .get(back.strip_prefix(&app.base).expect("ours"))
-            .await;
+        let page = callback(&mut browser, &back).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         assert!(page.body.contains("Sign-in expired"), "{}", page.body);
         assert!(browser.session().is_none());
@@ -638,9 +641,7 @@ async fn an_expired_or_replayed_flow_and_a_tampered_state_end_on_the_error_page(
         let start = victim.get("/oauth/github/start").await;
         let back = bounce(start.location()).await;
         let mut attacker = Client::new(&app);
-        let page = attacker
-            .get(back.strip_prefix(&app.base).expect("ours"))
-            .await;
+        let page = callback(&mut attacker, &back).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         assert!(attacker.session().is_none());
 
@@ -681,9 +682,7 @@ async fn disabling_a_provider_applies_at_once_and_its_flows_under_way_end_cleanl
                 .expect("activates");
         app.state.live.swap(active);
 
-        let page = browser
-            .get(back.strip_prefix(&app.base).expect("ours"))
-            .await;
+        let page = callback(&mut browser, &back).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
         assert!(
             page.body.contains("This sign-in method is not available"),
@@ -711,9 +710,7 @@ async fn a_provider_slower_than_the_timeout_ends_on_the_error_page() {
     let mut browser = Client::new(&app);
     let start = browser.get("/oauth/github/start").await;
     let back = bounce(start.location()).await;
-    let page = browser
-        .get(back.strip_prefix(&app.base).expect("ours"))
-        .await;
+    let page = callback(&mut browser, &back).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     assert!(
         page.body.contains("GitHub could not be reached"),
@@ -741,6 +738,7 @@ async fn starting_provider_sign_ins_is_limited_per_address() {
     .await;
 }
 
+/// The emulated provider's answer to an authorization request: where it sends the browser.
 async fn bounce(to_github: &str) -> String {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

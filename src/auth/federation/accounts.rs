@@ -95,31 +95,12 @@ pub fn check_domain(provider: &ProviderConfig, identity: &UpstreamIdentity) -> R
 mod tests {
     use super::*;
     use crate::config::runtime::SecretValue;
-    use std::collections::BTreeMap;
 
     fn provider(kind: ProviderType) -> ProviderConfig {
-        ProviderConfig {
-            slug: "p".into(),
-            provider_type: kind,
-            display_name: "P".into(),
-            client_id: "id".into(),
-            client_secret: SecretValue {
-                secret_key: "k".into(),
-            },
-            scopes: vec![],
-            issuer: None,
-            authorization_endpoint: None,
-            token_endpoint: None,
-            userinfo_endpoint: None,
-            jwks_uri: None,
-            emails_endpoint: None,
-            tenant: None,
-            apple: None,
-            allowed_domains: vec![],
-            claims: BTreeMap::new(),
-            extra_claims: BTreeMap::new(),
-            allow_sign_up: true,
-        }
+        let secret = SecretValue {
+            secret_key: "k".into(),
+        };
+        ProviderConfig::new("p", kind, "id", secret)
     }
 
     fn public() -> SignUpConfig {

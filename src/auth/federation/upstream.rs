@@ -400,14 +400,24 @@ impl Upstreams {
         url: &str,
         access_token: &str,
     ) -> Result<Value, UpstreamError> {
-        let response = self
+        self.get_json(url, Some(access_token)).await
+    }
+
+    /// A JSON document by GET, with the access token when given; an HTTP error status is
+    /// [`UpstreamError::Unreachable`].
+    async fn get_json(
+        &self,
+        url: &str,
+        access_token: Option<&str>,
+    ) -> Result<Value, UpstreamError> {
+        let mut request = self
             .client()?
             .get(url)
-            .bearer_auth(access_token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = access_token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(UpstreamError::Unreachable(format!(
                 "{}: {}",
@@ -439,21 +449,7 @@ impl Upstreams {
                 }
             }
         }
-        let response = self
-            .client()?
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !response.status().is_success() {
-            return Err(UpstreamError::Unreachable(format!(
-                "{}: {}",
-                path_of(url),
-                response.status()
-            )));
-        }
-        let document = read_json(response).await?;
+        let document = self.get_json(url, None).await?;
         if let Ok(mut cache) = self.inner.documents.lock() {
             cache.insert(
                 url.to_owned(),

@@ -389,29 +389,33 @@ pub async fn link_submit(
         Ok(SignInOutcome::Success(proven)) if proven.id == user.id => {
             complete_link(&state, &request, &id_hash, &proven, Factor::Password).await
         }
+        // Another account's password (or none) proves nothing here.
         Ok(_) => {
-            let message = super::messages::reason(&crate::auth::Reason::InvalidCredentials);
-            proof_page(
+            wrong_password(
                 &state,
                 &request,
-                StatusCode::UNAUTHORIZED,
-                Some(&message),
-                false,
+                crate::auth::Reason::InvalidCredentials.into(),
             )
             .await
         }
-        Err(e) => {
-            let (message, _) = shown(e)?;
-            proof_page(
-                &state,
-                &request,
-                StatusCode::UNAUTHORIZED,
-                Some(&message),
-                false,
-            )
-            .await
-        }
+        Err(e) => wrong_password(&state, &request, e).await,
     }
+}
+
+async fn wrong_password(
+    state: &AppState,
+    request: &PageRequest,
+    error: crate::auth::AuthError,
+) -> Result<Response, PageError> {
+    let (message, _) = shown(error)?;
+    proof_page(
+        state,
+        request,
+        StatusCode::UNAUTHORIZED,
+        Some(&message),
+        false,
+    )
+    .await
 }
 
 /// `POST /oauth/link/code`: mails the account a code that proves it.

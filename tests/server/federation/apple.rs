@@ -21,6 +21,7 @@ use vestibule::crypto::keys::{SigningAlgorithm, SigningKey};
 
 use super::super::app::{Client, TestApp, field_value, spawn_app_with_secrets};
 use super::super::support::each_backend;
+use super::{loopback, serve};
 
 const SERVICES_ID: &str = "com.example.vestibule";
 const TEAM: &str = "TEAM123456";
@@ -49,13 +50,7 @@ struct Apple {
 
 impl Apple {
     async fn start() -> Apple {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!(
-            "http://127.0.0.1:{}",
-            listener.local_addr().expect("addr").port()
-        );
+        let (listener, base) = loopback().await;
         let apple = Apple {
             base,
             idp_key: Arc::new(SigningKey::generate(SigningAlgorithm::ES256, 0, 0).expect("key")),
@@ -68,9 +63,7 @@ impl Apple {
             .route("/auth/token", post(token))
             .route("/auth/keys", get(keys))
             .with_state(apple.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve(listener, app);
         apple
     }
 
@@ -176,30 +169,18 @@ async fn keys(State(a): State<Apple>) -> Json<Value> {
 }
 
 fn apple_provider(base: &str) -> ProviderConfig {
+    let secret = SecretValue {
+        secret_key: SECRET_KEY.into(),
+    };
     ProviderConfig {
-        slug: "apple".into(),
-        provider_type: ProviderType::Apple,
         display_name: "Apple".into(),
-        client_id: SERVICES_ID.into(),
-        client_secret: SecretValue {
-            secret_key: SECRET_KEY.into(),
-        },
         scopes: vec!["openid".into(), "name".into(), "email".into()],
         issuer: Some(base.to_owned()),
-        authorization_endpoint: None,
-        token_endpoint: None,
-        userinfo_endpoint: None,
-        jwks_uri: None,
-        emails_endpoint: None,
-        tenant: None,
         apple: Some(AppleClientSecret {
             team_id: TEAM.into(),
             key_id: KEY_ID.into(),
         }),
-        allowed_domains: vec![],
-        claims: Default::default(),
-        extra_claims: Default::default(),
-        allow_sign_up: true,
+        ..ProviderConfig::new("apple", ProviderType::Apple, SERVICES_ID, secret)
     }
 }
 

@@ -5,7 +5,7 @@
 //! upstream tokens: `alg: none`, HS256 keyed with the JWKS public key, an unknown `kid`, a wrong
 //! `aud`, an expired token, a tenant not welcome, and an issuer that does not match `tid`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +23,7 @@ use vestibule::config::runtime::{ProviderConfig, ProviderType, SecretValue};
 
 use super::super::app::{Client, TestApp, signed_up, spawn_app_with};
 use super::super::support::each_backend;
+use super::{loopback, serve};
 
 const CLIENT: &str = "entra-client-id";
 const TENANT: &str = "0b7e6f1c-4a55-4c3e-9d2a-1f0c2e3d4b5a";
@@ -47,13 +48,7 @@ struct Entra {
 
 impl Entra {
     async fn start() -> Entra {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!(
-            "http://127.0.0.1:{}",
-            listener.local_addr().expect("addr").port()
-        );
+        let (listener, base) = loopback().await;
         let rng = SystemRandom::new();
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
@@ -82,9 +77,7 @@ impl Entra {
             .route("/keys", get(keys))
             .route("/oauth2/userinfo", get(userinfo))
             .with_state(entra.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        serve(listener, app);
         entra
     }
 
@@ -187,28 +180,13 @@ async fn userinfo(headers: axum::http::HeaderMap) -> Response {
 }
 
 fn provider(slug: &str, kind: ProviderType) -> ProviderConfig {
+    // The test app gives every Secret key the value `test-secret`.
+    let secret = SecretValue {
+        secret_key: "oauth.github.client-secret".into(),
+    };
     ProviderConfig {
-        slug: slug.into(),
-        provider_type: kind,
-        display_name: slug.into(),
-        client_id: CLIENT.into(),
-        // The test app gives every Secret key the value `test-secret`.
-        client_secret: SecretValue {
-            secret_key: "oauth.github.client-secret".into(),
-        },
         scopes: vec!["openid".into(), "email".into()],
-        issuer: None,
-        authorization_endpoint: None,
-        token_endpoint: None,
-        userinfo_endpoint: None,
-        jwks_uri: None,
-        emails_endpoint: None,
-        tenant: None,
-        apple: None,
-        allowed_domains: vec![],
-        claims: BTreeMap::new(),
-        extra_claims: BTreeMap::new(),
-        allow_sign_up: true,
+        ..ProviderConfig::new(slug, kind, CLIENT, secret)
     }
 }
 
@@ -247,22 +225,8 @@ async fn round_trip(app: &TestApp, slug: &str) -> (Client, super::super::app::Pa
     let mut browser = Client::new(app);
     let start = browser.get(&format!("/oauth/{slug}/start")).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
-    let back = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(start.location())
-        .send()
-        .await
-        .expect("authorize")
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("back")
-        .to_owned();
-    let page = browser
-        .get(back.strip_prefix(&app.base).expect("ours"))
-        .await;
+    let back = super::bounce(start.location()).await;
+    let page = super::callback(&mut browser, &back).await;
     (browser, page)
 }
 
