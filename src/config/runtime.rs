@@ -98,6 +98,18 @@ impl RuntimeConfig {
         })
     }
 
+    /// The enabled upstream provider with this slug.
+    pub fn provider(&self, slug: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.slug == slug)
+    }
+
+    /// A provider's button label, or the slug itself when it is no longer configured (an
+    /// identity linked through a provider since removed).
+    pub fn provider_name<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.provider(slug)
+            .map_or(slug, |p| p.display_name.as_str())
+    }
+
     /// Whether `hash` matches the content (a config edited by hand, or truncated, does not).
     pub fn hash_is_valid(&self) -> bool {
         self.hash == self.compute_hash()

@@ -38,8 +38,6 @@ pub struct Flow {
     pub return_to: String,
     /// The account to link to, for a flow started from `/account`.
     pub link_user_id: Option<String>,
-    /// When the flow started, Unix ms.
-    pub created_at: i64,
 }
 
 /// A provider identity waiting for proof of the existing account.
@@ -97,7 +95,7 @@ impl Store {
     pub async fn take_flow(&self, id_hash: &str, now: i64) -> Result<Option<Flow>, StoreError> {
         let row = sqlx::query(
             "DELETE FROM federation_flows WHERE id_hash = $1 \
-             RETURNING provider, return_to, link_user_id, created_at, expires_at",
+             RETURNING provider, return_to, link_user_id, expires_at",
         )
         .bind(id_hash)
         .fetch_optional(&self.pool)
@@ -111,7 +109,6 @@ impl Store {
             provider: row.try_get("provider")?,
             return_to: row.try_get("return_to")?,
             link_user_id: row.try_get("link_user_id")?,
-            created_at: row.try_get("created_at")?,
         }))
     }
 

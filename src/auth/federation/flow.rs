@@ -87,11 +87,6 @@ pub fn derive(flow_id: &str, label: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
-/// The provider with this slug, if it is configured and enabled.
-pub fn provider<'a>(ctx: &'a Ctx<'_>, slug: &str) -> Option<&'a ProviderConfig> {
-    ctx.active.config.providers.iter().find(|p| p.slug == slug)
-}
-
 /// Where the provider sends the browser back.
 pub fn callback_url(ctx: &Ctx<'_>, slug: &str) -> String {
     crate::auth::link(ctx, &format!("/oauth/{slug}/callback"))
@@ -189,6 +184,10 @@ fn authorization_url(
 
 /// What a completed callback leads to.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per callback, consumed at once by the handler"
+)]
 pub enum Arrival {
     /// Sign `user` in through `identity`.
     SignIn {
@@ -209,15 +208,8 @@ pub enum Arrival {
         /// For the pending-link cookie (only its hash is stored).
         pending_id: String,
     },
-    /// A signed-in user linked this provider from `/account`.
-    Linked {
-        /// The account.
-        user_id: String,
-        /// The new identity.
-        identity: Identity,
-        /// Where to go afterwards.
-        return_to: String,
-    },
+    /// The signed-in user linked this provider from `/account` (the flow's owner, checked).
+    Linked,
 }
 
 /// What came back to the callback.
@@ -246,7 +238,7 @@ pub async fn callback(
     ctx: &Ctx<'_>,
     input: &Callback<'_>,
 ) -> Result<Result<Arrival, Failure>, AuthError> {
-    let Some(provider) = provider(ctx, input.slug) else {
+    let Some(provider) = ctx.active.config.provider(input.slug) else {
         return Ok(Err(Failure::Disabled));
     };
     let Some(flow_id) = input.flow_id.filter(|id| crypto::is_token(id)) else {
@@ -386,7 +378,7 @@ async fn authenticate(
             tracing::warn!(provider = %slug, "userinfo sub differs from the ID token's");
             return Err(Failure::Token);
         }
-        let read = mapped(&info, &provider.claims);
+        let read = id_token::mapped(&info, &provider.claims);
         identity.email = read.email;
         identity.email_verified = read.email_verified;
         identity.name = identity.name.or(read.name);
@@ -421,7 +413,7 @@ async fn oauth2_identity(
         .as_deref()
         .ok_or_else(|| UpstreamError::Protocol("no userinfo endpoint".into()))?;
     let info = upstreams.get_with_token(userinfo, access_token).await?;
-    let mut identity = mapped(&info, &provider.claims);
+    let mut identity = id_token::mapped(&info, &provider.claims);
     if identity.subject.is_empty() {
         return Err(UpstreamError::Protocol("userinfo without a subject".into()));
     }
@@ -441,31 +433,6 @@ async fn oauth2_identity(
             == Some(true);
     }
     Ok(identity)
-}
-
-/// An identity read from a JSON object through the provider's claim mapping. Subjects may be
-/// numbers (GitHub's `id`).
-fn mapped(info: &Value, claims: &std::collections::BTreeMap<String, String>) -> UpstreamIdentity {
-    let claim = |role: &str, standard: &str| {
-        let name = claims.get(role).map_or(standard, String::as_str);
-        info.get(name)
-    };
-    let text = |v: Option<&Value>| match v {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    UpstreamIdentity {
-        subject: text(claim("subject", "sub")).unwrap_or_default(),
-        email: text(claim("email", "email")).map(|e| e.to_lowercase()),
-        email_verified: match claim("emailVerified", "email_verified") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s == "true",
-            _ => false,
-        },
-        name: text(claim("name", "name")),
-        picture: text(claim("picture", "picture")),
-    }
 }
 
 /// The profile worth keeping from an identity: a name of at most 128 characters without control
@@ -520,11 +487,7 @@ async fn settle(
             .fill_profile(&user.id, name.as_deref(), picture.as_deref(), ctx.now)
             .await?;
         if link_user_id.is_some() {
-            return Ok(Ok(Arrival::Linked {
-                user_id: user.id,
-                identity: linked,
-                return_to,
-            }));
+            return Ok(Ok(Arrival::Linked));
         }
         return Ok(Ok(Arrival::SignIn {
             user,
@@ -539,11 +502,7 @@ async fn settle(
             return Ok(Err(failure));
         }
         return match store.link_identity(&new_identity(&user_id)).await {
-            Ok(linked) => Ok(Ok(Arrival::Linked {
-                user_id,
-                identity: linked,
-                return_to,
-            })),
+            Ok(_) => Ok(Ok(Arrival::Linked)),
             Err(StoreError::IdentityTaken) => Ok(Err(Failure::IdentityTaken)),
             Err(e) => Err(e.into()),
         };

@@ -138,27 +138,38 @@ pub fn check(claims: &Value, expected: &Expected<'_>) -> Result<UpstreamIdentity
             if crate::crypto::constant_time_eq(nonce.as_bytes(), expected.nonce.as_bytes()) => {}
         _ => return Err(Refusal::Nonce),
     }
-    let claim = |role: &str, standard: &str| -> Option<&Value> {
-        let name = expected.claims.get(role).map_or(standard, String::as_str);
-        claims.get(name)
+    let identity = mapped(claims, expected.claims);
+    if identity.subject.is_empty() {
+        return Err(Refusal::Subject);
+    }
+    Ok(identity)
+}
+
+/// The identity in a JSON object (ID token claims, or a userinfo answer) read through the
+/// provider's claim mapping: a role missing from `claims` uses the standard claim. Subjects may
+/// be numbers (GitHub's `id`); an absent one is empty. Some providers send `email_verified` as
+/// the string `"true"`. Emails are lower-cased.
+pub fn mapped(info: &Value, claims: &BTreeMap<String, String>) -> UpstreamIdentity {
+    let claim = |role: &str, standard: &str| {
+        let name = claims.get(role).map_or(standard, String::as_str);
+        info.get(name)
     };
-    let as_text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let subject = as_text(claim("subject", "sub"))
-        .filter(|s| !s.is_empty())
-        .ok_or(Refusal::Subject)?;
-    // Some providers send `"true"` as a string.
-    let email_verified = match claim("emailVerified", "email_verified") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        _ => false,
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
-    Ok(UpstreamIdentity {
-        subject,
-        email: as_text(claim("email", "email")).map(|e| e.to_lowercase()),
-        email_verified,
-        name: as_text(claim("name", "name")),
-        picture: as_text(claim("picture", "picture")),
-    })
+    UpstreamIdentity {
+        subject: text(claim("subject", "sub")).unwrap_or_default(),
+        email: text(claim("email", "email")).map(|e| e.to_lowercase()),
+        email_verified: match claim("emailVerified", "email_verified") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        },
+        name: text(claim("name", "name")),
+        picture: text(claim("picture", "picture")),
+    }
 }
 
 #[cfg(test)]

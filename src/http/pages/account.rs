@@ -150,12 +150,7 @@ async fn account_page(
     let identities: Vec<_> = identities
         .into_iter()
         .map(|i| {
-            let name = active
-                .config
-                .providers
-                .iter()
-                .find(|p| p.slug == i.provider)
-                .map_or_else(|| i.provider.clone(), |p| p.display_name.clone());
+            let name = active.config.provider_name(&i.provider).to_owned();
             context! {
                 id => i.id,
                 provider => i.provider,

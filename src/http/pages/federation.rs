@@ -126,9 +126,7 @@ fn failure_page(
 fn slug_label<'a>(active: &'a Active, slug: &str) -> &'a str {
     active
         .config
-        .providers
-        .iter()
-        .find(|p| p.slug == slug)
+        .provider(slug)
         .map_or("unknown", |p| p.slug.as_str())
 }
 
@@ -145,7 +143,7 @@ async fn begin(
     back: &str,
 ) -> Result<Response, PageError> {
     let ctx = request.ctx(state);
-    let Some(provider) = flow::provider(&ctx, slug) else {
+    let Some(provider) = ctx.active.config.provider(slug) else {
         return failure_page(request, Failure::Disabled, None, back);
     };
     match flow::start(&ctx, provider, return_to, link_user_id).await? {
@@ -205,7 +203,7 @@ async fn finish(
 ) -> Result<Response, PageError> {
     let who = request.session(state).await?;
     let ctx = request.ctx(state);
-    let provider = flow::provider(&ctx, slug);
+    let provider = ctx.active.config.provider(slug);
     let label = slug_label(&request.active, slug);
     let input = Callback {
         slug,
@@ -259,9 +257,10 @@ async fn finish(
             );
             Ok(see_other("/oauth/link", &[clear_flow, cookie]))
         }
-        Arrival::Linked { user_id, .. } => {
-            if let Some(user) = state.auth.store.user_by_id(&user_id).await? {
-                notify(&ctx, &user.email, name, true).await;
+        Arrival::Linked => {
+            // The flow's owner is this browser's signed-in user (the callback checked).
+            if let Some(who) = &who {
+                notify(&ctx, &who.user.email, name, true).await;
             }
             Ok(see_other("/account?notice=identity-linked", &[clear_flow]))
         }
@@ -325,15 +324,6 @@ async fn pending_of(
         .map(|user| (id_hash, pending, user)))
 }
 
-fn provider_name<'a>(active: &'a Active, slug: &'a str) -> &'a str {
-    active
-        .config
-        .providers
-        .iter()
-        .find(|p| p.slug == slug)
-        .map_or(slug, |p| p.display_name.as_str())
-}
-
 async fn proof_page(
     state: &AppState,
     request: &PageRequest,
@@ -344,7 +334,7 @@ async fn proof_page(
     let Some((_, pending, user)) = pending_of(state, request).await? else {
         return failure_page(request, Failure::Expired, None, "/sign-in");
     };
-    let name = provider_name(&request.active, &pending.provider);
+    let name = request.active.config.provider_name(&pending.provider);
     page(
         status,
         "link_identity.html",
@@ -426,7 +416,11 @@ pub async fn link_send_code(
     let Some((_, pending, user)) = pending_of(&state, &request).await? else {
         return failure_page(&request, Failure::Expired, None, "/sign-in");
     };
-    let name = provider_name(&request.active, &pending.provider).to_owned();
+    let name = request
+        .active
+        .config
+        .provider_name(&pending.provider)
+        .to_owned();
     match proof::send_code(&request.ctx(&state), &user, &name).await {
         Ok(()) => Ok(see_other("/oauth/link?sent=1", &[])),
         Err(e) => {
@@ -468,7 +462,7 @@ async fn complete_link(
     let Some(pending) = store.take_pending_link(id_hash, ctx.now).await? else {
         return failure_page(request, Failure::Expired, None, "/sign-in");
     };
-    let Some(provider) = flow::provider(&ctx, &pending.provider) else {
+    let Some(provider) = ctx.active.config.provider(&pending.provider) else {
         return failure_page(request, Failure::Disabled, None, "/sign-in");
     };
     let identity = match store
@@ -549,14 +543,8 @@ pub async fn unlink(
         return Ok(see_other("/account?notice=last-identity", &[]));
     }
     if store.unlink_identity(&who.user.id, &target.id).await? {
-        let name = request
-            .active
-            .config
-            .providers
-            .iter()
-            .find(|p| p.slug == target.provider)
-            .map_or(target.provider.clone(), |p| p.display_name.clone());
-        notify(&request.ctx(&state), &who.user.email, &name, false).await;
+        let name = request.active.config.provider_name(&target.provider);
+        notify(&request.ctx(&state), &who.user.email, name, false).await;
     }
     Ok(see_other("/account?notice=identity-unlinked", &[]))
 }

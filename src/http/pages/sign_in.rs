@@ -69,7 +69,7 @@ pub async fn sign_in_page(
     }
     let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
     if let Some(slug) = q.provider.as_deref()
-        && active.config.providers.iter().any(|p| p.slug == slug)
+        && active.config.provider(slug).is_some()
     {
         return Ok(see_other(
             &format!("/oauth/{slug}/start{}", redirect_query(&redirect_url)),
