@@ -39,6 +39,14 @@ pub enum Reason {
     SameEmail,
     /// The new address cannot be used (taken; not said which, so nothing is revealed).
     EmailUnavailable,
+    /// A second-factor code (authenticator app or backup code) is wrong or already used.
+    InvalidSecondFactor,
+    /// The half-signed-in step ran out or was already finished: sign in again.
+    SecondFactorExpired,
+    /// An authenticator app is already set up (remove it first to replace it).
+    AlreadyEnrolled,
+    /// No second factor of that kind is set up, or the policy does not offer it.
+    FactorUnavailable,
 }
 
 /// Why an auth operation failed.

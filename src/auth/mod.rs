@@ -13,6 +13,7 @@ pub mod flows;
 pub mod limits;
 pub mod maintenance;
 pub mod metrics;
+pub mod mfa;
 pub mod oidc;
 pub mod password;
 pub mod redirect;

@@ -22,6 +22,13 @@ pub enum Factor {
     Email,
     /// An upstream identity provider's sign-in (`amr: fed`).
     Federated,
+    /// A code from an authenticator app (`amr: otp`).
+    Totp,
+    /// A single-use backup code (`amr: otp`).
+    BackupCode,
+    /// A device the user marked as trusted after an earlier second factor: it skips the
+    /// challenge but is not itself a factor (no `amr` value, no step-up).
+    RememberedDevice,
 }
 
 impl Factor {
@@ -31,6 +38,9 @@ impl Factor {
             Factor::Password => "password",
             Factor::Email => "email",
             Factor::Federated => "federated",
+            Factor::Totp => "totp",
+            Factor::BackupCode => "backup_code",
+            Factor::RememberedDevice => "remembered_device",
         }
     }
 
@@ -40,8 +50,16 @@ impl Factor {
             "password" => Some(Factor::Password),
             "email" => Some(Factor::Email),
             "federated" => Some(Factor::Federated),
+            "totp" => Some(Factor::Totp),
+            "backup_code" => Some(Factor::BackupCode),
+            "remembered_device" => Some(Factor::RememberedDevice),
             _ => None,
         }
+    }
+
+    /// Whether this is a second factor shown just now (what MFA and step-up ask for).
+    pub fn is_second(self) -> bool {
+        matches!(self, Factor::Totp | Factor::BackupCode)
     }
 }
 
@@ -189,7 +207,14 @@ mod tests {
 
     #[test]
     fn factors_round_trip_through_their_stored_names() {
-        for factor in [Factor::Password, Factor::Email, Factor::Federated] {
+        for factor in [
+            Factor::Password,
+            Factor::Email,
+            Factor::Federated,
+            Factor::Totp,
+            Factor::BackupCode,
+            Factor::RememberedDevice,
+        ] {
             assert_eq!(Factor::parse(factor.as_str()), Some(factor));
         }
         assert_eq!(Factor::parse("carrier-pigeon"), None);

@@ -129,12 +129,21 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     std::fs::create_dir_all(&options.data_dir)?;
     let data_dir = std::fs::canonicalize(&options.data_dir)?;
     let keys_file = data_dir.join(crate::config::files::REGION_KEYS_FILE);
+    // Generated on first start and kept: every sealed TOTP secret depends on it.
+    let mfa_key_file = data_dir.join(crate::config::files::REGION_MFA_KEY_FILE);
+    if !mfa_key_file.exists() {
+        write_private(
+            &mfa_key_file,
+            crate::crypto::sealing::generate_encoded().as_bytes(),
+        )?;
+    }
     let mut source = DevSource::new(DevSourceOptions {
         dir: options.dir.clone(),
         port: options.port,
         vestibule: options.vestibule.clone(),
         poll_interval: Duration::from_millis(500),
         keys_file: Some(keys_file.clone()),
+        mfa_key_file: Some(mfa_key_file),
         client_secrets_dir: Some(data_dir.join("client-secrets")),
     });
     let (config, secrets) = match source.next().await {

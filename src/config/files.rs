@@ -11,3 +11,7 @@ pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
 /// Key of the region's Secret that holds the signing key set (JSON) the server signs with and
 /// publishes as its JWKS.
 pub const REGION_KEYS_FILE: &str = "signing-keys.json";
+/// Key of the MFA key (base64 of 32 bytes) in a region's Secret: it seals TOTP secrets and keys
+/// the MACs of backup codes and remembered devices. Generated once, never rotated by itself
+/// (every sealed secret depends on it).
+pub const REGION_MFA_KEY_FILE: &str = "mfa-key";

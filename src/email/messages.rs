@@ -114,6 +114,64 @@ pub fn identity_changed(to: &str, product: &str, provider: &str, linked: bool) -
     )
 }
 
+/// What changed about an account's second factors, for [`mfa_changed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaChange {
+    /// An authenticator app was added.
+    AppAdded,
+    /// The authenticator app (and its backup codes) was removed.
+    AppRemoved,
+    /// A new set of backup codes replaced the old one.
+    CodesRegenerated,
+    /// A backup code was used to sign in; this many are left.
+    CodeUsed(u32),
+    /// An administrator removed every second factor.
+    Reset,
+}
+
+/// Notice of a change to the account's second factors (SECURITY 27).
+pub fn mfa_changed(to: &str, product: &str, change: MfaChange) -> Message {
+    let (subject, what) = match change {
+        MfaChange::AppAdded => (
+            format!("An authenticator app was added to your {product} account"),
+            "Signing in now asks for a code from your authenticator app.".to_owned(),
+        ),
+        MfaChange::AppRemoved => (
+            format!("Two-step verification was turned off for your {product} account"),
+            "Your authenticator app and its backup codes were removed from your account."
+                .to_owned(),
+        ),
+        MfaChange::CodesRegenerated => (
+            format!("New backup codes for your {product} account"),
+            "A new set of backup codes was created; the old ones no longer work.".to_owned(),
+        ),
+        MfaChange::CodeUsed(left) => (
+            format!("A backup code was used to sign in to your {product} account"),
+            format!(
+                "A backup code was used to sign in. {left} unused code{} left.",
+                if left == 1 { " is" } else { "s are" }
+            ),
+        ),
+        MfaChange::Reset => (
+            format!("Two-step verification was reset for your {product} account"),
+            "An administrator removed your second factors. Set one up again from your account page."
+                .to_owned(),
+        ),
+    };
+    compose(
+        to,
+        subject,
+        &[
+            Para::Text(what),
+            Para::Text(
+                "If this was you, there is nothing else to do. If it wasn't, reset your password \
+                 now from the sign-in page and review your account's sessions."
+                    .into(),
+            ),
+        ],
+    )
+}
+
 /// A sign-in from a browser or device this account has not used before (SECURITY 14).
 pub fn new_sign_in(to: &str, product: &str, device: &str, ip: &str) -> Message {
     compose(

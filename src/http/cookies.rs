@@ -13,6 +13,11 @@ pub const CSRF: &str = "__Host-vestibule_csrf";
 pub const FLOW: &str = "__Host-vestibule_oauth";
 /// A provider identity waiting for proof of the existing account (`/oauth/link`).
 pub const PENDING_LINK: &str = "__Host-vestibule_link";
+/// The half-signed-in state between a first factor and the second (`/sign-in/factor`).
+pub const MFA_PENDING: &str = "__Host-vestibule_mfa";
+/// A device the user chose to trust: skips the second factor until it expires or their factors
+/// change.
+pub const REMEMBERED_DEVICE: &str = "__Host-vestibule_device";
 
 /// The value of cookie `name` in the request, if any.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

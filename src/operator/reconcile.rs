@@ -193,11 +193,15 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     );
     // Every region gets the whole key set in the same pass: a new key is published everywhere
     // an hour before any region may sign with it (SECURITY 48).
-    let keys_json = keys.to_json().map_err(|e| Error::Keys(e.to_string()))?;
+    let keys_json = keys
+        .signing
+        .to_json()
+        .map_err(|e| Error::Keys(e.to_string()))?;
     values.insert(
         super::signing::REGION_KEYS_FILE.to_owned(),
         String::from_utf8_lossy(&keys_json).into_owned(),
     );
+    values.insert(super::signing::MFA_KEY_FILE.to_owned(), keys.mfa);
     ctx.secrets.record(
         vestibule,
         super::dependencies::secrets_of(

@@ -19,6 +19,9 @@ use crate::resources::Vestibule;
 
 /// Key of the key set in the key Secret.
 pub const KEYS_FILE: &str = "keys.json";
+/// Key of the MFA key in the key Secret (generated once, kept; shipped to every region as
+/// `mfa-key`, so every region opens the TOTP secrets the others sealed).
+pub const MFA_KEY_FILE: &str = crate::config::files::REGION_MFA_KEY_FILE;
 /// Key of the key set in each region's Secret (the server signs with it and publishes its JWKS).
 pub use crate::config::files::REGION_KEYS_FILE;
 /// Annotation asking for a rotation now (the value is ignored).
@@ -67,28 +70,43 @@ fn algorithm(configured: crate::config::runtime::SigningAlgorithm) -> SigningAlg
     }
 }
 
-/// Reads the key set, plans it, and writes it back when it changed. Returns the set to ship.
+/// The Vestibule's keys as they are shipped to its regions.
+#[derive(Debug)]
+pub struct Keys {
+    /// The token-signing key set.
+    pub signing: KeySet,
+    /// The MFA key, base64 (never logged).
+    pub mfa: String,
+}
+
+/// Reads the key set, plans it, and writes it back when it changed (or the MFA key is
+/// missing, which is then generated). Returns the keys to ship.
 pub async fn ensure_keys(
     client: &Client,
     vestibule: &Vestibule,
     config: &RuntimeConfig,
     now_ms: i64,
     metrics: &super::metrics::OperatorMetrics,
-) -> Result<KeySet, Error> {
+) -> Result<Keys, Error> {
     let namespace = namespace_of(vestibule);
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let name = secret_name(vestibule);
-    let current = match api.get_opt(&name).await? {
-        Some(secret) => match secret.data.as_ref().and_then(|d| d.get(KEYS_FILE)) {
-            Some(bytes) => KeySet::from_json(&bytes.0).map_err(|e| Error::Keys(e.to_string()))?,
-            None => KeySet::default(),
-        },
+    let stored = api.get_opt(&name).await?;
+    let data = stored.as_ref().and_then(|s| s.data.as_ref());
+    let current = match data.and_then(|d| d.get(KEYS_FILE)) {
+        Some(bytes) => KeySet::from_json(&bytes.0).map_err(|e| Error::Keys(e.to_string()))?,
         None => KeySet::default(),
     };
+    let stored_mfa = data
+        .and_then(|d| d.get(MFA_KEY_FILE))
+        .and_then(|b| String::from_utf8(b.0.clone()).ok())
+        .filter(|k| crate::crypto::sealing::MfaKey::from_encoded(k).is_ok());
+    let mfa_missing = stored_mfa.is_none();
+    let mfa = stored_mfa.unwrap_or_else(crate::crypto::sealing::generate_encoded);
     let force = vestibule.annotations().contains_key(ROTATE_ANNOTATION);
     let planned =
         plan(&current, &policy(config), now_ms, force).map_err(|e| Error::Keys(e.to_string()))?;
-    if planned != current {
+    if planned != current || mfa_missing {
         let json = planned.to_json().map_err(|e| Error::Keys(e.to_string()))?;
         let secret = Secret {
             metadata: ObjectMeta {
@@ -99,7 +117,15 @@ pub async fn ensure_keys(
                 ..ObjectMeta::default()
             },
             type_: Some("Opaque".into()),
-            data: Some(BTreeMap::from([(KEYS_FILE.to_owned(), ByteString(json))])),
+            // Both keys in every apply: one field manager owns them, and a key left out of an
+            // apply would be deleted.
+            data: Some(BTreeMap::from([
+                (KEYS_FILE.to_owned(), ByteString(json)),
+                (
+                    MFA_KEY_FILE.to_owned(),
+                    ByteString(mfa.clone().into_bytes()),
+                ),
+            ])),
             ..Secret::default()
         };
         api.patch(
@@ -123,5 +149,8 @@ pub async fn ensure_keys(
             .await?;
         metrics.write("patch", "Vestibule");
     }
-    Ok(planned)
+    Ok(Keys {
+        signing: planned,
+        mfa,
+    })
 }

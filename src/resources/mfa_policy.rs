@@ -120,7 +120,8 @@ impl Default for TotpFactor {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebauthnFactor {
-    /// Whether users may register passkeys or security keys.
+    /// Whether users may register passkeys or security keys. Not implemented yet: `true` is
+    /// refused.
     #[serde(default)]
     pub enabled: bool,
     /// Whether a passkey may also replace the password (first factor).

@@ -27,6 +27,9 @@ pub struct DevSourceOptions {
     /// The token-signing key set (`dev` keeps it in its data directory), served as the region
     /// Secret's `signing-keys.json` would be.
     pub keys_file: Option<PathBuf>,
+    /// The MFA key (`dev` generates it into its data directory), served as the region Secret's
+    /// `mfa-key` would be.
+    pub mfa_key_file: Option<PathBuf>,
     /// Where client secrets are generated for confidential Applications whose `secretName`
     /// Secret is not in DIR (one file per client id).
     pub client_secrets_dir: Option<PathBuf>,
@@ -133,6 +136,11 @@ impl DevSource {
             && let Ok(json) = std::fs::read_to_string(path)
         {
             secrets = secrets.with(crate::config::files::REGION_KEYS_FILE, json);
+        }
+        if let Some(path) = &self.options.mfa_key_file
+            && let Ok(key) = std::fs::read_to_string(path)
+        {
+            secrets = secrets.with(crate::config::files::REGION_MFA_KEY_FILE, key);
         }
         Ok((config, secrets))
     }

@@ -80,6 +80,9 @@ pub enum ActivateError {
     /// The signing key set in the region's Secret is damaged.
     #[error("signing keys (signing-keys.json): {0}")]
     Keys(#[from] crate::crypto::keys::KeyError),
+    /// The MFA key in the region's Secret is unusable.
+    #[error("MFA key (mfa-key): {0}")]
+    MfaKey(#[from] crate::crypto::sealing::SealError),
 }
 
 /// A validated config and what is derived from it.
@@ -107,6 +110,9 @@ pub struct Active {
     /// them in its data directory). `None`: no key set was given, so nothing can be signed and
     /// the JWKS is empty.
     pub keys: Option<crate::crypto::keys::KeySet>,
+    /// The MFA key that seals TOTP secrets and keys backup-code and remembered-device MACs
+    /// (`mfa-key` in the region's Secret). Required as soon as any MFA policy offers a factor.
+    pub mfa_key: Option<crate::crypto::sealing::MfaKey>,
 }
 
 /// The origin (scheme://host[:port]) of a URL.
@@ -215,8 +221,18 @@ impl Active {
             }
             None => None,
         };
+        let mfa_key = match secrets.get(crate::config::files::REGION_MFA_KEY_FILE) {
+            Some(text) => Some(crate::crypto::sealing::MfaKey::from_encoded(text)?),
+            None if mfa_in_use(&config) => {
+                return Err(ActivateError::MissingSecret(
+                    crate::config::files::REGION_MFA_KEY_FILE.to_owned(),
+                ));
+            }
+            None => None,
+        };
         Ok(Self {
             keys,
+            mfa_key,
             config,
             secrets,
             mailer,
@@ -227,6 +243,20 @@ impl Active {
             trusted_proxies,
         })
     }
+}
+
+/// Whether any MFA policy in the config (the Vestibule's or an organization's) offers a factor
+/// whose secrets the MFA key protects.
+fn mfa_in_use(config: &RuntimeConfig) -> bool {
+    std::iter::once(&config.mfa)
+        .chain(
+            config
+                .organizations
+                .declared
+                .iter()
+                .filter_map(|o| o.mfa.as_ref()),
+        )
+        .any(|m| m.totp || m.backup_codes)
 }
 
 /// Pages load only our stylesheet and images (https images, for the theme's logo host); forms

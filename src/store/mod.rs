@@ -1,5 +1,5 @@
-//! Durable state of the auth server: users, their sign-in identities and devices, sessions,
-//! single-use tokens and throttle counters.
+//! Durable state of the auth server: users, their sign-in identities and devices, second factors,
+//! sessions, single-use tokens and throttle counters.
 //!
 //! One code path serves SQLite (embedded, single replica) and PostgreSQL (many replicas) through
 //! sqlx's `Any` driver, so every query here is written in the SQL both understand: `$N`
@@ -19,6 +19,7 @@ mod devices;
 mod federation;
 mod grants;
 mod identities;
+mod mfa;
 mod retention;
 mod sessions;
 mod throttle;
@@ -36,6 +37,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 pub use federation::{Flow, NewFlow, PendingLink};
 pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
+pub use mfa::{Factors, MfaPending, TotpFactor};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};
 pub use throttle::ThrottleState;

@@ -16,7 +16,8 @@ pub struct Swept {
     /// OpenID grants (with their codes and refresh tokens) ended or revoked longer ago than the
     /// retention.
     pub grants: u64,
-    /// Provider sign-in flows and pending links past expiry (no retention: nothing reads them).
+    /// Provider sign-in flows, pending links and half-signed-in MFA records past expiry (no
+    /// retention: nothing reads them).
     pub flows: u64,
 }
 
@@ -63,6 +64,7 @@ impl Store {
         for statement in [
             "DELETE FROM federation_flows WHERE expires_at < $1",
             "DELETE FROM pending_links WHERE expires_at < $1",
+            "DELETE FROM mfa_pending WHERE expires_at < $1",
         ] {
             flows += sqlx::query(statement)
                 .bind(now)

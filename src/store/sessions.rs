@@ -51,7 +51,7 @@ impl Session {
 }
 
 /// Factors are stored comma-joined; a name that would not survive the round trip is refused.
-fn encode_factors(factors: &[String]) -> Result<String, sqlx::Error> {
+pub(super) fn encode_factors(factors: &[String]) -> Result<String, sqlx::Error> {
     if let Some(bad) = factors.iter().find(|f| f.is_empty() || f.contains(',')) {
         return Err(sqlx::Error::Encode(
             format!("session factor {bad:?} must be non-empty and contain no comma").into(),
@@ -60,7 +60,7 @@ fn encode_factors(factors: &[String]) -> Result<String, sqlx::Error> {
     Ok(factors.join(","))
 }
 
-fn decode_factors(stored: &str) -> Vec<String> {
+pub(super) fn decode_factors(stored: &str) -> Vec<String> {
     stored
         .split(',')
         .filter(|f| !f.is_empty())

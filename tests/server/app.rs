@@ -43,12 +43,21 @@ pub fn quickstart_config(base: &str, tweak: impl FnOnce(&mut RuntimeConfig)) -> 
     config.seal()
 }
 
-fn quickstart_secrets(config: &RuntimeConfig) -> SecretValues {
+/// The MFA key every test server gets (as the operator's region Secret or `dev`'s data
+/// directory would give it).
+pub fn test_mfa_key() -> String {
+    use std::sync::LazyLock;
+    static KEY: LazyLock<String> = LazyLock::new(vestibule::crypto::sealing::generate_encoded);
+    KEY.clone()
+}
+
+pub fn quickstart_secrets(config: &RuntimeConfig) -> SecretValues {
     SecretValues::new(
         config
             .secrets
             .keys()
             .map(|k| (k.clone(), "test-secret".to_owned()))
+            .chain([("mfa-key".to_owned(), test_mfa_key())])
             .collect(),
     )
 }
@@ -144,8 +153,13 @@ pub fn field_value(html: &str, name: &str) -> Option<String> {
 
 impl Client {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.base)
+    }
+
+    /// A client of the server at `base` (a `vestibule dev` process).
+    pub fn at(base: &str) -> Self {
         Self {
-            base: app.base.clone(),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

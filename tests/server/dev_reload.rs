@@ -184,6 +184,71 @@ async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_kee
     let _ = std::fs::remove_dir_all(&root);
 }
 
+#[tokio::test]
+async fn making_mfa_required_in_the_dev_directory_forces_enrolment_at_the_next_sign_in() {
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-mfa-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &dir,
+    );
+    let server = start(&dir, &root.join("data"));
+    let first = eventually(&server, "/readyz", "the first config", |b| {
+        b.contains("configHash")
+    })
+    .await;
+    let email = "policy@example.com";
+    let mut client = crate::app::Client::at(&server.base);
+    let page = client
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email", email), ("password", crate::app::PASSWORD)],
+        )
+        .await;
+    let mailbox = get(&server.base, "/dev/mailbox.json")
+        .await
+        .unwrap_or_default();
+    let code = crate::app::code_in(&mailbox);
+    let verified = client
+        .submit(
+            page.location(),
+            "/verify-email",
+            &[("email", email), ("code", &code)],
+        )
+        .await;
+    assert_eq!(verified.location(), "/account", "optional: no enrolment");
+    let token = client.get("/account").await.csrf();
+    client.post("/sign-out", &[("csrf_token", &token)]).await;
+
+    edit(
+        &dir.join("mfa-policy.yaml"),
+        "enforcement: optional",
+        "enforcement: required",
+    );
+    eventually(&server, "/readyz", "the required policy", |b| {
+        b.contains("configHash") && b != first
+    })
+    .await;
+    let signed = client
+        .submit(
+            "/sign-in",
+            "/sign-in",
+            &[("email", email), ("password", crate::app::PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        signed.location(),
+        "/sign-in/enrol",
+        "same process, new policy"
+    );
+    assert!(client.session().is_none());
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// The value of `name="field" value="..."` in a page.
 fn field(html: &str, name: &str) -> String {
     crate::app::field_value(html, name).unwrap_or_default()

@@ -198,8 +198,18 @@ async fn gh_emails(State(gh): State<Github>, headers: HeaderMap) -> Response {
 
 /// The test app with the quickstart's GitHub provider pointed at the emulator.
 async fn app_with_github(store: vestibule::store::Store, github: &Github) -> TestApp {
+    app_with_github_and(store, github, |_| {}).await
+}
+
+/// [`app_with_github`], with the config further changed by `tweak`.
+async fn app_with_github_and(
+    store: vestibule::store::Store,
+    github: &Github,
+    tweak: impl FnOnce(&mut vestibule::config::RuntimeConfig),
+) -> TestApp {
     let base = github.base.clone();
     spawn_app_with(store, move |config| {
+        tweak(config);
         let provider = config
             .providers
             .iter_mut()
@@ -289,6 +299,57 @@ async fn a_verified_primary_address_links_to_the_existing_account_and_pkce_reach
         assert!(!browser.cookies.contains_key("__Host-vestibule_oauth"));
         let account = browser.get("/account").await;
         assert!(account.body.contains(r#"data-part="identity" data-provider="github""#), "{}", account.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_provider_sign_in_honours_a_required_mfa_policy() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github_and(store, &github, |c| {
+            c.mfa.enforcement = vestibule::config::runtime::MfaEnforcement::Required;
+        })
+        .await;
+        github.signs_in(person(202, "fed-mfa@example.com", true));
+        let mut browser = Client::new(&app);
+        let page = through_github(&mut browser, "/oauth/github/start").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(
+            page.location(),
+            "/sign-in/enrol",
+            "enrolment before any session"
+        );
+        assert!(browser.session().is_none());
+        let enrol = browser.get("/sign-in/enrol").await;
+        let secret = crate::mfa::secret_in(&enrol.body);
+        let done = browser
+            .post(
+                "/sign-in/enrol",
+                &[
+                    ("csrf_token", &enrol.csrf()),
+                    ("code", &crate::mfa::code_now(&app, &secret)),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        assert!(browser.session().is_some());
+        // The next provider sign-in asks for the app's code.
+        let token = browser.get("/account").await.csrf();
+        browser.post("/sign-out", &[("csrf_token", &token)]).await;
+        let again = through_github(&mut browser, "/oauth/github/start").await;
+        assert_eq!(again.location(), "/sign-in/factor");
+        crate::mfa::next_step(&app);
+        let ok = crate::mfa::answer(
+            &mut browser,
+            "totp",
+            &crate::mfa::code_now(&app, &secret),
+            false,
+        )
+        .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        let session = who(&mut browser).await;
+        assert!(session["userId"].is_string(), "{session}");
     })
     .await;
 }
@@ -675,6 +736,7 @@ async fn disabling_a_provider_applies_at_once_and_its_flows_under_way_end_cleanl
                 .secrets
                 .keys()
                 .map(|k| (k.clone(), "test-secret".to_owned()))
+                .chain([("mfa-key".to_owned(), crate::app::test_mfa_key())])
                 .collect(),
         );
         let active =

@@ -6,6 +6,7 @@ mod app;
 mod dev_reload;
 mod federation;
 mod integrate_doc;
+mod mfa;
 mod oidc;
 mod pages;
 mod security;

@@ -371,6 +371,98 @@ async fn the_code_flow_yields_verifiable_tokens_userinfo_and_rotating_refresh_to
 }
 
 #[tokio::test]
+async fn acr_values_asking_for_mfa_step_up_and_the_id_token_says_which_factors() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut alice = signed_up(&app, "mfa-rp@example.com").await;
+        // Without a second factor the request is voluntary: aal1, said in the token.
+        let code = code_for(&mut alice, &app).await;
+        let (_, tokens) = exchange(&app, &code).await;
+        let keys = published_keys(&app).await;
+        let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let id = jws::verify(&keys, tokens["id_token"].as_str().expect("id"), now).expect("id");
+        assert_eq!(id.claims["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(id.claims["acr"], "aal1");
+
+        // Another browser signed in before the app is added.
+        let mut bob = Client::new(&app);
+        bob.submit(
+            "/sign-in",
+            "/sign-in",
+            &[
+                ("email", "mfa-rp@example.com"),
+                ("password", crate::app::PASSWORD),
+            ],
+        )
+        .await;
+        assert!(bob.session().is_some());
+        let (secret, _) = crate::mfa::enrol_totp(&app, &mut alice).await;
+        crate::mfa::password_again(&mut alice, "mfa-rp@example.com").await;
+        crate::mfa::next_step(&app);
+        let code = crate::mfa::code_now(&app, &secret);
+        crate::mfa::answer(&mut alice, "totp", &code, false).await;
+        // A session with a second factor satisfies acr_values=aal2 at once.
+        let page = alice.get(&authorize_path(&[("acr_values", "aal2")])).await;
+        let query = redirect_query(page.location());
+        let (_, tokens) = exchange(&app, param(&query, "code").expect("code")).await;
+        let id = jws::verify(&keys, tokens["id_token"].as_str().expect("id"), now).expect("id");
+        assert_eq!(id.claims["amr"], serde_json::json!(["otp", "pwd", "mfa"]));
+        assert_eq!(id.claims["acr"], "aal2");
+
+        // A session from before the app was added (password only) steps up first; with
+        // prompt=none that is interaction_required.
+        let none = bob
+            .get(&authorize_path(&[
+                ("acr_values", "mfa"),
+                ("prompt", "none"),
+            ]))
+            .await;
+        assert_eq!(
+            param(&redirect_query(none.location()), "error"),
+            Some("interaction_required")
+        );
+        let request = authorize_path(&[("acr_values", "aal2")]);
+        let step = bob.get(&request).await;
+        assert!(
+            step.location()
+                .starts_with("/account/step-up?redirect_url="),
+            "{}",
+            step.location()
+        );
+        let form = bob.get(step.location()).await;
+        crate::mfa::next_step(&app);
+        let stepped = bob
+            .post(
+                "/account/step-up",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("kind", "totp"),
+                    ("code", &crate::mfa::code_now(&app, &secret)),
+                    ("redirect_url", &request),
+                ],
+            )
+            .await;
+        assert_eq!(
+            stepped.location(),
+            request,
+            "back to the authorization request"
+        );
+        let back = bob.get(&request).await;
+        let query = redirect_query(back.location());
+        let (_, tokens) = exchange(&app, param(&query, "code").expect("code")).await;
+        let id = jws::verify(&keys, tokens["id_token"].as_str().expect("id"), now).expect("id");
+        assert_eq!(id.claims["acr"], "aal2");
+        assert!(
+            id.claims["amr"]
+                .as_array()
+                .expect("amr")
+                .contains(&serde_json::json!("otp"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_reused_code_revokes_the_tokens_of_its_first_redemption() {
     each_backend(async |store| {
         let app = spawn(store).await;

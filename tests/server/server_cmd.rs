@@ -66,6 +66,11 @@ async fn server_applies_a_changed_config_file_and_keeps_the_last_good_one() {
     for key in first.secrets.keys() {
         std::fs::write(root.join("secrets").join(key), "test-secret").expect("secret");
     }
+    std::fs::write(
+        root.join("secrets").join("mfa-key"),
+        crate::app::test_mfa_key(),
+    )
+    .expect("MFA key");
     let config_path = root.join("config.json");
     write_config(&config_path, &first);
     let _server = Server(
@@ -153,6 +158,7 @@ async fn the_region_secrets_key_set_is_checked_before_it_is_served() {
             .secrets
             .keys()
             .map(|k| (k.clone(), "test-secret".to_owned()))
+            .chain([("mfa-key".to_owned(), crate::app::test_mfa_key())])
             .collect(),
     );
     // A damaged key set is refused (the previous config keeps serving), with the reason.

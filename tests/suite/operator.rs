@@ -431,6 +431,8 @@ async fn paused_vestibule_gets_only_a_status_write() {
 }
 
 const KEY_SECRET: &str = "/api/v1/namespaces/default/secrets/quickstart-signing-keys";
+/// The MFA key an earlier reconcile generated into the key Secret.
+const MFA_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 /// The key Secret's first write: one key that signs at once.
 fn keys_created() -> Expect {
@@ -447,6 +449,12 @@ fn keys_created() -> Expect {
         let set = vestibule::crypto::keys::KeySet::from_json(&json).expect("a key set");
         assert_eq!(set.keys.len(), 1);
         assert_eq!(set.keys[0].public_jwk["alg"], "ES256");
+        let mfa = secret["data"]["mfa-key"].as_str().expect("an MFA key");
+        let mfa = base64::engine::general_purpose::STANDARD
+            .decode(mfa)
+            .expect("base64");
+        let mfa = String::from_utf8(mfa).expect("utf-8");
+        assert!(vestibule::crypto::sealing::MfaKey::from_encoded(&mfa).is_ok());
     })
 }
 
@@ -467,7 +475,10 @@ fn stored_keys(
     let secret = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
-        "data": {"keys.json": base64::engine::general_purpose::STANDARD.encode(json)},
+        "data": {
+            "keys.json": base64::engine::general_purpose::STANDARD.encode(json),
+            "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
+        },
     });
     (set, present(KEY_SECRET, secret))
 }
@@ -500,7 +511,11 @@ fn rendered_with(
         secret_values: &keys
             .map(|k| {
                 let json = String::from_utf8(k.to_json().expect("json")).expect("utf-8");
-                [("signing-keys.json".to_owned(), json)].into()
+                [
+                    ("signing-keys.json".to_owned(), json),
+                    ("mfa-key".to_owned(), MFA_KEY.to_owned()),
+                ]
+                .into()
             })
             .unwrap_or_default(),
         image: "ghcr.io/vestibule/vestibule:test",
@@ -964,7 +979,10 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
     let stored = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
-        "data": {"keys.json": base64::engine::general_purpose::STANDARD.encode(old.to_json().expect("json"))},
+        "data": {
+            "keys.json": base64::engine::general_purpose::STANDARD.encode(old.to_json().expect("json")),
+            "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
+        },
     });
     let decode = |field: &Value| {
         let bytes = base64::engine::general_purpose::STANDARD
@@ -1216,6 +1234,7 @@ async fn a_changed_source_secret_rewrites_only_the_region_secret() {
     let objects_with = |url: &str| {
         let values = [
             ("signing-keys.json".to_owned(), keys_json.clone()),
+            ("mfa-key".to_owned(), MFA_KEY.to_owned()),
             ("database.url".to_owned(), url.to_owned()),
         ]
         .into();

@@ -30,6 +30,7 @@ const SINGLE: &[&str] = &[
     "request_uri",
     "organization",
     "resource",
+    "acr_values",
 ];
 
 /// What the user may be asked for, from `prompt`.

@@ -65,6 +65,14 @@ impl Compiler<'_> {
                 "required MFA needs at least one of factors.totp or factors.webauthn enabled",
             );
         }
+        if s.factors.webauthn.enabled {
+            // Accepting it would show Ready=True while no passkey can be registered.
+            self.error(
+                &pid,
+                "spec.factors.webauthn.enabled",
+                "passkeys (WebAuthn) are not implemented yet; set enabled: false or remove factors.webauthn",
+            );
+        }
         let grace = self.duration_seconds(
             &pid,
             "spec.enrollmentGracePeriod",
@@ -120,8 +128,7 @@ mod tests {
             "enforcement: requiredForRoles
 requiredRoles: [owner, admin, owner]
 factors:
-  totp: {enabled: false}
-  webauthn: {enabled: true, passwordless: true, userVerification: required}
+  webauthn: {enabled: false, passwordless: true, userVerification: required}
   backupCodes: {count: 12}
 enrollmentGracePeriod: 72h
 rememberDevice: {enabled: true}
@@ -132,7 +139,7 @@ stepUpMaxAge: 5m",
         });
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
         assert_eq!(mfa.source.as_deref(), Some("strict"));
-        assert!(!mfa.totp && mfa.webauthn && mfa.passwordless && mfa.backup_codes);
+        assert!(mfa.totp && !mfa.webauthn && !mfa.passwordless && mfa.backup_codes);
         assert_eq!(mfa.user_verification, UserVerification::Required);
         assert_eq!(mfa.backup_code_count, 12);
         assert_eq!(mfa.enforcement, MfaEnforcement::RequiredForRoles);
@@ -145,6 +152,18 @@ stepUpMaxAge: 5m",
         assert!(mfa.remember_device);
         assert_eq!(mfa.remember_device_seconds, 720 * 3600);
         assert_eq!(mfa.step_up_max_age_seconds, 300);
+    }
+
+    #[test]
+    fn passkeys_are_refused_until_they_work() {
+        let b = with_base(&[&policy("p", "factors:\n  webauthn: {enabled: true}")]);
+        let (_, diagnostics) = run_part(&b, |c| c.mfa_for(Some("p"), &vestibule_id(), "x"));
+        has_diagnostic(
+            &diagnostics,
+            ("MfaPolicy", "p"),
+            "spec.factors.webauthn.enabled",
+            "passkeys (WebAuthn) are not implemented yet",
+        );
     }
 
     #[test]

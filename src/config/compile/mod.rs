@@ -30,6 +30,10 @@ mod vestibule;
 #[cfg(test)]
 mod test_support;
 
+/// The runtime config of the smallest valid Vestibule, for tests elsewhere that change a part of it.
+#[cfg(test)]
+pub(crate) use test_support::minimal_runtime_config;
+
 pub use accounts::DEFAULT_BREACH_CHECK_URL;
 
 /// Compiles one Vestibule's bundle into its runtime config, or returns every problem found.

@@ -28,6 +28,20 @@ impl From<resource::DomainEnrollment> for DomainEnrollment {
     }
 }
 
+/// Whether `org` lets someone go without MFA whom `base` requires it of. Timings and remembered
+/// devices need no check: the stricter of the two applies at runtime.
+fn is_weaker(org: &MfaConfig, base: &MfaConfig) -> bool {
+    use crate::config::runtime::MfaEnforcement::{Optional, Required, RequiredForRoles};
+    match (base.enforcement, org.enforcement) {
+        (Optional, _) | (_, Required) => false,
+        (Required, _) | (RequiredForRoles, Optional) => true,
+        (RequiredForRoles, RequiredForRoles) => !base
+            .required_roles
+            .iter()
+            .all(|r| org.required_roles.contains(r)),
+    }
+}
+
 impl Compiler<'_> {
     /// Declared organizations, by slug. An organization's theme and MFA policy are kept only
     /// where they differ from the Vestibule's, and its `allowedProviders` are checked against
@@ -181,6 +195,16 @@ impl Compiler<'_> {
                 .as_ref()
                 .map(|r| self.mfa_for(Some(&r.name), &oid, "spec.mfaPolicyRef.name"))
                 .filter(|m| m != vestibule_mfa);
+            if let Some(weaker) = mfa.as_ref().filter(|m| is_weaker(m, vestibule_mfa)) {
+                self.error(
+                    &oid,
+                    "spec.mfaPolicyRef.name",
+                    format!(
+                        "MfaPolicy \"{}\" requires less than the Vestibule's policy; an organization's policy may only add requirements",
+                        weaker.source.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
             let mut allowed_providers = s.allowed_providers.clone();
             allowed_providers.sort();
             allowed_providers.dedup();
@@ -386,6 +410,28 @@ allowedProviders: [nope]",
             ["a", "b"],
             "sorted, deduplicated"
         );
+    }
+
+    #[test]
+    fn an_organization_policy_may_only_add_requirements() {
+        use crate::config::runtime::MfaEnforcement as E;
+        let policy = |enforcement, roles: &[&str]| MfaConfig {
+            source: Some("p".into()),
+            enforcement,
+            required_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            ..MfaConfig::disabled()
+        };
+        let optional = policy(E::Optional, &[]);
+        let required = policy(E::Required, &[]);
+        let admins = policy(E::RequiredForRoles, &["admin"]);
+        let admins_and_owners = policy(E::RequiredForRoles, &["admin", "owner"]);
+        assert!(!is_weaker(&required, &optional));
+        assert!(!is_weaker(&admins, &optional));
+        assert!(is_weaker(&optional, &required));
+        assert!(is_weaker(&admins, &required));
+        assert!(is_weaker(&optional, &admins));
+        assert!(!is_weaker(&admins_and_owners, &admins));
+        assert!(is_weaker(&admins, &admins_and_owners));
     }
 
     #[test]

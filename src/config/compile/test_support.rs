@@ -166,3 +166,9 @@ pub fn has_diagnostic(
         "no diagnostic {kind}/{name}: {path}: …{message}… in {diagnostics:#?}"
     );
 }
+
+/// The runtime config of the smallest valid Vestibule, for tests outside `compile` that need
+/// a whole config to change a part of.
+pub fn minimal_runtime_config() -> crate::config::RuntimeConfig {
+    super::compile(&with_base(&[])).unwrap_or_else(|d| panic!("{d:#?}"))
+}

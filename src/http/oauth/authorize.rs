@@ -21,6 +21,14 @@ use crate::http::state::AppState;
 
 use super::Caller;
 
+/// `acr_values` that ask for multi-factor authentication: our `aal2`, and the names clients
+/// commonly send for it (OpenID PAPE's multi-factor policy, `mfa`).
+pub const MFA_ACR_VALUES: [&str; 3] = [
+    "aal2",
+    "mfa",
+    "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+];
+
 /// `GET /oauth2/authorize`.
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -106,6 +114,39 @@ async fn authorize(
             .as_deref()
             .or(Some(signed_in.user.email.as_str()));
         return Ok(to_sign_in(&back_with, hint, true));
+    }
+    // `acr_values` asking for MFA (OIDC Core 3.1.2.1): a session without a second factor steps
+    // up first when the user has one; a user without any gets `acr: aal1`, which the client
+    // sees in the ID token (the request is voluntary, not essential).
+    let wants_mfa = params
+        .iter()
+        .filter(|(k, _)| k == "acr_values")
+        .flat_map(|(_, v)| v.split(' '))
+        .any(|value| MFA_ACR_VALUES.contains(&value));
+    if wants_mfa
+        && crate::auth::oidc::tokens::acr(&session.factors) != "aal2"
+        && crate::auth::mfa::step_up_needs_second_factor(&ctx, &signed_in.user).await?
+    {
+        if authorization.prompt.none {
+            return Ok(error(
+                "interaction_required",
+                "the user must show a second factor",
+            ));
+        }
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        let back: String =
+            url::form_urlencoded::byte_serialize(format!("/oauth2/authorize?{query}").as_bytes())
+                .collect();
+        return Ok((
+            StatusCode::SEE_OTHER,
+            [(
+                header::LOCATION,
+                format!("/account/step-up?redirect_url={back}"),
+            )],
+        )
+            .into_response());
     }
     let Some(app) = active
         .config

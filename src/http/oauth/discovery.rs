@@ -53,6 +53,7 @@ pub async fn discovery(State(state): State<AppState>, request: HeaderMap) -> Res
         "id_token_signing_alg_values_supported": [alg],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["aal1", "aal2"],
         "claims_supported": ["sub", "iss", "aud", "azp", "exp", "iat", "auth_time", "nonce", "amr", "acr", "at_hash", "email", "email_verified", "name", "picture"],
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,

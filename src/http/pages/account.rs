@@ -31,6 +31,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "app-revoked" => Some("The application's access was removed."),
         "identity-linked" => Some("The sign-in method was linked. You can now sign in with it."),
         "identity-unlinked" => Some("The sign-in method was unlinked."),
+        "mfa-enabled" => Some("Two-step verification is on."),
+        "mfa-removed" => Some("Two-step verification is off: the authenticator app was removed."),
+        "mfa-unavailable" => Some("That kind of verification is not available."),
         "last-identity" => {
             Some("That is your only way to sign in, so it cannot be unlinked. Add another first.")
         }
@@ -161,6 +164,17 @@ async fn account_page(
             }
         })
         .collect();
+    let nobody = crate::auth::ClientInfo::default();
+    let ctx = crate::auth::Ctx::new(&state.auth, active, &nobody);
+    let (policy, factors) = crate::auth::mfa::usable_factors(&ctx, &who.user).await?;
+    let mfa = (policy.active && policy.totp).then(|| {
+        context! {
+            enabled_since => factors.totp_since.map(|t| ago(now, t)),
+            backup_codes => policy.backup_codes,
+            backup_codes_left => factors.backup_codes_left,
+            required => policy.required,
+        }
+    });
     page(
         status,
         "account.html",
@@ -168,6 +182,7 @@ async fn account_page(
         csrf,
         "Your account",
         context! {
+            mfa => mfa,
             email => &who.user.email,
             sessions => sessions,
             apps => apps,
@@ -204,6 +219,11 @@ pub async fn change_password(
     Authenticated { page: request, who }: Authenticated,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
+    if let Some(step_up) =
+        super::mfa::step_up_needed(&state, &request, &who, "/account#password").await?
+    {
+        return Ok(step_up);
+    }
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
     match account::change_password(&ctx, &who, &form.current_password, &form.new_password).await {
@@ -227,6 +247,11 @@ pub async fn change_email(
     Authenticated { page: request, who }: Authenticated,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, PageError> {
+    if let Some(step_up) =
+        super::mfa::step_up_needed(&state, &request, &who, "/account#email").await?
+    {
+        return Ok(step_up);
+    }
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
     match account::start_email_change(&ctx, &who, &form.email, &form.current_password).await {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::csrf::CsrfToken;
 use super::error::PageError;
 use super::see_other;
+use crate::auth::mfa::{self, Next};
 use crate::auth::sessions::{self, IssuedSession};
 use crate::auth::{ClientInfo, Ctx, Factor, SignedIn};
 use crate::http::client::client_info;
@@ -46,8 +47,9 @@ impl PageRequest {
         Ctx::new(&state.auth, &self.active, &self.client)
     }
 
-    /// Signs `user` in: any session this browser already had is ended (no fixation, SECURITY
-    /// 34), a new one starts, and the browser goes to `redirect_url` if it is allowed.
+    /// Signs `user` in after a first factor: on to the second-factor step when the MFA policy
+    /// asks for one (no session yet), else a new session at once (any session this browser
+    /// already had is ended, SECURITY 34), and the browser goes to `redirect_url` if allowed.
     pub async fn sign_in(
         &self,
         state: &AppState,
@@ -55,10 +57,8 @@ impl PageRequest {
         factors: &[Factor],
         redirect_url: &str,
     ) -> Result<Response, PageError> {
-        let previous = self.session(state).await?;
-        let issued = sessions::start(&self.ctx(state), user, factors, previous.as_ref()).await?;
-        let target = crate::auth::redirect::resolve(&self.active, Some(redirect_url));
-        Ok(see_other(&target, &[session_cookie(&issued)]))
+        self.after_first_factor(state, user, None, factors, redirect_url, &[])
+            .await
     }
 
     /// Signs `user` in through the provider identity `identity_id` (as [`Self::sign_in`]),
@@ -72,15 +72,61 @@ impl PageRequest {
         redirect_url: &str,
         extra: &[HeaderValue],
     ) -> Result<Response, PageError> {
+        self.after_first_factor(state, user, Some(identity_id), factors, redirect_url, extra)
+            .await
+    }
+
+    async fn after_first_factor(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        identity_id: Option<&str>,
+        factors: &[Factor],
+        redirect_url: &str,
+        extra: &[HeaderValue],
+    ) -> Result<Response, PageError> {
+        let ctx = self.ctx(state);
+        let remembered = cookies::get(&self.headers, cookies::REMEMBERED_DEVICE);
+        let next =
+            mfa::after_first_factor(&ctx, user, factors, identity_id, redirect_url, remembered)
+                .await?;
+        let (token, page) = match next {
+            Next::Session(factors) => {
+                return self
+                    .start_session(state, user, identity_id, &factors, redirect_url, extra)
+                    .await;
+            }
+            Next::Challenge(token) => (token, "/sign-in/factor"),
+            Next::Enrol { token, .. } => (token, "/sign-in/enrol"),
+        };
+        let mut set = vec![cookies::set(
+            cookies::MFA_PENDING,
+            &token.0,
+            Some(u64::try_from(mfa::PENDING_TTL_MS / 1000).unwrap_or(600)),
+        )];
+        set.extend_from_slice(extra);
+        Ok(see_other(page, &set))
+    }
+
+    /// Starts the session once every factor the policy asks for was shown: any session this
+    /// browser already had is ended first, so no token survives sign-in (fixation).
+    pub async fn start_session(
+        &self,
+        state: &AppState,
+        user: &crate::store::User,
+        identity_id: Option<&str>,
+        factors: &[Factor],
+        redirect_url: &str,
+        extra: &[HeaderValue],
+    ) -> Result<Response, PageError> {
         let previous = self.session(state).await?;
-        let issued = sessions::start_federated(
-            &self.ctx(state),
-            user,
-            identity_id,
-            factors,
-            previous.as_ref(),
-        )
-        .await?;
+        let ctx = self.ctx(state);
+        let issued = match identity_id {
+            Some(identity) => {
+                sessions::start_federated(&ctx, user, identity, factors, previous.as_ref()).await?
+            }
+            None => sessions::start(&ctx, user, factors, previous.as_ref()).await?,
+        };
         let target = crate::auth::redirect::resolve(&self.active, Some(redirect_url));
         let mut cookies = vec![session_cookie(&issued)];
         cookies.extend_from_slice(extra);

@@ -33,6 +33,15 @@ pub fn reason(reason: &Reason) -> String {
         Reason::WrongCurrentPassword => "Your current password is not correct.".into(),
         Reason::SameEmail => "That is already your address.".into(),
         Reason::EmailUnavailable => "That address cannot be used.".into(),
+        Reason::InvalidSecondFactor => {
+            "That code is not valid. Use the current code from your app, or an unused backup code."
+                .into()
+        }
+        Reason::SecondFactorExpired => "This sign-in took too long. Sign in again.".into(),
+        Reason::AlreadyEnrolled => {
+            "An authenticator app is already set up. Remove it first to use another one.".into()
+        }
+        Reason::FactorUnavailable => "That kind of verification is not available.".into(),
     }
 }
 

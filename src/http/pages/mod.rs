@@ -12,6 +12,7 @@ pub mod extract;
 pub mod federation;
 mod mailbox;
 pub mod messages;
+pub mod mfa;
 pub mod recovery;
 mod session_check;
 pub mod sign_in;
@@ -48,6 +49,26 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/sign-out",
             get(sign_in::sign_out_page).post(sign_in::sign_out),
+        )
+        .route(
+            "/sign-in/factor",
+            get(mfa::challenge_get).post(mfa::challenge_submit),
+        )
+        .route(
+            "/sign-in/enrol",
+            get(mfa::enrol_get).post(mfa::enrol_submit),
+        )
+        .route("/sign-in/enrol/postpone", post(mfa::enrol_postpone))
+        .route(
+            "/account/step-up",
+            get(mfa::step_up_get).post(mfa::step_up_submit),
+        )
+        .route("/account/mfa/totp/start", post(mfa::totp_start))
+        .route("/account/mfa/totp/confirm", post(mfa::totp_confirm))
+        .route("/account/mfa/totp/remove", post(mfa::totp_remove))
+        .route(
+            "/account/mfa/backup-codes",
+            post(mfa::backup_codes_regenerate),
         )
         .route(
             "/verify-email",

@@ -65,6 +65,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/link_identity.html"),
     ),
     (
+        "mfa_challenge.html",
+        include_str!("../../../templates/mfa_challenge.html"),
+    ),
+    (
+        "mfa_enrol.html",
+        include_str!("../../../templates/mfa_enrol.html"),
+    ),
+    (
+        "mfa_backup_codes.html",
+        include_str!("../../../templates/mfa_backup_codes.html"),
+    ),
+    (
         "mailbox.html",
         include_str!("../../../templates/mailbox.html"),
     ),

@@ -63,6 +63,7 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
     for key in config.secrets.keys() {
         std::fs::write(secrets.join(key), "test-secret").expect("secret");
     }
+    std::fs::write(secrets.join("mfa-key"), crate::app::test_mfa_key()).expect("MFA key");
     std::fs::write(
         secrets.join("signing-keys.json"),
         keys(&config).to_json().expect("json"),
