@@ -508,13 +508,7 @@ async fn a_hash_is_upgraded_at_sign_in_when_the_parameters_rise() {
         // The operator raises the cost; the next sign-in rehashes with the new parameters.
         let stronger =
             crate::app::quickstart_config(&app.base, |c| c.passwords.argon2_iterations = 3);
-        let secrets = vestibule::runtime::live::SecretValues::new(
-            stronger
-                .secrets
-                .keys()
-                .map(|k| (k.clone(), "x".to_owned()))
-                .collect(),
-        );
+        let secrets = crate::app::quickstart_secrets(&stronger);
         let active =
             vestibule::runtime::live::Active::build(stronger, secrets, Some(app.outbox.clone()))
                 .expect("activates");
