@@ -1,4 +1,4 @@
-//! The functions every request or config change runs through. `cargo bench --bench hot_paths`;
+//! The functions every request or config change runs through (and the second-factor step). `cargo bench --bench hot_paths`;
 //! figures are recorded in docs/benchmarks.md.
 
 use std::hint::black_box;
@@ -106,5 +106,123 @@ fn tokens(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, passwords, sessions, config, tokens);
+/// Second factors: the TOTP check alone, with the secret unsealed first, and the whole
+/// second-factor step a sign-in adds (half-signed-in record, verification with the replay guard,
+/// the record used up) on SQLite, against the decision alone for a user without factors.
+fn mfa(c: &mut Criterion) {
+    use vestibule::auth::mfa::{self, Next, Proof, totp};
+    use vestibule::auth::{ClientInfo, Ctx, Factor, Services};
+    use vestibule::crypto::sealing::{MfaKey, generate_encoded};
+    use vestibule::runtime::live::{Active, SecretValues};
+
+    let secret = totp::new_secret();
+    let now = 1_800_000_000_000_i64;
+    let code = totp::code_at(&secret, now).expect("code");
+    let key = MfaKey::from_encoded(&generate_encoded()).expect("key");
+    let sealed = key.seal(&secret, "user-1");
+    let mut group = c.benchmark_group("mfa");
+    group.bench_function("totp_check", |b| {
+        b.iter(|| totp::check(black_box(&secret), black_box(&code), now))
+    });
+    group.bench_function("totp_unseal_and_check", |b| {
+        b.iter(|| {
+            let secret = key.open(black_box(&sealed), "user-1").expect("opens");
+            totp::check(&secret, black_box(&code), now)
+        })
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let report = validate_paths(std::slice::from_ref(&dir), &[]).expect("example");
+    let config = report.configs.into_iter().next().expect("a Vestibule").1;
+    let secrets = SecretValues::new(
+        config
+            .secrets
+            .keys()
+            .map(|k| (k.clone(), "bench".to_owned()))
+            .chain([("mfa-key".to_owned(), generate_encoded())])
+            .collect(),
+    );
+    let active = Active::build(config, secrets, Some(Default::default())).expect("activates");
+    let db = std::env::temp_dir().join(format!("vestibule-bench-{}.sqlite", std::process::id()));
+    let store = runtime
+        .block_on(vestibule::store::Store::connect(
+            &format!("sqlite://{}", db.display()),
+            4,
+        ))
+        .expect("store");
+    let mut services = Services::new(store.clone());
+    services.rate_limits = false;
+    let client = ClientInfo::default();
+    let at = |now: i64| {
+        let mut ctx = Ctx::new(&services, &active, &client);
+        ctx.now = now;
+        ctx
+    };
+    let (plain, enrolled, secret) = runtime.block_on(async {
+        let plain = store
+            .create_user_with_email("plain@example.com", "x", now)
+            .await
+            .expect("user");
+        let enrolled = store
+            .create_user_with_email("enrolled@example.com", "x", now)
+            .await
+            .expect("user");
+        let enrolment = mfa::begin_totp(&at(now), &enrolled).await.expect("begin");
+        let secret = totp_rs::Secret::try_from_base32(enrolment.secret_base32.replace(' ', ""))
+            .expect("base32")
+            .as_bytes()
+            .to_vec();
+        let code = totp::code_at(&secret, now).expect("code");
+        mfa::confirm_totp(&at(now), &enrolled, &code)
+            .await
+            .expect("confirmed");
+        (plain, enrolled, secret)
+    });
+    group.bench_function("sign_in_decision_without_factors_sqlite", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(mfa::after_first_factor(
+                    &at(now),
+                    &plain,
+                    &[Factor::Password],
+                    None,
+                    "",
+                    None,
+                ))
+                .expect("decides")
+        })
+    });
+    // Every iteration a new time step, as a real second sign-in would be (a code works once).
+    let step = std::cell::Cell::new(now);
+    group.bench_function("second_factor_step_sqlite", |b| {
+        b.iter(|| {
+            let now = step.get() + 30_000;
+            step.set(now);
+            let ctx = at(now);
+            runtime.block_on(async {
+                let Next::Challenge(token) =
+                    mfa::after_first_factor(&ctx, &enrolled, &[Factor::Password], None, "", None)
+                        .await
+                        .expect("decides")
+                else {
+                    panic!("a challenge")
+                };
+                let code = totp::code_at(&secret, now).expect("code");
+                mfa::verify(&ctx, &enrolled, Proof::Totp(&code))
+                    .await
+                    .expect("accepted");
+                mfa::finish_pending(&ctx, &token.0).await.expect("finished")
+            })
+        })
+    });
+    group.finish();
+    drop(store);
+    let _ = std::fs::remove_file(&db);
+}
+
+criterion_group!(benches, passwords, sessions, config, tokens, mfa);
 criterion_main!(benches);

@@ -47,6 +47,9 @@ pub enum Reason {
     AlreadyEnrolled,
     /// No second factor of that kind is set up, or the policy does not offer it.
     FactorUnavailable,
+    /// A passkey's answer did not hold (wrong origin, signature, presence or verification, an
+    /// unknown or already registered credential, a used or expired challenge).
+    PasskeyRejected,
 }
 
 /// Why an auth operation failed.

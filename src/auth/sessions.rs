@@ -26,6 +26,8 @@ pub enum Factor {
     Totp,
     /// A single-use backup code (`amr: otp`).
     BackupCode,
+    /// A passkey (WebAuthn, always with user verification: `amr: hwk` and `mfa`).
+    Passkey,
     /// A device the user marked as trusted after an earlier second factor: it skips the
     /// challenge but is not itself a factor (no `amr` value, no step-up).
     RememberedDevice,
@@ -40,6 +42,7 @@ impl Factor {
             Factor::Federated => "federated",
             Factor::Totp => "totp",
             Factor::BackupCode => "backup_code",
+            Factor::Passkey => "passkey",
             Factor::RememberedDevice => "remembered_device",
         }
     }
@@ -52,6 +55,7 @@ impl Factor {
             "federated" => Some(Factor::Federated),
             "totp" => Some(Factor::Totp),
             "backup_code" => Some(Factor::BackupCode),
+            "passkey" => Some(Factor::Passkey),
             "remembered_device" => Some(Factor::RememberedDevice),
             _ => None,
         }
@@ -59,7 +63,7 @@ impl Factor {
 
     /// Whether this is a second factor shown just now (what MFA and step-up ask for).
     pub fn is_second(self) -> bool {
-        matches!(self, Factor::Totp | Factor::BackupCode)
+        matches!(self, Factor::Totp | Factor::BackupCode | Factor::Passkey)
     }
 }
 
@@ -213,6 +217,7 @@ mod tests {
             Factor::Federated,
             Factor::Totp,
             Factor::BackupCode,
+            Factor::Passkey,
             Factor::RememberedDevice,
         ] {
             assert_eq!(Factor::parse(factor.as_str()), Some(factor));

@@ -316,7 +316,7 @@ impl MfaConfig {
             totp_issuer_label: None,
             webauthn: false,
             passwordless: false,
-            user_verification: UserVerification::Preferred,
+            user_verification: UserVerification::Required,
             backup_codes: false,
             backup_code_count: 0,
             enforcement: MfaEnforcement::Optional,
@@ -597,9 +597,9 @@ pub enum SocialButtonsPlacement {
 #[serde(rename_all = "camelCase")]
 pub enum UserVerification {
     /// The authenticator must verify the user.
+    #[default]
     Required,
     /// Verify the user when the authenticator can.
-    #[default]
     Preferred,
     /// Do not ask for user verification.
     Discouraged,

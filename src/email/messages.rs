@@ -127,6 +127,10 @@ pub enum MfaChange {
     CodeUsed(u32),
     /// An administrator removed every second factor.
     Reset,
+    /// A passkey was registered.
+    PasskeyAdded,
+    /// A passkey was removed.
+    PasskeyRemoved,
 }
 
 /// Notice of a change to the account's second factors (SECURITY 27).
@@ -151,6 +155,14 @@ pub fn mfa_changed(to: &str, product: &str, change: MfaChange) -> Message {
                 "A backup code was used to sign in. {left} unused code{} left.",
                 if left == 1 { " is" } else { "s are" }
             ),
+        ),
+        MfaChange::PasskeyAdded => (
+            format!("A passkey was added to your {product} account"),
+            "You can now sign in with this passkey.".to_owned(),
+        ),
+        MfaChange::PasskeyRemoved => (
+            format!("A passkey was removed from your {product} account"),
+            "That passkey can no longer be used to sign in.".to_owned(),
         ),
         MfaChange::Reset => (
             format!("Two-step verification was reset for your {product} account"),

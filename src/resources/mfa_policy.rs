@@ -40,9 +40,9 @@ use super::vestibule::default_true;
     validation = Rule::new("self.enforcement != 'requiredForRoles' || size(self.requiredRoles) > 0")
         .message("enforcement requiredForRoles needs at least one entry in requiredRoles")
         .field_path(".requiredRoles"),
-    validation = Rule::new("self.enforcement == 'optional' || self.factors.totp.enabled || self.factors.webauthn.enabled")
-        .message("required MFA needs at least one of factors.totp or factors.webauthn enabled")
-        .field_path(".factors")
+    validation = Rule::new("self.enforcement == 'optional' || self.factors.totp.enabled")
+        .message("required MFA needs factors.totp enabled (users without a factor enrol an authenticator app before their first session)")
+        .field_path(".factors.totp.enabled")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct MfaPolicySpec {
@@ -120,14 +120,14 @@ impl Default for TotpFactor {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebauthnFactor {
-    /// Whether users may register passkeys or security keys. Not implemented yet: `true` is
-    /// refused.
+    /// Whether users may register passkeys or security keys.
     #[serde(default)]
     pub enabled: bool,
     /// Whether a passkey may also replace the password (first factor).
     #[serde(default)]
     pub passwordless: bool,
-    /// Whether the authenticator must verify the user (PIN or biometric).
+    /// Whether the authenticator must verify the user (PIN or biometric). Passkeys always do:
+    /// only `required` is accepted while passkeys are enabled.
     #[serde(default)]
     pub user_verification: UserVerification,
 }
@@ -137,9 +137,9 @@ pub struct WebauthnFactor {
 #[serde(rename_all = "camelCase")]
 pub enum UserVerification {
     /// The authenticator must verify the user.
+    #[default]
     Required,
     /// Verify the user when the authenticator can.
-    #[default]
     Preferred,
     /// Do not ask for user verification.
     Discouraged,

@@ -80,6 +80,9 @@ pub enum ActivateError {
     /// The signing key set in the region's Secret is damaged.
     #[error("signing keys (signing-keys.json): {0}")]
     Keys(#[from] crate::crypto::keys::KeyError),
+    /// The issuer cannot be a WebAuthn relying party (passkeys need a domain name).
+    #[error("passkeys: the issuer cannot be a WebAuthn relying party: {0}")]
+    Webauthn(String),
     /// The MFA key in the region's Secret is unusable.
     #[error("MFA key (mfa-key): {0}")]
     MfaKey(#[from] crate::crypto::sealing::SealError),
@@ -113,6 +116,8 @@ pub struct Active {
     /// The MFA key that seals TOTP secrets and keys backup-code and remembered-device MACs
     /// (`mfa-key` in the region's Secret). Required as soon as any MFA policy offers a factor.
     pub mfa_key: Option<crate::crypto::sealing::MfaKey>,
+    /// The WebAuthn relying party (id and origin from the issuer), when a policy offers passkeys.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 /// The origin (scheme://host[:port]) of a URL.
@@ -230,9 +235,15 @@ impl Active {
             }
             None => None,
         };
+        let webauthn = if webauthn_in_use(&config) {
+            Some(relying_party(&issuer, &config)?)
+        } else {
+            None
+        };
         Ok(Self {
             keys,
             mfa_key,
+            webauthn,
             config,
             secrets,
             mailer,
@@ -257,6 +268,43 @@ fn mfa_in_use(config: &RuntimeConfig) -> bool {
                 .filter_map(|o| o.mfa.as_ref()),
         )
         .any(|m| m.totp || m.backup_codes)
+}
+
+/// Whether any MFA policy in the config offers passkeys.
+fn webauthn_in_use(config: &RuntimeConfig) -> bool {
+    std::iter::once(&config.mfa)
+        .chain(
+            config
+                .organizations
+                .declared
+                .iter()
+                .filter_map(|o| o.mfa.as_ref()),
+        )
+        .any(|m| m.webauthn)
+}
+
+/// The WebAuthn relying party: the issuer's host as its id, the issuer's origin as the one origin
+/// answers may come from.
+fn relying_party(
+    issuer: &Url,
+    config: &RuntimeConfig,
+) -> Result<webauthn_rs::Webauthn, ActivateError> {
+    let invalid = |e: webauthn_rs::prelude::WebauthnError| ActivateError::Webauthn(e.to_string());
+    let host = match issuer.host() {
+        Some(url::Host::Domain(host)) => host,
+        _ => {
+            return Err(ActivateError::Webauthn(format!(
+                "{} is not a domain name (an IP address cannot be a relying party id)",
+                config.issuer
+            )));
+        }
+    };
+    let name = host.to_owned();
+    webauthn_rs::WebauthnBuilder::new(host, issuer)
+        .map_err(invalid)?
+        .rp_name(&name)
+        .build()
+        .map_err(invalid)
 }
 
 /// Pages load only our stylesheet and images (https images, for the theme's logo host); forms
@@ -303,7 +351,7 @@ fn content_security_policy(
         form_action.push_str(source);
     }
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; \
          form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
 }

@@ -62,6 +62,8 @@ pub struct Factors {
     pub totp_since: Option<i64>,
     /// Unused backup codes.
     pub backup_codes_left: u32,
+    /// Registered passkeys.
+    pub passkeys: u32,
     /// Whether a backup-code set was ever issued (and not all used).
     pub backup_codes_issued: bool,
     /// The factor epoch.
@@ -74,11 +76,14 @@ impl Factors {
     /// Whether the user has a second factor to be challenged with (a backup code alone counts:
     /// it is how a user who lost their app gets in, SECURITY 28).
     pub fn any(&self) -> bool {
-        self.totp_since.is_some() || self.backup_codes_left > 0
+        self.totp_since.is_some() || self.backup_codes_left > 0 || self.passkeys > 0
     }
 }
 
-async fn bump_epoch(tx: &mut Transaction<'static, Any>, user_id: &str) -> Result<(), sqlx::Error> {
+pub(super) async fn bump_epoch(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO user_mfa (user_id, epoch) VALUES ($1, 1) \
          ON CONFLICT (user_id) DO UPDATE SET epoch = user_mfa.epoch + 1",
@@ -97,6 +102,7 @@ impl Store {
                (SELECT confirmed_at FROM totp_factors WHERE user_id = $1) AS totp_since, \
                (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL) AS codes_left, \
                (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1) AS codes_all, \
+               (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys, \
                (SELECT epoch FROM user_mfa WHERE user_id = $1) AS epoch, \
                (SELECT required_since FROM user_mfa WHERE user_id = $1) AS required_since",
         )
@@ -105,10 +111,12 @@ impl Store {
         .await?;
         let left: i64 = row.try_get("codes_left")?;
         let all: i64 = row.try_get("codes_all")?;
+        let passkeys: i64 = row.try_get("passkeys")?;
         Ok(Factors {
             totp_since: row.try_get("totp_since")?,
             backup_codes_left: u32::try_from(left).unwrap_or(0),
             backup_codes_issued: all > 0,
+            passkeys: u32::try_from(passkeys).unwrap_or(0),
             epoch: row.try_get::<Option<i64>, _>("epoch")?.unwrap_or(0),
             required_since: row.try_get("required_since")?,
         })
@@ -229,11 +237,15 @@ impl Store {
             .await?
             .rows_affected()
             > 0;
-        // Backup codes recover the app; without it they would be a factor of their own.
-        sqlx::query("DELETE FROM backup_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        // Backup codes recover the other factors; with none left they would be a factor of
+        // their own.
+        sqlx::query(
+            "DELETE FROM backup_codes WHERE user_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         bump_epoch(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(removed)
@@ -273,13 +285,14 @@ impl Store {
     }
 
     /// Removes every second factor of the user (the administrator's MFA reset): the app, the
-    /// backup codes and, through the epoch, every remembered device. The caller audits it.
+    /// backup codes, the passkeys and, through the epoch, every remembered device. The caller audits it.
     pub async fn reset_mfa(&self, user_id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         for statement in [
             "DELETE FROM totp_factors WHERE user_id = $1",
             "DELETE FROM backup_codes WHERE user_id = $1",
             "DELETE FROM mfa_pending WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
         ] {
             sqlx::query(statement)
                 .bind(user_id)

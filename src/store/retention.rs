@@ -65,6 +65,7 @@ impl Store {
             "DELETE FROM federation_flows WHERE expires_at < $1",
             "DELETE FROM pending_links WHERE expires_at < $1",
             "DELETE FROM mfa_pending WHERE expires_at < $1",
+            "DELETE FROM webauthn_challenges WHERE expires_at < $1",
         ] {
             flows += sqlx::query(statement)
                 .bind(now)

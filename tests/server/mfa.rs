@@ -580,3 +580,102 @@ async fn the_grace_period_lets_a_user_postpone_exactly_until_it_ends() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn passkey_endpoints_refuse_bad_answers_with_a_clear_4xx() {
+    each_backend(async |store| {
+        // Without passkeys in the policy: nothing to start.
+        let app = spawn_app(store.clone()).await;
+        let mut client = Client::new(&app);
+        let page = client.get("/sign-in").await;
+        assert!(!page.body.contains("Sign in with a passkey"));
+        assert!(
+            !page.body.contains("webauthn.js"),
+            "no script where no ceremony runs"
+        );
+        let off = client
+            .post("/sign-in/passkey/options", &[("csrf_token", &page.csrf())])
+            .await;
+        assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", off.body);
+        assert!(off.body.contains("\"error\""));
+        drop(app);
+
+        // A WebAuthn relying party needs a domain name: the issuer is localhost, not 127.0.0.1.
+        let app = spawn_app_with(store, |c| {
+            c.issuer = c.issuer.replace("127.0.0.1", "localhost");
+            c.mfa.webauthn = true;
+            c.mfa.passwordless = true;
+        })
+        .await;
+        let issuer = app.base.replace("127.0.0.1", "localhost");
+        let mut client = Client::at(&issuer);
+        let page = client.get("/sign-in").await;
+        assert!(
+            page.body.contains("Sign in with a passkey"),
+            "{}",
+            page.body
+        );
+        let csrf = page.csrf();
+        let started = client
+            .post("/sign-in/passkey/options", &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+        let body: serde_json::Value = serde_json::from_str(&started.body).expect("json");
+        let ceremony = body["ceremony"].as_str().expect("ceremony").to_owned();
+        let challenge = body["options"]["publicKey"]["challenge"]
+            .as_str()
+            .expect("challenge");
+        assert!(
+            challenge.len() >= 22,
+            "at least 16 random bytes (SECURITY 29)"
+        );
+        // Garbage, then a well-formed answer to a used-up challenge: 422 each, never a 500.
+        let garbage = client
+            .post(
+                "/sign-in/passkey",
+                &[
+                    ("csrf_token", &csrf),
+                    ("ceremony", &ceremony),
+                    ("credential", "{}"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            garbage.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            garbage.body
+        );
+        let again = client
+            .post(
+                "/sign-in/passkey",
+                &[
+                    ("csrf_token", &csrf),
+                    ("ceremony", &ceremony),
+                    ("credential", "{}"),
+                ],
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A challenge is bound to the browser that asked for it (its CSRF cookie).
+        let started = client
+            .post("/sign-in/passkey/options", &[("csrf_token", &csrf)])
+            .await;
+        let body: serde_json::Value = serde_json::from_str(&started.body).expect("json");
+        let mut stranger = Client::at(&issuer);
+        let theirs = stranger.get("/sign-in").await.csrf();
+        let stolen = stranger
+            .post(
+                "/sign-in/passkey",
+                &[
+                    ("csrf_token", &theirs),
+                    ("ceremony", body["ceremony"].as_str().expect("ceremony")),
+                    ("credential", "{}"),
+                ],
+            )
+            .await;
+        assert_eq!(stolen.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(client.session().is_none() && stranger.session().is_none());
+    })
+    .await;
+}

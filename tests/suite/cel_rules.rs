@@ -264,7 +264,7 @@ fn mfa_policy_rules() {
     );
     assert_rejected(
         no_factor.validate_cel(),
-        "at least one of factors.totp or factors.webauthn",
+        "required MFA needs factors.totp enabled",
     );
     let fine: MfaPolicy = object("MfaPolicy", json!({"enforcement": "required"}));
     assert_eq!(messages(fine.validate_cel()), Vec::<String>::new());

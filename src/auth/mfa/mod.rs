@@ -7,6 +7,7 @@
 //! [`MfaPending`](crate::store::MfaPending) record, never a session (SECURITY 13, 16).
 
 pub mod backup_codes;
+pub mod passkeys;
 pub mod policy;
 pub mod remember;
 pub mod totp;
@@ -86,6 +87,9 @@ pub async fn usable_factors(ctx: &Ctx<'_>, user: &User) -> Result<(Policy, Facto
     if !policy.active || !policy.backup_codes {
         factors.backup_codes_left = 0;
     }
+    if !policy.active || !policy.webauthn {
+        factors.passkeys = 0;
+    }
     Ok((policy, factors))
 }
 
@@ -100,7 +104,8 @@ pub async fn after_first_factor(
     remembered: Option<&str>,
 ) -> Result<Next, AuthError> {
     let (policy, factors) = usable_factors(ctx, user).await?;
-    if !policy.active {
+    // No policy, or a passkey (which verified the user too) was the first factor.
+    if !policy.active || first.contains(&Factor::Passkey) {
         return Ok(Next::Session(first.to_vec()));
     }
     if factors.any() {

@@ -15,6 +15,10 @@ pub struct Policy {
     pub active: bool,
     /// Authenticator apps offered.
     pub totp: bool,
+    /// Passkeys offered (registration and use).
+    pub webauthn: bool,
+    /// Passkeys may sign in alone (on `/sign-in`).
+    pub passwordless: bool,
     /// Backup codes issued with the first factor.
     pub backup_codes: bool,
     /// How many codes a set holds.
@@ -65,6 +69,8 @@ impl Policy {
         let mut policy = Policy {
             active: base.source.is_some(),
             totp: base.totp,
+            webauthn: base.webauthn,
+            passwordless: base.passwordless,
             backup_codes: base.backup_codes,
             backup_code_count: base.backup_code_count,
             required: requires(base, &roles),
@@ -82,6 +88,7 @@ impl Policy {
             }
             policy.active = true;
             policy.totp |= org_policy.totp;
+            policy.webauthn |= org_policy.webauthn;
             if org_policy.backup_codes && !policy.backup_codes {
                 policy.backup_codes = true;
                 policy.backup_code_count = org_policy.backup_code_count;

@@ -52,7 +52,8 @@ pub fn amr(factors: &[String]) -> Vec<&'static str> {
         .collect();
     values.sort_unstable();
     values.dedup();
-    if values.len() > 1 {
+    // A passkey always verifies the user (PIN or biometric): two factors in one.
+    if values.len() > 1 || factors.iter().any(|f| f == "passkey") {
         values.push("mfa");
     }
     values

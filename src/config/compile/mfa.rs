@@ -55,22 +55,31 @@ impl Compiler<'_> {
                 "enforcement requiredForRoles needs at least one role",
             );
         }
-        if s.enforcement != resource::MfaEnforcement::Optional
-            && !s.factors.totp.enabled
-            && !s.factors.webauthn.enabled
-        {
+        if s.enforcement != resource::MfaEnforcement::Optional && !s.factors.totp.enabled {
+            // Enrolment before the first session sets up an authenticator app; passkeys are
+            // registered from /account once signed in.
             self.error(
                 &pid,
-                "spec.factors",
-                "required MFA needs at least one of factors.totp or factors.webauthn enabled",
+                "spec.factors.totp.enabled",
+                "required MFA needs factors.totp enabled (users without a factor enrol an authenticator app before their first session)",
             );
         }
-        if s.factors.webauthn.enabled {
-            // Accepting it would show Ready=True while no passkey can be registered.
+        if s.factors.webauthn.passwordless && !s.factors.webauthn.enabled {
             self.error(
                 &pid,
-                "spec.factors.webauthn.enabled",
-                "passkeys (WebAuthn) are not implemented yet; set enabled: false or remove factors.webauthn",
+                "spec.factors.webauthn.passwordless",
+                "passwordless sign-in needs factors.webauthn.enabled",
+            );
+        }
+        if s.factors.webauthn.enabled
+            && s.factors.webauthn.user_verification != resource::UserVerification::Required
+        {
+            // webauthn-rs' passkeys always verify the user; accepting a weaker setting would
+            // promise something the server does not do.
+            self.error(
+                &pid,
+                "spec.factors.webauthn.userVerification",
+                "passkeys always verify the user (PIN or biometric): only `required` is supported",
             );
         }
         let grace = self.duration_seconds(
@@ -128,7 +137,7 @@ mod tests {
             "enforcement: requiredForRoles
 requiredRoles: [owner, admin, owner]
 factors:
-  webauthn: {enabled: false, passwordless: true, userVerification: required}
+  webauthn: {enabled: true, passwordless: true, userVerification: required}
   backupCodes: {count: 12}
 enrollmentGracePeriod: 72h
 rememberDevice: {enabled: true}
@@ -139,7 +148,7 @@ stepUpMaxAge: 5m",
         });
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
         assert_eq!(mfa.source.as_deref(), Some("strict"));
-        assert!(mfa.totp && !mfa.webauthn && !mfa.passwordless && mfa.backup_codes);
+        assert!(mfa.totp && mfa.webauthn && mfa.passwordless && mfa.backup_codes);
         assert_eq!(mfa.user_verification, UserVerification::Required);
         assert_eq!(mfa.backup_code_count, 12);
         assert_eq!(mfa.enforcement, MfaEnforcement::RequiredForRoles);
@@ -155,22 +164,35 @@ stepUpMaxAge: 5m",
     }
 
     #[test]
-    fn passkeys_are_refused_until_they_work() {
-        let b = with_base(&[&policy("p", "factors:\n  webauthn: {enabled: true}")]);
+    fn passkeys_always_verify_the_user() {
+        let b = with_base(&[&policy(
+            "p",
+            "factors:\n  webauthn: {enabled: true, userVerification: preferred}",
+        )]);
         let (_, diagnostics) = run_part(&b, |c| c.mfa_for(Some("p"), &vestibule_id(), "x"));
         has_diagnostic(
             &diagnostics,
             ("MfaPolicy", "p"),
-            "spec.factors.webauthn.enabled",
-            "passkeys (WebAuthn) are not implemented yet",
+            "spec.factors.webauthn.userVerification",
+            "only `required` is supported",
         );
+        let b = with_base(&[&policy("p", "factors:\n  webauthn: {enabled: true}")]);
+        let (mfa, diagnostics) = run_part(&b, |c| c.mfa_for(Some("p"), &vestibule_id(), "x"));
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert!(mfa.webauthn);
     }
 
     #[test]
     fn passwordless_needs_webauthn() {
         let b = with_base(&[&policy("p", "factors:\n  webauthn: {passwordless: true}")]);
-        let (mfa, _) = run_part(&b, |c| c.mfa_for(Some("p"), &vestibule_id(), "x"));
+        let (mfa, diagnostics) = run_part(&b, |c| c.mfa_for(Some("p"), &vestibule_id(), "x"));
         assert!(!mfa.webauthn && !mfa.passwordless);
+        has_diagnostic(
+            &diagnostics,
+            ("MfaPolicy", "p"),
+            "spec.factors.webauthn.passwordless",
+            "needs factors.webauthn.enabled",
+        );
     }
 
     #[test]
@@ -213,8 +235,8 @@ stepUpMaxAge: soon",
         has_diagnostic(
             &diagnostics,
             on_policy,
-            "spec.factors",
-            "at least one of factors.totp",
+            "spec.factors.totp.enabled",
+            "required MFA needs factors.totp enabled",
         );
         has_diagnostic(
             &diagnostics,

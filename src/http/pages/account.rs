@@ -34,6 +34,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "mfa-enabled" => Some("Two-step verification is on."),
         "mfa-removed" => Some("Two-step verification is off: the authenticator app was removed."),
         "mfa-unavailable" => Some("That kind of verification is not available."),
+        "passkey-added" => Some("The passkey was added."),
+        "passkey-removed" => Some("The passkey was removed."),
         "last-identity" => {
             Some("That is your only way to sign in, so it cannot be unlinked. Add another first.")
         }
@@ -175,6 +177,26 @@ async fn account_page(
             required => policy.required,
         }
     });
+    let passkeys = if policy.active && policy.webauthn && active.webauthn.is_some() {
+        let list: Vec<_> = state
+            .auth
+            .store
+            .passkeys_of(&who.user.id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                context! {
+                    id => p.id,
+                    name => p.name,
+                    added => ago(now, p.created_at),
+                    last_used => p.last_used_at.map(|t| ago(now, t)),
+                }
+            })
+            .collect();
+        Some(list)
+    } else {
+        None
+    };
     page(
         status,
         "account.html",
@@ -182,6 +204,8 @@ async fn account_page(
         csrf,
         "Your account",
         context! {
+            webauthn => passkeys.is_some(),
+            passkeys => passkeys,
             mfa => mfa,
             email => &who.user.email,
             sessions => sessions,

@@ -1,4 +1,5 @@
-//! `GET /assets/vestibule.css`: the stylesheet built from the theme when the config loaded.
+//! `GET /assets/vestibule.css`: the stylesheet built from the theme when the config loaded, and
+//! `GET /assets/webauthn.js`: the passkey ceremonies' script.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -14,6 +15,24 @@ pub async fn stylesheet(State(state): State<AppState>) -> Response {
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// The script, built in.
+const WEBAUTHN_JS: &str = include_str!("../../../assets/webauthn.js");
+
+/// `GET /assets/webauthn.js`
+pub async fn webauthn_script() -> Response {
+    let mut response = WEBAUTHN_JS.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
     h.insert(
         header::CACHE_CONTROL,

@@ -42,6 +42,9 @@ pub fn reason(reason: &Reason) -> String {
             "An authenticator app is already set up. Remove it first to use another one.".into()
         }
         Reason::FactorUnavailable => "That kind of verification is not available.".into(),
+        Reason::PasskeyRejected => {
+            "The passkey could not be verified. Try again, or use another way to sign in.".into()
+        }
     }
 }
 

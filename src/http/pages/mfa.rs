@@ -116,6 +116,8 @@ async fn challenge_page(
     };
     let subtitle = if password_form {
         "Enter your password to continue."
+    } else if factors.passkeys > 0 {
+        "Use your passkey, or enter a code from your authenticator app or a backup code."
     } else if factors.totp_since.is_some() {
         "Enter the code from your authenticator app."
     } else {
@@ -134,6 +136,9 @@ async fn challenge_page(
             redirect_url => redirect_url,
             has_totp => factors.totp_since.is_some(),
             has_backup => factors.backup_codes_left > 0,
+            has_passkey => !password_form && factors.passkeys > 0,
+            webauthn => !password_form && factors.passkeys > 0,
+            passkey_action => if signing_in { "/sign-in/factor/passkey" } else { "/account/step-up/passkey" },
             password_form => password_form,
             remember_days => if signing_in { policy.remember_device_ms.map(days) } else { None },
             cancel_href => cancel,

@@ -13,6 +13,7 @@ pub mod federation;
 mod mailbox;
 pub mod messages;
 pub mod mfa;
+pub mod passkeys;
 pub mod recovery;
 mod session_check;
 pub mod sign_in;
@@ -63,6 +64,25 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/account/step-up",
             get(mfa::step_up_get).post(mfa::step_up_submit),
         )
+        .route(
+            "/sign-in/factor/passkey/options",
+            post(passkeys::factor_options),
+        )
+        .route("/sign-in/factor/passkey", post(passkeys::factor))
+        .route("/sign-in/passkey/options", post(passkeys::sign_in_options))
+        .route("/sign-in/passkey", post(passkeys::sign_in))
+        .route(
+            "/account/step-up/passkey/options",
+            post(passkeys::step_up_options),
+        )
+        .route("/account/step-up/passkey", post(passkeys::step_up))
+        .route(
+            "/account/passkeys/options",
+            post(passkeys::register_options),
+        )
+        .route("/account/passkeys", post(passkeys::register))
+        .route("/account/passkeys/rename", post(passkeys::rename))
+        .route("/account/passkeys/remove", post(passkeys::remove))
         .route("/account/mfa/totp/start", post(mfa::totp_start))
         .route("/account/mfa/totp/confirm", post(mfa::totp_confirm))
         .route("/account/mfa/totp/remove", post(mfa::totp_remove))
@@ -112,6 +132,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/account/email/verify", post(account::confirm_email))
         .route("/account/sessions/revoke", post(account::revoke_session))
         .route("/assets/vestibule.css", get(assets::stylesheet))
+        .route("/assets/webauthn.js", get(assets::webauthn_script))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/dev/mailbox", get(mailbox::mailbox_html))
         .route("/dev/mailbox.json", get(mailbox::mailbox_json))

@@ -105,6 +105,8 @@ fn sign_in_form(
             redirect_query => redirect_query(redirect_url),
             sign_up_open => active.config.sign_up.mode == SignUpMode::Public,
             providers => super::federation::buttons(active, redirect_url),
+            passwordless => active.webauthn.is_some() && active.config.mfa.passwordless,
+            webauthn => active.webauthn.is_some() && active.config.mfa.passwordless,
         },
     )
 }
