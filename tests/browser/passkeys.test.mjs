@@ -5,8 +5,8 @@
 // A user registers a passkey on /account, signs in with it alone (and the ID-token-facing session
 // says hwk + mfa), then uses it as the second factor after a password. Then what must fail:
 // a bogus signature, no user presence and no user verification (CDP `setResponseOverrideBits`),
-// an answer made on another origin, a replayed answer, and a credential that was removed
-// (SECURITY 29-33).
+// an answer made on another origin, a credential registered on another origin, a replayed
+// answer, and a credential that was removed (SECURITY 29-33).
 //
 // Prerequisites, binary and temp dir: as in auth-flow.test.mjs (see support.mjs).
 
@@ -264,6 +264,24 @@ test('register a passkey, sign in with it alone and as the second factor; forged
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.locator('[data-part="error"]').waitFor();
     assert.equal(await session(dev, context), null, 'a removed passkey signs nobody in');
+
+    // 9. A credential registered on another origin (`other`, same RP id) signs nobody in here
+    //    (SECURITY 30): a fresh browser whose authenticator holds only that credential.
+    const foreignContext = await browser.newContext();
+    const foreignUser = await foreignContext.newPage();
+    foreignUser.setDefaultTimeout(20_000);
+    await authenticator(foreignUser);
+    await foreignUser.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    await signUp(other, foreignUser, email, password);
+    await registerPasskey(foreignUser, 'Registered elsewhere');
+    await foreignUser.goto(`${dev.base}/sign-in`);
+    await foreignUser.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await foreignUser.locator('[data-part="error"]').waitFor();
+    assert.equal(new URL(foreignUser.url()).pathname, '/sign-in');
+    assert.equal(await session(dev, foreignContext), null, 'a credential registered on another origin');
+    await foreignContext.close();
 
     await context.close();
   } catch (e) {
