@@ -190,6 +190,25 @@ async fn begin(
     })
 }
 
+/// Replaces `who`'s session with a new one (new token, SECURITY 34) after they showed `factor`
+/// (step-up, or a factor just added): it records the session's factors, less a remembered
+/// device, plus `factor`, and its `created_at` is now, so the factor counts as fresh.
+pub async fn renew_with(
+    ctx: &Ctx<'_>,
+    who: &SignedIn,
+    factor: Factor,
+) -> Result<IssuedSession, AuthError> {
+    let mut factors: Vec<Factor> = who
+        .factors()
+        .into_iter()
+        .filter(|f| *f != Factor::RememberedDevice)
+        .collect();
+    if !factors.contains(&factor) {
+        factors.push(factor);
+    }
+    start(ctx, &who.user, &factors, Some(who)).await
+}
+
 /// Ends `who`'s session (sign-out).
 pub async fn end(ctx: &Ctx<'_>, who: &SignedIn) -> Result<(), AuthError> {
     ctx.services

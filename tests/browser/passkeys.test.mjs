@@ -148,6 +148,13 @@ test('register a passkey, sign in with it alone and as the second factor; forged
     const notice = await dev.waitForMail(email, /passkey/i);
     assert.match(notice.message.subject, /passkey was added/);
 
+    // A passkey-only account gets backup codes too (recovery when the authenticator is lost).
+    await page.getByRole('button', { name: 'Create backup codes' }).click();
+    const codes = await page.locator('[data-part="mfa.backup-codes"] code').allInnerTexts();
+    assert.equal(codes.length, 10, 'backupCodes.count codes, shown once');
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.waitForURL((u) => u.pathname === '/account');
+
     // Registering the same authenticator again is refused by excludeCredentials (SECURITY 32).
     await page.getByLabel('Name for the new passkey').fill('Again');
     await page.getByRole('button', { name: 'Add a passkey' }).click();

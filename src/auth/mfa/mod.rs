@@ -427,7 +427,8 @@ pub async fn remove_totp(ctx: &Ctx<'_>, user: &User) -> Result<(), AuthError> {
 /// A new set of backup codes replacing the old one. The caller has checked step-up.
 pub async fn regenerate_backup_codes(ctx: &Ctx<'_>, user: &User) -> Result<Vec<String>, AuthError> {
     let (policy, factors) = usable_factors(ctx, user).await?;
-    if !policy.backup_codes || factors.totp_since.is_none() {
+    // Backup codes recover another factor; without one they would be a factor of their own.
+    if !policy.backup_codes || (factors.totp_since.is_none() && factors.passkeys == 0) {
         return Err(Reason::FactorUnavailable.into());
     }
     let codes = backup_codes::new_set(policy.backup_code_count);

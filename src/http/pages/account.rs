@@ -172,8 +172,6 @@ async fn account_page(
     let mfa = (policy.active && policy.totp).then(|| {
         context! {
             enabled_since => factors.totp_since.map(|t| ago(now, t)),
-            backup_codes => policy.backup_codes,
-            backup_codes_left => factors.backup_codes_left,
             required => policy.required,
         }
     });
@@ -204,6 +202,10 @@ async fn account_page(
         csrf,
         "Your account",
         context! {
+            backup_codes => (policy.active
+                && policy.backup_codes
+                && (factors.totp_since.is_some() || factors.passkeys > 0))
+                .then_some(factors.backup_codes_left),
             webauthn => passkeys.is_some(),
             passkeys => passkeys,
             mfa => mfa,

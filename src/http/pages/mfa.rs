@@ -242,7 +242,7 @@ async fn finish(
         return Ok(response);
     };
     let target = crate::auth::redirect::resolve(&request.active, Some(&done.return_to));
-    let mut notice = page(
+    let notice = page(
         StatusCode::OK,
         "notice.html",
         &request.active,
@@ -256,12 +256,7 @@ async fn finish(
             link => context! { href => target, text => "Continue" },
         },
     )?;
-    for cookie in response.headers().get_all(axum::http::header::SET_COOKIE) {
-        notice
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, cookie.clone());
-    }
-    Ok(notice)
+    Ok(super::keep_cookies(notice, &response))
 }
 
 async fn enrol_page(
@@ -452,13 +447,10 @@ fn with_codes(
         return Ok(response);
     }
     let target = crate::auth::redirect::resolve(&request.active, Some(return_to));
-    let mut shown_page = codes_page(request, codes, &target)?;
-    for cookie in response.headers().get_all(axum::http::header::SET_COOKIE) {
-        shown_page
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, cookie.clone());
-    }
-    Ok(shown_page)
+    Ok(super::keep_cookies(
+        codes_page(request, codes, &target)?,
+        &response,
+    ))
 }
 
 fn codes_page(
@@ -560,15 +552,7 @@ pub async fn step_up_submit(
             .await;
         }
     };
-    let mut factors: Vec<Factor> = who
-        .factors()
-        .into_iter()
-        .filter(|f| *f != Factor::RememberedDevice)
-        .collect();
-    if !factors.contains(&factor) {
-        factors.push(factor);
-    }
-    let issued = sessions::start(&ctx, &who.user, &factors, Some(&who)).await?;
+    let issued = sessions::renew_with(&ctx, &who, factor).await?;
     let target = crate::auth::redirect::resolve(&request.active, Some(&back));
     Ok(see_other(&target, &[session_cookie(&issued)]))
 }
@@ -629,9 +613,7 @@ pub async fn totp_confirm(
             .await;
         }
     };
-    let mut factors: Vec<Factor> = who.factors();
-    factors.push(Factor::Totp);
-    let issued = sessions::start(&ctx, &who.user, &factors, Some(&who)).await?;
+    let issued = sessions::renew_with(&ctx, &who, Factor::Totp).await?;
     let response = see_other(
         "/account?notice=mfa-enabled#mfa",
         &[session_cookie(&issued)],

@@ -156,6 +156,15 @@ pub fn see_other(location: &str, cookies: &[HeaderValue]) -> Response {
     response
 }
 
+/// `page` with the `Set-Cookie` headers of `from` (a sign-in's redirect shown as a page first).
+pub fn keep_cookies(mut page: Response, from: &Response) -> Response {
+    for cookie in from.headers().get_all(header::SET_COOKIE) {
+        page.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    page
+}
+
 /// Renders a page with a status code.
 pub fn page(
     status: StatusCode,

@@ -70,13 +70,10 @@ fn as_json(redirect: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("/account")
         .to_owned();
-    let mut response = json_response(StatusCode::OK, json!({"redirect": location}));
-    for cookie in redirect.headers().get_all(header::SET_COOKIE) {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, cookie.clone());
-    }
-    response
+    super::keep_cookies(
+        json_response(StatusCode::OK, json!({"redirect": location})),
+        &redirect,
+    )
 }
 
 fn session_binding(request: &PageRequest) -> String {
@@ -117,11 +114,7 @@ pub async fn register(
     {
         Ok(_) => {
             // As after adding an app: the session is renewed, recording the factor just shown.
-            let mut factors = who.factors();
-            if !factors.contains(&Factor::Passkey) {
-                factors.push(Factor::Passkey);
-            }
-            let issued = sessions::start(&ctx, &who.user, &factors, Some(&who)).await?;
+            let issued = sessions::renew_with(&ctx, &who, Factor::Passkey).await?;
             Ok(as_json(see_other(
                 "/account?notice=passkey-added#passkeys",
                 &[session_cookie(&issued)],
@@ -247,15 +240,7 @@ pub async fn step_up(
     {
         return refused(e);
     }
-    let mut factors: Vec<Factor> = who
-        .factors()
-        .into_iter()
-        .filter(|f| *f != Factor::RememberedDevice)
-        .collect();
-    if !factors.contains(&Factor::Passkey) {
-        factors.push(Factor::Passkey);
-    }
-    let issued = sessions::start(&ctx, &who.user, &factors, Some(&who)).await?;
+    let issued = sessions::renew_with(&ctx, &who, Factor::Passkey).await?;
     let back = crate::auth::redirect::kept(&request.active, form.redirect_url.as_deref());
     let target = crate::auth::redirect::resolve(&request.active, Some(&back));
     Ok(as_json(see_other(&target, &[session_cookie(&issued)])))
