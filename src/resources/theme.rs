@@ -55,6 +55,8 @@ pub struct ThemeSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub strings: BTreeMap<String, BTreeMap<String, String>>,
     /// Extra CSS rules, applied after the token styles. Target the documented part names.
+    /// Refused: `@import`, `url()` other than `data:image/...` or a path on this server,
+    /// `expression()`, `behavior:`, `-moz-binding`, CSS escapes and `</style`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 65536))]
     pub css: Option<String>,

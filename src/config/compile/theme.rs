@@ -216,10 +216,10 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if let Some(css) = &spec.css
-        && css.to_ascii_lowercase().contains("</style")
-    {
-        bad("spec.css".into(), "must not contain </style".into());
+    if let Some(css) = &spec.css {
+        for (line, problem) in css_problems(css) {
+            bad("spec.css".into(), format!("line {line}: {problem}"));
+        }
     }
     for (component, template) in &spec.templates {
         let path = join_path("spec.templates", component);
@@ -235,6 +235,68 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
             bad(path, "template is empty".into());
         }
     }
+}
+
+/// What `css` must not do, with the 1-based line inside it: load anything from elsewhere
+/// (`@import`, a `url()` that is not a data image or a path on this server), run script-like
+/// features of old browsers (`expression()`, `behavior:`, `-moz-binding`), or end the style
+/// element. Comments are looked through, and escapes are refused outright: `@\69mport` is
+/// `@import` to a browser.
+fn css_problems(css: &str) -> Vec<(usize, String)> {
+    // Comments become spaces (newlines kept, so line numbers stay right).
+    let mut text = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        text.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("*/").map_or(after.len(), |e| e + 2);
+        text.extend(
+            after[..end]
+                .chars()
+                .map(|c| if c == '\n' { '\n' } else { ' ' }),
+        );
+        text.push_str("  ");
+        rest = &after[end..];
+    }
+    text.push_str(rest);
+    let mut problems = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let lower = line.to_ascii_lowercase();
+        let mut say = |what: &str| problems.push((number, what.to_owned()));
+        if lower.contains('\\') {
+            say("CSS escapes (\\) are not allowed");
+        }
+        if lower.contains("@import") {
+            say("@import is not allowed: styles load only from this server");
+        }
+        if lower.contains("</style") {
+            say("must not contain </style");
+        }
+        if lower.contains("expression(") {
+            say("expression() is not allowed");
+        }
+        if lower.contains("behavior:")
+            || lower.contains("behavior :")
+            || lower.contains("-moz-binding")
+        {
+            say("behavior and -moz-binding are not allowed");
+        }
+        let mut search = lower.as_str();
+        while let Some(at) = search.find("url(") {
+            let argument = search[at + 4..]
+                .trim_start()
+                .trim_start_matches(['"', '\''])
+                .trim_start();
+            let local = argument.starts_with("data:image/")
+                || (argument.starts_with('/') && !argument.starts_with("//"));
+            if !local {
+                say("url() may only name a data:image/... URI or a path on this server");
+            }
+            search = &search[at + 4..];
+        }
+    }
+    problems
 }
 
 fn is_image_url(text: &str) -> bool {
@@ -470,6 +532,30 @@ templates: {footer: \"<p>hi</p>\"}",
     }
 
     #[test]
+    fn css_that_loads_from_elsewhere_or_runs_script_is_rejected_with_its_line() {
+        let css = "[data-part=\"card\"] { color: red; }
+@import url(\"https://fonts.example/x.css\");
+.a { background: url( 'https://tracker.example/p.png' ); }
+.b { background: url(/assets/ok.png), url(data:image/png;base64,AAAA); }
+.c { width: expression(alert(1)); }
+.d { behavior: url(x.htc); }
+@im/* hidden */port \"x.css\";
+.e { background: url(//cdn.example/x.png) }
+.f { content: \"\\40 import\" }";
+        let problems = css_problems(css);
+        let lines: Vec<usize> = problems.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 2, 3, 5, 6, 6, 8, 9], "{problems:#?}");
+        assert!(problems[0].1.contains("@import"));
+        assert!(problems[1].1.contains("url()"));
+        assert!(problems[3].1.contains("expression()"));
+        assert!(problems[4].1.contains("behavior"));
+        assert!(problems[7].1.contains("escapes"));
+        // `@im/**/port` is no @import once the comment goes (it is not valid CSS either).
+        assert!(css_problems("@im/* x */port \"y\";").is_empty());
+        assert!(css_problems(".ok { color: var(--vestibule-primary); }").is_empty());
+    }
+
+    #[test]
     fn values_that_could_escape_their_css_are_rejected() {
         let bad = theme(
             "bad",
@@ -494,7 +580,7 @@ templates: {nav: x, footer: \" \"}",
             ("spec.logo.url", "must be an https URL or a data:image/"),
             ("spec.strings.english", "is not a locale"),
             ("spec.strings.en.not ok", "is not a string id"),
-            ("spec.css", "must not contain </style"),
+            ("spec.css", "line 1: must not contain </style"),
             ("spec.templates.nav", "unknown component"),
             ("spec.templates.footer", "template is empty"),
         ] {

@@ -13,6 +13,7 @@ pub mod federation;
 mod mailbox;
 pub mod messages;
 pub mod mfa;
+pub mod parts;
 pub mod passkeys;
 pub mod recovery;
 mod session_check;

@@ -11,7 +11,7 @@ use super::error::PageError;
 use crate::runtime::Active;
 
 /// Templates by name; part names (`data-part`) inside them are public, versioned contract.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(super) const TEMPLATES: &[(&str, &str)] = &[
     (
         "layout.html",
         include_str!("../../../templates/layout.html"),
