@@ -139,7 +139,7 @@ pub async fn start(
     factors: &[Factor],
     previous: Option<&SignedIn>,
 ) -> Result<IssuedSession, AuthError> {
-    begin(ctx, user, factors, None, previous).await
+    begin(ctx, user, factors, None, previous, None).await
 }
 
 /// Starts a session for `user` signed in through the provider identity `identity_id`, which
@@ -152,15 +152,17 @@ pub async fn start_federated(
     factors: &[Factor],
     previous: Option<&SignedIn>,
 ) -> Result<IssuedSession, AuthError> {
-    begin(ctx, user, factors, Some(identity_id), previous).await
+    begin(ctx, user, factors, Some(identity_id), previous, None).await
 }
 
+/// `expires_at`: keep this absolute expiry (a renewal), instead of a full lifetime from now.
 async fn begin(
     ctx: &Ctx<'_>,
     user: &User,
     factors: &[Factor],
     identity_id: Option<&str>,
     previous: Option<&SignedIn>,
+    expires_at: Option<i64>,
 ) -> Result<IssuedSession, AuthError> {
     let store = &ctx.services.store;
     if let Some(old) = previous {
@@ -170,6 +172,10 @@ async fn begin(
     }
     let token = crypto::random_token();
     let sessions = &ctx.active.config.sessions;
+    let full = ctx
+        .now
+        .saturating_add(seconds_to_ms(sessions.lifetime_seconds));
+    let expires_at = expires_at.map_or(full, |kept| kept.min(full));
     store
         .create_session(&NewSession {
             token_hash: crypto::token_hash(&token),
@@ -178,15 +184,13 @@ async fn begin(
             ip: ctx.client.ip.clone(),
             user_agent: ctx.client.user_agent.clone(),
             identity_id: identity_id.map(str::to_owned),
-            expires_at: ctx
-                .now
-                .saturating_add(seconds_to_ms(sessions.lifetime_seconds)),
+            expires_at,
             now: ctx.now,
         })
         .await?;
     Ok(IssuedSession {
         token,
-        max_age_seconds: sessions.lifetime_seconds,
+        max_age_seconds: u64::try_from(expires_at.saturating_sub(ctx.now) / 1000).unwrap_or(0),
     })
 }
 
@@ -206,7 +210,16 @@ pub async fn renew_with(
     if !factors.contains(&factor) {
         factors.push(factor);
     }
-    start(ctx, &who.user, &factors, Some(who)).await
+    // The absolute lifetime runs from the sign-in, not from the step-up (SECURITY 36).
+    begin(
+        ctx,
+        &who.user,
+        &factors,
+        who.session.identity_id.as_deref(),
+        Some(who),
+        Some(who.session.expires_at),
+    )
+    .await
 }
 
 /// Ends `who`'s session (sign-out).

@@ -24,9 +24,29 @@ pub struct TotpFactor {
     pub created_at: i64,
 }
 
+/// What a half-signed-in record lets its browser do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingPurpose {
+    /// Show a second factor the user has (`/sign-in/factor`).
+    Challenge,
+    /// Enrol a first factor a policy requires (`/sign-in/enrol`): only for a user who had none.
+    Enrol,
+}
+
+impl PendingPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            PendingPurpose::Challenge => "challenge",
+            PendingPurpose::Enrol => "enrol",
+        }
+    }
+}
+
 /// The half-signed-in state: who showed which first factor, and where they were going.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaPending {
+    /// What the record is for.
+    pub purpose: PendingPurpose,
     /// The user.
     pub user_id: String,
     /// First factors shown.
@@ -44,7 +64,13 @@ pub struct MfaPending {
 impl MfaPending {
     fn from_row(row: &AnyRow) -> Result<MfaPending, sqlx::Error> {
         let factors: String = row.try_get("factors")?;
+        let purpose: String = row.try_get("purpose")?;
         Ok(MfaPending {
+            purpose: if purpose == "enrol" {
+                PendingPurpose::Enrol
+            } else {
+                PendingPurpose::Challenge
+            },
             user_id: row.try_get("user_id")?,
             factors: decode_factors(&factors),
             identity_id: row.try_get("identity_id")?,
@@ -78,6 +104,18 @@ impl Factors {
     pub fn any(&self) -> bool {
         self.totp_since.is_some() || self.backup_codes_left > 0 || self.passkeys > 0
     }
+}
+
+/// Deletes the user's half-signed-in records (a credential change ends them like sessions).
+pub(super) async fn drop_pending(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM mfa_pending WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn bump_epoch(
@@ -228,6 +266,16 @@ impl Store {
         Ok(true)
     }
 
+    /// Drops an unfinished app enrolment (its secret was shown; a postponed enrolment must not
+    /// leave it waiting for whoever gets to a confirm form next).
+    pub async fn drop_unfinished_totp(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Removes the user's authenticator app. Returns whether there was one.
     pub async fn remove_totp(&self, user_id: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -312,8 +360,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO mfa_pending \
-             (id_hash, user_id, factors, identity_id, return_to, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (id_hash, user_id, factors, identity_id, return_to, created_at, expires_at, purpose) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id_hash)
         .bind(&pending.user_id)
@@ -322,6 +370,7 @@ impl Store {
         .bind(&pending.return_to)
         .bind(pending.created_at)
         .bind(pending.expires_at)
+        .bind(pending.purpose.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -335,7 +384,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<MfaPending>, StoreError> {
         let row = sqlx::query(
-            "SELECT user_id, factors, identity_id, return_to, created_at, expires_at \
+            "SELECT user_id, factors, identity_id, return_to, created_at, expires_at, purpose \
              FROM mfa_pending WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
@@ -354,7 +403,7 @@ impl Store {
     ) -> Result<Option<MfaPending>, StoreError> {
         let row = sqlx::query(
             "DELETE FROM mfa_pending WHERE id_hash = $1 \
-             RETURNING user_id, factors, identity_id, return_to, created_at, expires_at",
+             RETURNING user_id, factors, identity_id, return_to, created_at, expires_at, purpose",
         )
         .bind(id_hash)
         .fetch_optional(&self.pool)

@@ -38,7 +38,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 pub use federation::{Flow, NewFlow, PendingLink};
 pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
-pub use mfa::{Factors, MfaPending, TotpFactor};
+pub use mfa::{Factors, MfaPending, PendingPurpose, TotpFactor};
 pub use passkeys::{Ceremony, CeremonyPurpose, StoredPasskey};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};

@@ -169,6 +169,7 @@ impl Store {
         .await
         .map_err(email_conflict)?;
         sessions::revoke_all_but(&mut *tx, user_id, keep_session, now).await?;
+        super::mfa::drop_pending(&mut tx, user_id).await?;
         tokens::void_outstanding(&mut *tx, user_id, None, now).await?;
         tx.commit().await?;
         Ok(())
@@ -192,6 +193,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let revoked = sessions::revoke_all_but(&mut *tx, user_id, keep_session, now).await?;
+        // Half-signed-in records were made with the old password: they end with it.
+        super::mfa::drop_pending(&mut tx, user_id).await?;
         tokens::void_outstanding(&mut *tx, user_id, Some(TokenPurpose::ResetPassword), now).await?;
         tx.commit().await?;
         Ok(revoked)

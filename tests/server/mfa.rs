@@ -679,3 +679,174 @@ async fn passkey_endpoints_refuse_bad_answers_with_a_clear_4xx() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_challenge_never_opens_enrolment_and_an_enrolment_ends_once_a_factor_exists() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| {
+            c.mfa.enforcement = MfaEnforcement::Required;
+            c.mfa.enrollment_grace_period_seconds = 72 * 3600;
+            c.sessions.idle_timeout_seconds = 24 * 3600;
+        })
+        .await;
+        let email = "skip@example.com";
+        let mut owner = Client::new(&app);
+        let page = owner
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        let code = crate::app::code_in(&last_mail(&app, email).text);
+        let verified = owner
+            .submit(
+                page.location(),
+                "/verify-email",
+                &[("email", email), ("code", &code)],
+            )
+            .await;
+        assert_eq!(verified.location(), "/sign-in/enrol");
+        // An attacker with the password gets an enrolment record too, in another browser.
+        let mut attacker = Client::new(&app);
+        let first = attacker
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(first.location(), "/sign-in/enrol");
+        // The owner enrols an app.
+        let enrol = owner.get("/sign-in/enrol").await;
+        let secret = secret_in(&enrol.body);
+        let done = owner
+            .post(
+                "/sign-in/enrol",
+                &[
+                    ("csrf_token", &enrol.csrf()),
+                    ("code", &code_now(&app, &secret)),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        // The attacker's enrolment record no longer postpones, enrols or shows a secret.
+        let csrf = attacker.get("/sign-in").await.csrf();
+        let postpone = attacker
+            .post("/sign-in/enrol/postpone", &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(postpone.location(), "/sign-in");
+        assert_eq!(attacker.get("/sign-in/enrol").await.location(), "/sign-in");
+        assert!(attacker.session().is_none());
+        // A fresh password sign-in is a challenge, and a challenge record opens no enrolment.
+        let again = attacker
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(again.location(), "/sign-in/factor");
+        let csrf = attacker.get("/sign-in/factor").await.csrf();
+        let postpone = attacker
+            .post("/sign-in/enrol/postpone", &[("csrf_token", &csrf)])
+            .await;
+        assert_eq!(postpone.location(), "/sign-in");
+        let enrol = attacker
+            .post(
+                "/sign-in/enrol",
+                &[("csrf_token", &csrf), ("code", "123456")],
+            )
+            .await;
+        assert_eq!(enrol.location(), "/sign-in");
+        assert!(attacker.session().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stale_session_cannot_confirm_an_app_and_a_password_reset_ends_half_signed_in_records() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| c.sessions.idle_timeout_seconds = 24 * 3600).await;
+        let email = "stale-confirm@example.com";
+        let mut client = signed_up(&app, email).await;
+        let account = client.get("/account").await;
+        let started = client
+            .post(
+                "/account/mfa/totp/start",
+                &[("csrf_token", &account.csrf())],
+            )
+            .await;
+        let secret = secret_in(&started.body);
+        app.state.auth.clock.advance(11 * 60_000);
+        let confirm = client
+            .post(
+                "/account/mfa/totp/confirm",
+                &[("csrf_token", &started.csrf()), ("code", "000000")],
+            )
+            .await;
+        assert!(
+            confirm.location().starts_with("/account/step-up"),
+            "{}",
+            confirm.location()
+        );
+        assert!(
+            !confirm.body.contains("mfa.secret"),
+            "the secret is not shown again"
+        );
+        let confirm = client
+            .post(
+                "/account/mfa/totp/confirm",
+                &[
+                    ("csrf_token", &started.csrf()),
+                    ("code", &code_now(&app, &secret)),
+                ],
+            )
+            .await;
+        assert!(confirm.location().starts_with("/account/step-up"));
+        // Enrol for real (fresh again after step-up with the password), then: a browser left on
+        // the challenge page loses it when the password is reset elsewhere.
+        let step = client.get(confirm.location()).await;
+        client
+            .post(
+                "/account/step-up",
+                &[
+                    ("csrf_token", &step.csrf()),
+                    ("kind", "password"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let (secret, _) = enrol_totp(&app, &mut client).await;
+        let mut left_open = Client::new(&app);
+        let first = left_open
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(first.location(), "/sign-in/factor");
+        let mut owner = Client::new(&app);
+        let (csrf, token) = open_reset_link(&app, &mut owner, email).await;
+        owner
+            .post(
+                "/reset-password",
+                &[
+                    ("csrf_token", &csrf),
+                    ("token", &token),
+                    ("new_password", "a brand new passphrase"),
+                ],
+            )
+            .await;
+        next_step(&app);
+        let late = left_open.get("/sign-in/factor").await;
+        assert_eq!(
+            late.location(),
+            "/sign-in",
+            "the record ended with the old password"
+        );
+        let _ = secret;
+    })
+    .await;
+}

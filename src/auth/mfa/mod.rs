@@ -18,7 +18,7 @@ use super::limits::{self, MFA_FAILURES_PER_USER, MFA_PER_IP, SIGN_IN_FAILURES_PE
 use super::{AuthError, Ctx, Factor, Reason, SignedIn, TOKEN_TTL_MS};
 use crate::crypto::{self, sealing::MfaKey};
 use crate::email::messages::{self, MfaChange};
-use crate::store::{Factors, MfaPending, User};
+use crate::store::{Factors, MfaPending, PendingPurpose, User};
 
 /// What follows a successful first factor.
 #[derive(Debug)]
@@ -117,7 +117,15 @@ pub async fn after_first_factor(
             shown.push(Factor::RememberedDevice);
             return Ok(Next::Session(shown));
         }
-        let token = pending(ctx, user, first, identity_id, return_to).await?;
+        let token = pending(
+            ctx,
+            user,
+            PendingPurpose::Challenge,
+            first,
+            identity_id,
+            return_to,
+        )
+        .await?;
         return Ok(Next::Challenge(token));
     }
     if policy.required && policy.totp {
@@ -127,7 +135,15 @@ pub async fn after_first_factor(
             .mfa_required_since(&user.id, ctx.now)
             .await?;
         let deadline = since.saturating_add(policy.grace_ms);
-        let token = pending(ctx, user, first, identity_id, return_to).await?;
+        let token = pending(
+            ctx,
+            user,
+            PendingPurpose::Enrol,
+            first,
+            identity_id,
+            return_to,
+        )
+        .await?;
         return Ok(Next::Enrol {
             token,
             postpone_until: (ctx.now < deadline).then_some(deadline),
@@ -139,6 +155,7 @@ pub async fn after_first_factor(
 async fn pending(
     ctx: &Ctx<'_>,
     user: &User,
+    purpose: PendingPurpose,
     first: &[Factor],
     identity_id: Option<&str>,
     return_to: &str,
@@ -149,6 +166,7 @@ async fn pending(
         .create_mfa_pending(
             &crypto::token_hash(&token),
             &MfaPending {
+                purpose,
                 user_id: user.id.clone(),
                 factors: first.iter().map(|f| f.as_str().to_owned()).collect(),
                 identity_id: identity_id.map(str::to_owned),
@@ -161,10 +179,14 @@ async fn pending(
     Ok(PendingToken(token))
 }
 
-/// The live half-signed-in record for the browser's token, with its user.
+/// The live half-signed-in record for the browser's token, with its user, if it was made for
+/// `purpose`. An enrolment record is good only while the user still has no usable factor: a
+/// factor enrolled since (or a challenge record) never opens enrolment, which would otherwise
+/// skip the second factor.
 pub async fn pending_of(
     ctx: &Ctx<'_>,
     token: Option<&str>,
+    purpose: PendingPurpose,
 ) -> Result<Option<(MfaPending, User)>, AuthError> {
     let Some(token) = token.filter(|t| crypto::is_token(t)) else {
         return Ok(None);
@@ -176,8 +198,16 @@ pub async fn pending_of(
     else {
         return Ok(None);
     };
-    let user = store.user_by_id(&pending.user_id).await?;
-    Ok(user.map(|u| (pending, u)))
+    if pending.purpose != purpose {
+        return Ok(None);
+    }
+    let Some(user) = store.user_by_id(&pending.user_id).await? else {
+        return Ok(None);
+    };
+    if purpose == PendingPurpose::Enrol && usable_factors(ctx, &user).await?.1.any() {
+        return Ok(None);
+    }
+    Ok(Some((pending, user)))
 }
 
 /// Uses up the half-signed-in record once its second factor (or enrolment) is done: the first
@@ -204,8 +234,10 @@ pub fn first_factors(pending: &MfaPending) -> Vec<Factor> {
 /// (its step is recorded atomically, SECURITY 23); a backup code is used up (SECURITY 26).
 pub async fn verify(ctx: &Ctx<'_>, user: &User, proof: Proof<'_>) -> Result<Shown, AuthError> {
     limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
-    limits::check(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
-    limits::check(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
+    // Counted before the code is checked (and cleared on success), so guesses sent in
+    // parallel cannot all pass a check that has not counted any of them yet.
+    limits::hit(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
+    limits::hit(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
     let (_, factors) = usable_factors(ctx, user).await?;
     let store = &ctx.services.store;
     let shown = match proof {
@@ -262,12 +294,10 @@ pub async fn verify(ctx: &Ctx<'_>, user: &User, proof: Proof<'_>) -> Result<Show
     match shown {
         Some(shown) => {
             limits::clear(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
+            limits::clear(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
             Ok(shown)
         }
         None => {
-            // Counting may itself reach a limit; the answer stays the same either way.
-            let _ = limits::allow(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
-            let _ = limits::allow(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
             tracing::info!(user = %user.id, "wrong second factor");
             Err(Reason::InvalidSecondFactor.into())
         }
@@ -295,7 +325,7 @@ pub async fn verify_password(
     user: &User,
     password: &str,
 ) -> Result<Factor, AuthError> {
-    limits::check(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
+    limits::hit(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
     let verification = ctx
         .services
         .hasher
@@ -306,9 +336,9 @@ pub async fn verify_password(
         )
         .await?;
     if verification.valid && user.password_hash.is_some() {
+        limits::clear(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
         Ok(Factor::Password)
     } else {
-        let _ = limits::allow(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
         Err(Reason::WrongCurrentPassword.into())
     }
 }
@@ -369,7 +399,7 @@ pub async fn confirm_totp(
     code: &str,
 ) -> Result<Vec<String>, AuthError> {
     limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
-    limits::check(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
+    limits::hit(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
     let store = &ctx.services.store;
     let policy = Policy::for_user(&ctx.active.config, &user.email);
     let factor = store
@@ -381,7 +411,6 @@ pub async fn confirm_totp(
         .open(&factor.secret_sealed, &user.id)
         .map_err(|e| AuthError::Internal(e.to_string()))?;
     let Some(step) = totp::check(&secret, code, ctx.now) else {
-        let _ = limits::allow(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
         return Err(Reason::InvalidSecondFactor.into());
     };
     let existing = store.factors(&user.id).await?;

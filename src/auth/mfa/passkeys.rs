@@ -135,6 +135,7 @@ pub async fn register_options(
     user: &User,
     binding: &str,
 ) -> Result<Options, AuthError> {
+    limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
     offered(ctx, &user.email)?;
     let webauthn = webauthn(ctx)?;
     let existing = ctx.services.store.passkeys_of(&user.id).await?;
@@ -224,6 +225,7 @@ pub async fn authenticate_options(
     user: &User,
     binding: &str,
 ) -> Result<Options, AuthError> {
+    limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
     offered(ctx, &user.email)?;
     let webauthn = webauthn(ctx)?;
     let passkeys = ctx
@@ -287,6 +289,8 @@ pub async fn discover_options(ctx: &Ctx<'_>, binding: &str) -> Result<Options, A
     if !policy.passwordless {
         return Err(Reason::FactorUnavailable.into());
     }
+    // Every request stores a challenge until it expires: bounded per address.
+    limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
     let webauthn = webauthn(ctx)?;
     let (challenge, state): (_, DiscoverableAuthentication) = webauthn
         .start_discoverable_authentication()

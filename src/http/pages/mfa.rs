@@ -18,7 +18,7 @@ use crate::auth::mfa::{self, Policy, Proof, Shown};
 use crate::auth::{AuthError, Factor, Reason, SignedIn, sessions};
 use crate::http::cookies;
 use crate::http::state::AppState;
-use crate::store::{MfaPending, User};
+use crate::store::{MfaPending, PendingPurpose, User};
 
 /// The challenge and step-up forms.
 #[derive(Debug, Default, Deserialize)]
@@ -79,13 +79,16 @@ fn left(ms: i64) -> String {
     }
 }
 
-/// The half-signed-in record of this browser, or the sign-in page to start again from.
+/// The half-signed-in record of this browser made for `purpose`, or the sign-in page to start
+/// again from.
 async fn pending(
     state: &AppState,
     request: &PageRequest,
+    purpose: PendingPurpose,
 ) -> Result<Result<(MfaPending, User), Response>, PageError> {
     let ctx = request.ctx(state);
-    match mfa::pending_of(&ctx, cookies::get(&request.headers, cookies::MFA_PENDING)).await? {
+    let token = cookies::get(&request.headers, cookies::MFA_PENDING);
+    match mfa::pending_of(&ctx, token, purpose).await? {
         Some(found) => Ok(Ok(found)),
         None => Ok(Err(see_other(
             "/sign-in",
@@ -151,7 +154,7 @@ pub async fn challenge_get(
     State(state): State<AppState>,
     request: PageRequest,
 ) -> Result<Response, PageError> {
-    let (_, user) = match pending(&state, &request).await? {
+    let (_, user) = match pending(&state, &request, PendingPurpose::Challenge).await? {
         Ok(found) => found,
         Err(back) => return Ok(back),
     };
@@ -175,7 +178,7 @@ pub async fn challenge_submit(
     request: PageRequest,
     Form(form): Form<FactorForm>,
 ) -> Result<Response, PageError> {
-    let (_, user) = match pending(&state, &request).await? {
+    let (_, user) = match pending(&state, &request, PendingPurpose::Challenge).await? {
         Ok(found) => found,
         Err(back) => return Ok(back),
     };
@@ -337,7 +340,7 @@ pub async fn enrol_get(
     State(state): State<AppState>,
     request: PageRequest,
 ) -> Result<Response, PageError> {
-    let (_, user) = match pending(&state, &request).await? {
+    let (_, user) = match pending(&state, &request, PendingPurpose::Enrol).await? {
         Ok(found) => found,
         Err(back) => return Ok(back),
     };
@@ -365,7 +368,7 @@ pub async fn enrol_submit(
     request: PageRequest,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (_, user) = match pending(&state, &request).await? {
+    let (_, user) = match pending(&state, &request, PendingPurpose::Enrol).await? {
         Ok(found) => found,
         Err(back) => return Ok(back),
     };
@@ -412,7 +415,7 @@ pub async fn enrol_postpone(
     State(state): State<AppState>,
     request: PageRequest,
 ) -> Result<Response, PageError> {
-    let (_, user) = match pending(&state, &request).await? {
+    let (_, user) = match pending(&state, &request, PendingPurpose::Enrol).await? {
         Ok(found) => found,
         Err(back) => return Ok(back),
     };
@@ -422,6 +425,7 @@ pub async fn enrol_postpone(
     let ctx = request.ctx(&state);
     let token = cookies::get(&request.headers, cookies::MFA_PENDING).unwrap_or_default();
     let done = mfa::finish_pending(&ctx, token).await?;
+    state.auth.store.drop_unfinished_totp(&user.id).await?;
     tracing::info!(user = %user.id, "MFA enrolment postponed within the grace period");
     request
         .start_session(
@@ -592,6 +596,10 @@ pub async fn totp_confirm(
     Authenticated { page: request, who }: Authenticated,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
+    // As at the start: a stale session neither sees the secret again nor confirms it.
+    if let Some(step_up) = step_up_needed(&state, &request, &who, "/account#mfa").await? {
+        return Ok(step_up);
+    }
     let ctx = request.ctx(&state);
     let codes = match mfa::confirm_totp(&ctx, &who.user, &form.code).await {
         Ok(codes) => codes,

@@ -19,6 +19,7 @@ use crate::auth::mfa::{self};
 use crate::auth::{AuthError, Factor, sessions};
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::store::PendingPurpose;
 
 /// An answer to a ceremony.
 #[derive(Debug, Default, Deserialize)]
@@ -154,7 +155,7 @@ pub async fn factor_options(
 ) -> Result<Response, PageError> {
     let ctx = request.ctx(&state);
     let token = cookies::get(&request.headers, cookies::MFA_PENDING);
-    let Some((_, user)) = mfa::pending_of(&ctx, token).await? else {
+    let Some((_, user)) = mfa::pending_of(&ctx, token, PendingPurpose::Challenge).await? else {
         return Ok(json_response(
             StatusCode::OK,
             json!({"redirect": "/sign-in"}),
@@ -174,7 +175,8 @@ pub async fn factor(
 ) -> Result<Response, PageError> {
     let ctx = request.ctx(&state);
     let token = cookies::get(&request.headers, cookies::MFA_PENDING).unwrap_or_default();
-    let Some((_, user)) = mfa::pending_of(&ctx, Some(token)).await? else {
+    let Some((_, user)) = mfa::pending_of(&ctx, Some(token), PendingPurpose::Challenge).await?
+    else {
         return Ok(json_response(
             StatusCode::OK,
             json!({"redirect": "/sign-in"}),
