@@ -412,6 +412,63 @@ async fn an_unverified_address_asks_for_proof_of_the_existing_account_before_lin
 }
 
 #[tokio::test]
+async fn an_account_with_a_second_factor_links_a_provider_only_after_that_factor() {
+    let github = Github::start().await;
+    each_backend(async |store| {
+        let app = app_with_github(store, &github).await;
+        let email = "linked-mfa@example.com";
+        let mut owner = signed_up(&app, email).await;
+        let (secret, _) = crate::mfa::enrol_totp(&app, &mut owner).await;
+        github.signs_in(person(909, email, false));
+        let mut browser = Client::new(&app);
+        let page = through_github(&mut browser, "/oauth/github/start").await;
+        assert_eq!(page.location(), "/oauth/link");
+        let proof = browser.get("/oauth/link").await;
+        let proven = browser
+            .post(
+                "/oauth/link",
+                &[("csrf_token", &proof.csrf()), ("password", PASSWORD)],
+            )
+            .await;
+        // The password alone links nothing: the second factor comes first.
+        assert_eq!(proven.location(), "/sign-in/factor");
+        let linked = |app: &TestApp| {
+            let store = app.state.auth.store.clone();
+            async move {
+                store
+                    .identity_by_subject("github", "909")
+                    .await
+                    .expect("store")
+                    .is_some()
+            }
+        };
+        assert!(!linked(&app).await, "not linked before the second factor");
+        crate::mfa::next_step(&app);
+        let ok = crate::mfa::answer(
+            &mut browser,
+            "totp",
+            &crate::mfa::code_now(&app, &secret),
+            false,
+        )
+        .await;
+        assert_eq!(ok.location(), "/oauth/link/finish");
+        let finished = browser.get("/oauth/link/finish").await;
+        assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.body);
+        assert_eq!(finished.location(), "/account");
+        assert!(linked(&app).await, "linked after the second factor");
+        assert!(
+            last_mail(&app, email)
+                .subject
+                .contains("GitHub sign-in was added")
+        );
+        // The pending link is used up: finishing again links nothing more.
+        let again = browser.get("/oauth/link/finish").await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_code_mailed_to_the_existing_account_proves_it_too() {
     let github = Github::start().await;
     each_backend(async |store| {

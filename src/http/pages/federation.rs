@@ -458,6 +458,11 @@ async fn complete_link(
     proof: Factor,
 ) -> Result<Response, PageError> {
     let ctx = request.ctx(state);
+    if crate::auth::mfa::usable_factors(&ctx, user).await?.1.any() {
+        // The account has a second factor: it comes first, and the identity is linked only
+        // once it was shown (`/oauth/link/finish`), so a password alone links nothing.
+        return request.sign_in(state, user, &[proof], LINK_FINISH).await;
+    }
     let store = &state.auth.store;
     let Some(pending) = store.take_pending_link(id_hash, ctx.now).await? else {
         return failure_page(request, Failure::Expired, None, "/sign-in");
@@ -497,6 +502,59 @@ async fn complete_link(
             &[cookies::clear(cookies::PENDING_LINK)],
         )
         .await
+}
+
+/// Where a link proven by an account with a second factor completes, after that factor.
+const LINK_FINISH: &str = "/oauth/link/finish";
+
+/// `GET /oauth/link/finish`: links the pending identity to the signed-in account once its
+/// session showed a second factor (the account's own pending link only), then goes on.
+pub async fn link_finish(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+) -> Result<Response, PageError> {
+    let Some((id_hash, pending, user)) = pending_of(&state, &request).await? else {
+        return failure_page(&request, Failure::Expired, None, "/account");
+    };
+    let shown_second = who
+        .factors()
+        .iter()
+        .any(|f| f.is_second() || *f == Factor::RememberedDevice);
+    if user.id != who.user.id || !shown_second {
+        return failure_page(&request, Failure::Expired, None, "/account");
+    }
+    let ctx = request.ctx(&state);
+    let store = &state.auth.store;
+    let Some(provider) = ctx.active.config.provider(&pending.provider) else {
+        return failure_page(&request, Failure::Disabled, None, "/account");
+    };
+    if store.take_pending_link(&id_hash, ctx.now).await?.is_none() {
+        return failure_page(&request, Failure::Expired, None, "/account");
+    }
+    match store
+        .link_identity(&NewIdentity {
+            user_id: user.id.clone(),
+            provider: pending.provider.clone(),
+            subject: pending.subject.clone(),
+            email: pending.email.clone(),
+            email_verified: pending.email_verified,
+            now: ctx.now,
+        })
+        .await
+    {
+        Ok(_) => {}
+        Err(crate::store::StoreError::IdentityTaken) => {
+            return failure_page(&request, Failure::IdentityTaken, Some(provider), "/account");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    notify(&ctx, &user.email, &provider.display_name, true).await;
+    state
+        .auth
+        .metrics
+        .provider_sign_in(&provider.slug, "linked");
+    let target = crate::auth::redirect::resolve(&request.active, Some(&pending.return_to));
+    Ok(see_other(&target, &[cookies::clear(cookies::PENDING_LINK)]))
 }
 
 /// The link and unlink forms on `/account`.

@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(federation::link_page).post(federation::link_submit),
         )
         .route("/oauth/link/code", post(federation::link_send_code))
+        .route("/oauth/link/finish", get(federation::link_finish))
         .route("/oauth/link/verify", post(federation::link_verify_code))
         .route(
             "/account/identities/link",
