@@ -247,6 +247,9 @@ pub struct ThemeConfig {
     pub logo: Option<LogoConfig>,
     /// Layout variant.
     pub layout: LayoutVariant,
+    /// Which appearance the pages use.
+    #[serde(default)]
+    pub color_scheme: ColorScheme,
     /// Social button placement.
     pub social_buttons: SocialButtonsPlacement,
     /// Show the "Secured by Vestibule" footer.
@@ -568,6 +571,19 @@ pub enum SigningAlgorithm {
     RS256,
     /// Ed25519.
     EdDSA,
+}
+
+/// Which appearance the hosted pages use.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ColorScheme {
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+    /// The visitor's system setting.
+    #[default]
+    Auto,
 }
 
 /// Layout variant of the hosted pages.

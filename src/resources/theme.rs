@@ -51,6 +51,10 @@ pub struct ThemeSpec {
     /// Page layout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<ThemeLayout>,
+    /// Which appearance the pages use: `light`, `dark` (the `dark` colors always), or `auto`
+    /// (the visitor's system setting). Inherited through `extends`; default `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_scheme: Option<ColorScheme>,
     /// Text overrides per locale (`en`, `de`, `pt-BR`), keyed by string id (`signIn.title`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub strings: BTreeMap<String, BTreeMap<String, String>>,
@@ -179,4 +183,16 @@ pub enum SocialButtonsPlacement {
     Top,
     /// After the email form.
     Bottom,
+}
+
+/// Which appearance the hosted pages use.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ColorScheme {
+    /// Always the light colors.
+    Light,
+    /// Always the dark colors (`dark` over the tokens).
+    Dark,
+    /// Follow the visitor's `prefers-color-scheme`.
+    Auto,
 }

@@ -4,7 +4,7 @@
 //! Token values were checked by `compile` against strict grammars, so they cannot break out of a
 //! declaration.
 
-use crate::config::runtime::ThemeConfig;
+use crate::config::runtime::{ColorScheme, ThemeConfig};
 
 /// Base styles. Only custom properties carry the theme; these rules stay the same for every theme.
 const BASE: &str = r#"*,*::before,*::after{box-sizing:border-box}
@@ -49,17 +49,64 @@ fn is_color(token: &str) -> bool {
 
 /// The full stylesheet for a theme.
 pub fn stylesheet(theme: &ThemeConfig) -> String {
-    let mut css = format!(":root{{{}}}\n", declarations(&theme.tokens));
-    if !theme.dark.is_empty() {
-        css.push_str(&format!(
-            "@media (prefers-color-scheme: dark){{:root{{{}}}}}\n",
-            declarations(&theme.dark)
-        ));
-    }
+    let mut css = match theme.color_scheme {
+        ColorScheme::Light => format!(
+            ":root{{color-scheme:light;{}}}\n",
+            declarations(&theme.tokens)
+        ),
+        // The dark colors over the light tokens, always.
+        ColorScheme::Dark => {
+            let mut tokens = theme.tokens.clone();
+            tokens.extend(theme.dark.clone());
+            format!(":root{{color-scheme:dark;{}}}\n", declarations(&tokens))
+        }
+        ColorScheme::Auto => {
+            let mut css = format!(
+                ":root{{color-scheme:light dark;{}}}\n",
+                declarations(&theme.tokens)
+            );
+            if !theme.dark.is_empty() {
+                css.push_str(&format!(
+                    "@media (prefers-color-scheme: dark){{:root{{{}}}}}\n",
+                    declarations(&theme.dark)
+                ));
+            }
+            css
+        }
+    };
     css.push_str(BASE);
     for extra in &theme.css {
         css.push_str(extra);
         css.push('\n');
     }
     css
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theme(scheme: ColorScheme) -> ThemeConfig {
+        ThemeConfig {
+            tokens: [("background".to_owned(), "#ffffff".to_owned())].into(),
+            dark: [("background".to_owned(), "#000000".to_owned())].into(),
+            color_scheme: scheme,
+            ..ThemeConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_color_scheme_decides_which_colors_apply() {
+        let auto = stylesheet(&theme(ColorScheme::Auto));
+        assert!(auto.starts_with(":root{color-scheme:light dark;--vst-color-background:#ffffff;}"));
+        assert!(auto.contains(
+            "@media (prefers-color-scheme: dark){:root{--vst-color-background:#000000;}}"
+        ));
+        let light = stylesheet(&theme(ColorScheme::Light));
+        assert!(light.starts_with(":root{color-scheme:light;--vst-color-background:#ffffff;}"));
+        assert!(!light.contains("#000000") && !light.contains("prefers-color-scheme"));
+        let dark = stylesheet(&theme(ColorScheme::Dark));
+        assert!(dark.starts_with(":root{color-scheme:dark;--vst-color-background:#000000;}"));
+        assert!(!dark.contains("prefers-color-scheme"));
+    }
 }

@@ -12,7 +12,9 @@ use regex::Regex;
 use super::Compiler;
 use crate::config::bundle::id_of;
 use crate::config::diagnostic::{Diagnostic, ResourceId, join_path};
-use crate::config::runtime::{LayoutVariant, LogoConfig, SocialButtonsPlacement, ThemeConfig};
+use crate::config::runtime::{
+    ColorScheme, LayoutVariant, LogoConfig, SocialButtonsPlacement, ThemeConfig,
+};
 use crate::config::uri;
 use crate::resources::Theme;
 use crate::resources::theme::{self as resource, ThemeColors};
@@ -410,6 +412,13 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
                 href: logo.href.clone(),
             });
         }
+        if let Some(scheme) = spec.color_scheme {
+            config.color_scheme = match scheme {
+                resource::ColorScheme::Light => ColorScheme::Light,
+                resource::ColorScheme::Dark => ColorScheme::Dark,
+                resource::ColorScheme::Auto => ColorScheme::Auto,
+            };
+        }
         if let Some(layout) = &spec.layout {
             config.layout = layout.variant.into();
             config.social_buttons = layout.social_buttons.into();
@@ -529,6 +538,27 @@ templates: {footer: \"<p>hi</p>\"}",
             "extends cycle: a → b → a",
         );
         assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
+    }
+
+    #[test]
+    fn the_color_scheme_is_inherited_and_overridable() {
+        let b = with_base(&[
+            &theme("base", "colorScheme: dark"),
+            &theme("child", "extends: {name: base}"),
+            &theme("light", "extends: {name: base}\ncolorScheme: light"),
+        ]);
+        let (schemes, diagnostics) = run_part(&b, |c| {
+            ["base", "child", "light"].map(|name| {
+                c.theme_for(Some(name), &vestibule_id(), "spec.themeRef.name")
+                    .color_scheme
+            })
+        });
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert_eq!(
+            schemes,
+            [ColorScheme::Dark, ColorScheme::Dark, ColorScheme::Light]
+        );
+        assert_eq!(default_theme().color_scheme, ColorScheme::Auto);
     }
 
     #[test]
