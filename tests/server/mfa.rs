@@ -88,6 +88,28 @@ pub async fn enrol_totp(app: &TestApp, client: &mut Client) -> (Vec<u8>, Vec<Str
     (secret, codes)
 }
 
+/// Signs up `email` and verifies it with the mailed code: the client and the answer to the
+/// code (where the policy sends a new account next).
+pub async fn signed_up_and_verified(app: &TestApp, email: &str) -> (Client, crate::app::Page) {
+    let mut client = Client::new(app);
+    let page = client
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    let code = crate::app::code_in(&last_mail(app, email).text);
+    let verified = client
+        .submit(
+            page.location(),
+            "/verify-email",
+            &[("email", email), ("code", &code)],
+        )
+        .await;
+    (client, verified)
+}
+
 /// Signs out and in again with the password: the response to the sign-in form.
 pub async fn password_again(client: &mut Client, email: &str) -> crate::app::Page {
     let token = client.get("/account").await.csrf();
@@ -475,22 +497,7 @@ async fn a_required_policy_sends_users_without_a_factor_to_enrolment_before_any_
     each_backend(async |store| {
         let app = spawn_app_with(store, |c| c.mfa.enforcement = MfaEnforcement::Required).await;
         let email = "must@example.com";
-        let mut client = Client::new(&app);
-        let page = client
-            .submit(
-                "/sign-up",
-                "/sign-up",
-                &[("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        let code = crate::app::code_in(&last_mail(&app, email).text);
-        let verified = client
-            .submit(
-                page.location(),
-                "/verify-email",
-                &[("email", email), ("code", &code)],
-            )
-            .await;
+        let (mut client, verified) = signed_up_and_verified(&app, email).await;
         // The email link path too: no session, enrolment first.
         assert_eq!(verified.location(), "/sign-in/enrol");
         assert!(client.session().is_none());
@@ -530,23 +537,8 @@ async fn the_grace_period_lets_a_user_postpone_exactly_until_it_ends() {
         })
         .await;
         let email = "later@example.com";
-        let mut client = Client::new(&app);
         // An account from before the policy: sign-up is the first sign-in under it.
-        let page = client
-            .submit(
-                "/sign-up",
-                "/sign-up",
-                &[("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        let code = crate::app::code_in(&last_mail(&app, email).text);
-        client
-            .submit(
-                page.location(),
-                "/verify-email",
-                &[("email", email), ("code", &code)],
-            )
-            .await;
+        let (mut client, _) = signed_up_and_verified(&app, email).await;
         let enrol = client.get("/sign-in/enrol").await;
         assert!(
             enrol.body.contains("Set up later (1 hour left)"),
@@ -690,22 +682,7 @@ async fn a_challenge_never_opens_enrolment_and_an_enrolment_ends_once_a_factor_e
         })
         .await;
         let email = "skip@example.com";
-        let mut owner = Client::new(&app);
-        let page = owner
-            .submit(
-                "/sign-up",
-                "/sign-up",
-                &[("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        let code = crate::app::code_in(&last_mail(&app, email).text);
-        let verified = owner
-            .submit(
-                page.location(),
-                "/verify-email",
-                &[("email", email), ("code", &code)],
-            )
-            .await;
+        let (mut owner, verified) = signed_up_and_verified(&app, email).await;
         assert_eq!(verified.location(), "/sign-in/enrol");
         // An attacker with the password gets an enrolment record too, in another browser.
         let mut attacker = Client::new(&app);

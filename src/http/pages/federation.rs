@@ -463,12 +463,39 @@ async fn complete_link(
         // once it was shown (`/oauth/link/finish`), so a password alone links nothing.
         return request.sign_in(state, user, &[proof], LINK_FINISH).await;
     }
+    let (pending, identity) = match link_pending(state, request, id_hash, user, "/sign-in").await? {
+        Ok(linked) => linked,
+        Err(page) => return Ok(page),
+    };
+    request
+        .sign_in_federated(
+            state,
+            user,
+            &identity.id,
+            &[proof],
+            &pending.return_to,
+            &[cookies::clear(cookies::PENDING_LINK)],
+        )
+        .await
+}
+
+/// Uses up the pending link `id_hash` (of two requests racing, one links), links its identity to
+/// `user`, mails the notice and counts it: the link and its identity, or the failure page
+/// (going back to `back`).
+async fn link_pending(
+    state: &AppState,
+    request: &PageRequest,
+    id_hash: &str,
+    user: &User,
+    back: &str,
+) -> Result<Result<(PendingLink, crate::store::Identity), Response>, PageError> {
+    let ctx = request.ctx(state);
     let store = &state.auth.store;
     let Some(pending) = store.take_pending_link(id_hash, ctx.now).await? else {
-        return failure_page(request, Failure::Expired, None, "/sign-in");
+        return failure_page(request, Failure::Expired, None, back).map(Err);
     };
     let Some(provider) = ctx.active.config.provider(&pending.provider) else {
-        return failure_page(request, Failure::Disabled, None, "/sign-in");
+        return failure_page(request, Failure::Disabled, None, back).map(Err);
     };
     let identity = match store
         .link_identity(&NewIdentity {
@@ -483,7 +510,7 @@ async fn complete_link(
     {
         Ok(identity) => identity,
         Err(crate::store::StoreError::IdentityTaken) => {
-            return failure_page(request, Failure::IdentityTaken, Some(provider), "/sign-in");
+            return failure_page(request, Failure::IdentityTaken, Some(provider), back).map(Err);
         }
         Err(e) => return Err(e.into()),
     };
@@ -492,16 +519,7 @@ async fn complete_link(
         .auth
         .metrics
         .provider_sign_in(&provider.slug, "linked");
-    request
-        .sign_in_federated(
-            state,
-            user,
-            &identity.id,
-            &[proof],
-            &pending.return_to,
-            &[cookies::clear(cookies::PENDING_LINK)],
-        )
-        .await
+    Ok(Ok((pending, identity)))
 }
 
 /// Where a link proven by an account with a second factor completes, after that factor.
@@ -523,36 +541,9 @@ pub async fn link_finish(
     if user.id != who.user.id || !shown_second {
         return failure_page(&request, Failure::Expired, None, "/account");
     }
-    let ctx = request.ctx(&state);
-    let store = &state.auth.store;
-    let Some(provider) = ctx.active.config.provider(&pending.provider) else {
-        return failure_page(&request, Failure::Disabled, None, "/account");
-    };
-    if store.take_pending_link(&id_hash, ctx.now).await?.is_none() {
-        return failure_page(&request, Failure::Expired, None, "/account");
+    if let Err(page) = link_pending(&state, &request, &id_hash, &user, "/account").await? {
+        return Ok(page);
     }
-    match store
-        .link_identity(&NewIdentity {
-            user_id: user.id.clone(),
-            provider: pending.provider.clone(),
-            subject: pending.subject.clone(),
-            email: pending.email.clone(),
-            email_verified: pending.email_verified,
-            now: ctx.now,
-        })
-        .await
-    {
-        Ok(_) => {}
-        Err(crate::store::StoreError::IdentityTaken) => {
-            return failure_page(&request, Failure::IdentityTaken, Some(provider), "/account");
-        }
-        Err(e) => return Err(e.into()),
-    }
-    notify(&ctx, &user.email, &provider.display_name, true).await;
-    state
-        .auth
-        .metrics
-        .provider_sign_in(&provider.slug, "linked");
     let target = crate::auth::redirect::resolve(&request.active, Some(&pending.return_to));
     Ok(see_other(&target, &[cookies::clear(cookies::PENDING_LINK)]))
 }
