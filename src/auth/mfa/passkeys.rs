@@ -112,6 +112,44 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     Ok((taken.user_id, state))
 }
 
+/// [`take_ceremony`] for a ceremony started for `user`: another user's ceremony answers nothing.
+async fn take_ceremony_of<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx<'_>,
+    user: &User,
+    ceremony: &str,
+    purpose: CeremonyPurpose,
+    binding: &str,
+) -> Result<T, AuthError> {
+    let (owner, state) = take_ceremony(ctx, ceremony, purpose, binding).await?;
+    if owner.as_deref() == Some(user.id.as_str()) {
+        Ok(state)
+    } else {
+        Err(Reason::PasskeyRejected.into())
+    }
+}
+
+/// The user's stored passkey with this credential id.
+async fn stored_by_credential(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    credential_id: &[u8],
+) -> Result<Option<StoredPasskey>, AuthError> {
+    let wanted = URL_SAFE_NO_PAD.encode(credential_id);
+    Ok(ctx
+        .services
+        .store
+        .passkeys_of(user_id)
+        .await?
+        .into_iter()
+        .find(|p| p.credential_id == wanted))
+}
+
+/// A passkey name as kept: trimmed, at most 64 characters; `None` when nothing is left.
+fn passkey_name(name: &str) -> Option<String> {
+    let name: String = name.trim().chars().take(NAME_MAX).collect();
+    (!name.is_empty()).then_some(name)
+}
+
 fn parse_passkey(stored: &StoredPasskey) -> Result<Passkey, AuthError> {
     serde_json::from_str(&stored.credential).map_err(|e| internal("stored passkey", e))
 }
@@ -171,22 +209,14 @@ pub async fn register_finish(
 ) -> Result<String, AuthError> {
     offered(ctx, &user.email)?;
     let webauthn = webauthn(ctx)?;
-    let (owner, state): (_, PasskeyRegistration) =
-        take_ceremony(ctx, ceremony, CeremonyPurpose::Register, binding).await?;
-    if owner.as_deref() != Some(user.id.as_str()) {
-        return Err(Reason::PasskeyRejected.into());
-    }
+    let state: PasskeyRegistration =
+        take_ceremony_of(ctx, user, ceremony, CeremonyPurpose::Register, binding).await?;
     let answer: RegisterPublicKeyCredential =
         serde_json::from_str(answer).map_err(|_| Reason::PasskeyRejected)?;
     let passkey = webauthn
         .finish_passkey_registration(&answer, &state)
         .map_err(|e| refused("registration", &e))?;
-    let name: String = name.trim().chars().take(NAME_MAX).collect();
-    let name = if name.is_empty() {
-        "Passkey".to_owned()
-    } else {
-        name
-    };
+    let name = passkey_name(name).unwrap_or_else(|| "Passkey".to_owned());
     let record = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
     let stored = match ctx
         .services
@@ -265,11 +295,8 @@ pub async fn authenticate_finish(
     limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
     offered(ctx, &user.email)?;
     let webauthn = webauthn(ctx)?;
-    let (owner, state): (_, PasskeyAuthentication) =
-        take_ceremony(ctx, ceremony, CeremonyPurpose::Authenticate, binding).await?;
-    if owner.as_deref() != Some(user.id.as_str()) {
-        return Err(Reason::PasskeyRejected.into());
-    }
+    let state: PasskeyAuthentication =
+        take_ceremony_of(ctx, user, ceremony, CeremonyPurpose::Authenticate, binding).await?;
     let answer: PublicKeyCredential =
         serde_json::from_str(answer).map_err(|_| Reason::PasskeyRejected)?;
     let result = webauthn
@@ -322,12 +349,8 @@ pub async fn discover_finish(
         .user_by_id(&user_id)
         .await?
         .ok_or(Reason::PasskeyRejected)?;
-    let wanted = URL_SAFE_NO_PAD.encode(credential_id);
-    let stored = store
-        .passkeys_of(&user.id)
+    let stored = stored_by_credential(ctx, &user.id, credential_id)
         .await?
-        .into_iter()
-        .find(|p| p.credential_id == wanted)
         .ok_or(Reason::PasskeyRejected)?;
     let passkey = parse_passkey(&stored)?;
     let result = webauthn
@@ -348,14 +371,7 @@ async fn used(
     credential_id: &[u8],
     result: &webauthn_rs::prelude::AuthenticationResult,
 ) -> Result<(), AuthError> {
-    let wanted = URL_SAFE_NO_PAD.encode(credential_id);
-    let store = &ctx.services.store;
-    let Some(stored) = store
-        .passkeys_of(&user.id)
-        .await?
-        .into_iter()
-        .find(|p| p.credential_id == wanted)
-    else {
+    let Some(stored) = stored_by_credential(ctx, &user.id, credential_id).await? else {
         return Err(Reason::PasskeyRejected.into());
     };
     let mut passkey = parse_passkey(&stored)?;
@@ -369,7 +385,8 @@ async fn used(
     }
     passkey.update_credential(result);
     let record = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
-    store
+    ctx.services
+        .store
         .passkey_used(&user.id, &stored.id, &record, ctx.now)
         .await?;
     Ok(())
@@ -377,10 +394,9 @@ async fn used(
 
 /// Renames one of the user's passkeys.
 pub async fn rename(ctx: &Ctx<'_>, user: &User, id: &str, name: &str) -> Result<bool, AuthError> {
-    let name: String = name.trim().chars().take(NAME_MAX).collect();
-    if name.is_empty() {
+    let Some(name) = passkey_name(name) else {
         return Ok(false);
-    }
+    };
     Ok(ctx
         .services
         .store
