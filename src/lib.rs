@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod email;
 pub mod http;
+pub mod i18n;
 pub mod manifest;
 pub mod operator;
 pub mod render;

@@ -64,8 +64,8 @@ pub struct ThemeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 65536))]
     pub css: Option<String>,
-    /// Whole-component overrides: component name (for example `sign-in-form`) to a template.
-    /// A template must keep the security-critical elements of its component.
+    /// Whole-component overrides: component name to a template. Not supported yet: `compile`
+    /// refuses any entry rather than accept a template the pages would not use.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
 }

@@ -107,6 +107,8 @@ pub struct Active {
     pub content_security_policy: String,
     /// The stylesheet built from the theme.
     pub stylesheet: String,
+    /// The locales the pages offer: the shipped catalogs with the theme's `strings` on top.
+    pub locales: crate::i18n::Locales,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
     /// The token-signing keys (the operator ships them in the region's Secret; `dev` keeps
@@ -218,6 +220,7 @@ impl Active {
         redirect_origins.dedup();
         let content_security_policy = content_security_policy(&config.applications, &origin);
         let stylesheet = super::stylesheet::stylesheet(&config.theme);
+        let locales = crate::i18n::Locales::build(&config.theme.strings, crate::i18n::FALLBACK);
         let keys = match secrets.get(crate::config::files::REGION_KEYS_FILE) {
             Some(json) => {
                 let set = crate::crypto::keys::KeySet::from_json(json.as_bytes())?;
@@ -251,6 +254,7 @@ impl Active {
             redirect_origins,
             content_security_policy,
             stylesheet,
+            locales,
             trusted_proxies,
         })
     }

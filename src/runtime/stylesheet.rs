@@ -8,7 +8,7 @@ use crate::config::runtime::{ColorScheme, ThemeConfig};
 
 /// Base styles. Only custom properties carry the theme; these rules stay the same for every theme.
 const BASE: &str = r#"*,*::before,*::after{box-sizing:border-box}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:var(--vst-color-background);color:var(--vst-color-foreground);font-family:var(--vst-font-family);font-size:var(--vst-font-size);line-height:1.5}
+body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;background:var(--vst-color-background);color:var(--vst-color-foreground);font-family:var(--vst-font-family);font-size:var(--vst-font-size);line-height:1.5}
 [data-part="card"]{width:100%;max-width:26rem;margin:calc(var(--vst-spacing)*6);padding:calc(var(--vst-spacing)*8);background:var(--vst-color-surface);border:1px solid var(--vst-color-border);border-radius:var(--vst-radius)}
 [data-part="heading"]{margin:0 0 calc(var(--vst-spacing)*2);font-family:var(--vst-heading-font-family);font-size:1.5em}
 [data-part="subheading"]{margin:0 0 calc(var(--vst-spacing)*6);color:var(--vst-color-muted)}
@@ -28,6 +28,11 @@ body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:c
 [data-part="session-list"]{list-style:none;padding:0;display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*3)}
 [data-part="session"]{display:flex;justify-content:space-between;align-items:center;gap:calc(var(--vst-spacing)*3);padding:calc(var(--vst-spacing)*3);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75)}
 [data-part="section"]{margin-top:calc(var(--vst-spacing)*8)}
+[data-part="page-footer"]{display:flex;flex-direction:column;align-items:center;gap:var(--vst-spacing);color:var(--vst-color-muted);font-size:.85em}
+[data-part="page-footer"] p{margin:0}
+[data-part="locale-picker"]{display:flex;gap:calc(var(--vst-spacing)*2)}
+[data-part="locale"]{color:inherit}
+[data-part="locale"][aria-current="true"]{font-weight:600;color:var(--vst-color-foreground)}
 "#;
 
 fn declarations(tokens: &std::collections::BTreeMap<String, String>) -> String {

@@ -559,3 +559,58 @@ async fn password_fields_allow_paste_and_managers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pages_speak_the_visitors_language_and_the_theme_overrides_the_catalog() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |config| {
+            config.theme.strings.insert(
+                "de".into(),
+                [("signIn.title".to_owned(), "Willkommen zurück".to_owned())].into(),
+            );
+        })
+        .await;
+        let http = reqwest::Client::new();
+        let get = async |path: &str, language: &str| {
+            let response = http
+                .get(format!("{}{path}", app.base))
+                .header("accept-language", language)
+                .send()
+                .await
+                .expect("request");
+            response.text().await.expect("body")
+        };
+
+        let german = get("/sign-in", "de-DE, en;q=0.5").await;
+        assert!(german.contains(r#"<html lang="de" dir="ltr">"#), "{german}");
+        assert!(german.contains("Willkommen zurück"), "the theme's override wins");
+        assert!(german.contains(">Anmelden</button>"), "the catalog's German");
+        assert!(german.contains("Passwort vergessen?"), "{german}");
+
+        let english = get("/sign-in", "ja, en;q=0.1").await;
+        assert!(english.contains(r#"<html lang="en" dir="ltr">"#), "{english}");
+        assert!(english.contains("<h1 data-part=\"heading\">Sign in</h1>"));
+
+        // The OpenID request's ui_locales, carried in the return address, beat the header.
+        let flow = get(
+            "/sign-in?redirect_url=%2Foauth2%2Fauthorize%3Fclient_id%3Dweb%26ui_locales%3Dde%2520en",
+            "fr",
+        )
+        .await;
+        assert!(flow.contains(r#"<html lang="de""#), "{flow}");
+
+        // Nothing offered matches: the default.
+        let fallback = get("/sign-up", "ja").await;
+        assert!(fallback.contains("Create your account"), "{fallback}");
+        assert!(fallback.contains("At least 10 characters."), "{fallback}");
+
+        // The picker's choice is remembered and beats the header.
+        let mut client = Client::new(&app);
+        let french = client.get("/sign-in?locale=fr").await;
+        assert!(french.body.contains(r#"<html lang="fr""#), "{}", french.body);
+        assert!(french.body.contains("Mot de passe oublié ?"));
+        let again = client.get("/forgot-password").await;
+        assert!(again.body.contains("Envoyer le lien"), "{}", again.body);
+    })
+    .await;
+}

@@ -13,16 +13,25 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("resources", &[]),
     ("crypto", &[]),
+    ("i18n", &[]),
     ("store", &["crypto"]),
-    ("config", &["resources"]),
-    ("email", &["config"]),
+    ("config", &["i18n", "resources"]),
+    ("email", &["config", "i18n"]),
     ("manifest", &["config", "resources"]),
     ("render", &["config", "crypto", "manifest", "resources"]),
-    ("runtime", &["config", "crypto", "email", "manifest"]),
-    ("auth", &["config", "crypto", "email", "runtime", "store"]),
+    (
+        "runtime",
+        &["config", "crypto", "email", "i18n", "manifest"],
+    ),
+    (
+        "auth",
+        &["config", "crypto", "email", "i18n", "runtime", "store"],
+    ),
     (
         "http",
-        &["auth", "config", "crypto", "email", "runtime", "store"],
+        &[
+            "auth", "config", "crypto", "email", "i18n", "runtime", "store",
+        ],
     ),
     (
         "operator",
@@ -36,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "crypto",
             "email",
             "http",
+            "i18n",
             "manifest",
             "operator",
             "render",

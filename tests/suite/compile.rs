@@ -218,7 +218,10 @@ fn defaults_fill_what_the_resources_leave_out() {
     assert!(config.email.smtp.is_none());
     assert!(!config.mfa.totp, "no MfaPolicy, no factors");
     assert_eq!(config.theme.tokens["font-size"], "15px");
-    assert!(config.theme.templates.contains_key("header"));
+    assert_eq!(
+        config.theme.strings["de"]["signIn.title"],
+        "Willkommen zurück bei Nordlicht"
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::config::runtime::{
     ColorScheme, LayoutVariant, LogoConfig, SocialButtonsPlacement, ThemeConfig,
 };
 use crate::config::uri;
+use crate::i18n::catalog;
 use crate::resources::Theme;
 use crate::resources::theme::{self as resource, ThemeColors};
 
@@ -59,20 +60,6 @@ impl Compiler<'_> {
         }
     }
 }
-
-/// Components a theme may replace with a template. Stable public names.
-pub const COMPONENTS: &[&str] = &[
-    "account-page",
-    "email-layout",
-    "footer",
-    "forgot-password-form",
-    "header",
-    "reset-password-form",
-    "sign-in-form",
-    "sign-up-form",
-    "social-buttons",
-    "verify-email-form",
-];
 
 /// Built-in light tokens; every theme starts from these.
 const DEFAULT_TOKENS: &[(&str, &str)] = &[
@@ -211,11 +198,43 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
                 format!("{locale:?} is not a locale such as en, de or pt-BR"),
             );
         }
-        for key in strings.keys().filter(|k| !STRING_ID.is_match(k)) {
-            bad(
-                join_path(&join_path("spec.strings", locale), key),
-                format!("{key:?} is not a string id such as signIn.title"),
-            );
+        for (key, text) in strings {
+            let path = join_path(&join_path("spec.strings", locale), key);
+            if !STRING_ID.is_match(key) {
+                bad(
+                    path,
+                    format!("{key:?} is not a string id such as signIn.title"),
+                );
+                continue;
+            }
+            let Some(allowed) = catalog::allowed_placeholders(key) else {
+                bad(
+                    path,
+                    format!(
+                        "unknown string key {key:?}: the keys are those of the English \
+                         catalog, locales/en.yaml in the repository"
+                    ),
+                );
+                continue;
+            };
+            match catalog::placeholders(text) {
+                Err(problem) => bad(path, problem),
+                Ok(used) => {
+                    for name in used.difference(&allowed) {
+                        let known = if allowed.is_empty() {
+                            "it has none".to_owned()
+                        } else {
+                            let names: Vec<String> =
+                                allowed.iter().map(|n| format!("{{{n}}}")).collect();
+                            format!("it has {}", names.join(", "))
+                        };
+                        bad(
+                            path.clone(),
+                            format!("placeholder {{{name}}} does not exist for {key}; {known}"),
+                        );
+                    }
+                }
+            }
         }
     }
     if let Some(css) = &spec.css {
@@ -223,19 +242,15 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
             bad("spec.css".into(), format!("line {line}: {problem}"));
         }
     }
-    for (component, template) in &spec.templates {
-        let path = join_path("spec.templates", component);
-        if !COMPONENTS.contains(&component.as_str()) {
-            bad(
-                path,
-                format!(
-                    "unknown component {component:?}; known components: {}",
-                    COMPONENTS.join(", ")
-                ),
-            );
-        } else if template.trim().is_empty() {
-            bad(path, "template is empty".into());
-        }
+    // Whole-component templates are refused until the server renders them: accepting one and
+    // showing the built-in component instead would report a theme as applied when it is not.
+    for component in spec.templates.keys() {
+        bad(
+            join_path("spec.templates", component),
+            "whole-component template overrides are not supported yet; style the component \
+             through tokens, strings and css on its data-part names instead"
+                .into(),
+        );
     }
 }
 
@@ -595,7 +610,7 @@ templates: {footer: \"<p>hi</p>\"}",
   fontFamily: \"Inter; x\"
 dark: {surface: \"url(x)\"}
 logo: {url: \"http://cdn.example.com/logo.png\"}
-strings: {english: {ok: x}, en: {\"not ok\": x}}
+strings: {english: {ok: x}, en: {\"not ok\": x, signIn.nope: x, signIn.continueWith: \"Go {provider} {who}\"}}
 css: \"</STYLE><script>\"
 templates: {nav: x, footer: \" \"}",
         );
@@ -610,13 +625,22 @@ templates: {nav: x, footer: \" \"}",
             ("spec.logo.url", "must be an https URL or a data:image/"),
             ("spec.strings.english", "is not a locale"),
             ("spec.strings.en.not ok", "is not a string id"),
+            ("spec.strings.english.ok", "unknown string key \"ok\""),
+            (
+                "spec.strings.en[\"signIn.nope\"]",
+                "unknown string key \"signIn.nope\"",
+            ),
+            (
+                "spec.strings.en[\"signIn.continueWith\"]",
+                "placeholder {who} does not exist for signIn.continueWith; it has {provider}",
+            ),
             ("spec.css", "line 1: must not contain </style"),
-            ("spec.templates.nav", "unknown component"),
-            ("spec.templates.footer", "template is empty"),
+            ("spec.templates.nav", "overrides are not supported yet"),
+            ("spec.templates.footer", "overrides are not supported yet"),
         ] {
             has_diagnostic(&diagnostics, on, path, message);
         }
-        assert_eq!(diagnostics.len(), 10, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 13, "{diagnostics:#?}");
     }
 
     #[test]

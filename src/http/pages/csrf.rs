@@ -12,13 +12,70 @@ use super::error::PageError;
 use crate::crypto;
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::i18n::negotiate::{self, Wanted};
+use crate::i18n::{Locales, Translator};
 
 /// Forms are small; anything bigger is not ours.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// The CSRF token for this request's forms (from the cookie, or freshly minted).
+/// What this layer decides for every page request: the CSRF token for its forms (from the
+/// cookie, or freshly minted) and the locale its pages and emails use.
 #[derive(Clone, Debug)]
-pub struct CsrfToken(pub String);
+pub struct CsrfToken {
+    /// The token forms carry.
+    pub token: String,
+    /// The words of the negotiated locale.
+    pub words: Translator,
+}
+
+/// The locale picker's cookie: the visitor's own choice of language.
+pub const LOCALE_COOKIE: &str = "__Host-vestibule_locale";
+
+fn query_field(query: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `ui_locales` of the OpenID authorize request a page returns to: the hosted pages carry
+/// it in `redirect_url` (the query on a GET, a form field on a POST).
+fn ui_locales(request: &Request, form: Option<&[u8]>) -> Option<String> {
+    let redirect = match form {
+        Some(body) => query_field(body, "redirect_url"),
+        None => query_field(request.uri().query()?.as_bytes(), "redirect_url"),
+    }?;
+    let query = redirect.split_once('?')?.1;
+    query_field(query.as_bytes(), "ui_locales")
+}
+
+/// The locale for a request: `?locale=` (the picker, remembered in a cookie), then the
+/// `ui_locales` of the OpenID flow it is part of, then the picker's cookie, then
+/// `Accept-Language`, then the theme's default.
+fn negotiate(
+    request: &Request,
+    form: Option<&[u8]>,
+    locales: &Locales,
+) -> (Translator, Option<String>) {
+    let picked = request
+        .uri()
+        .query()
+        .and_then(|q| query_field(q.as_bytes(), "locale"));
+    let picked = picked.and_then(|tag| locales.best(&tag).cloned());
+    if let Some(words) = picked {
+        let tag = words.locale().to_owned();
+        return (words, Some(tag));
+    }
+    let headers = request.headers();
+    let from_flow = ui_locales(request, form);
+    let wanted = Wanted {
+        ui_locales: from_flow.as_deref(),
+        choice: cookies::get(headers, LOCALE_COOKIE),
+        accept_language: headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    };
+    (negotiate::choose(locales, wanted).clone(), None)
+}
 
 fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
     // Fetch metadata first: modern browsers send it on every request and it cannot be forged
@@ -61,6 +118,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             Method::GET | Method::HEAD | Method::OPTIONS
         );
 
+    let mut form = None;
     let request = if unsafe_method {
         let origin = state.live.load().origin.clone();
         if !same_origin(request.headers(), &origin) {
@@ -82,6 +140,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             state.metrics.csrf_rejected();
             return PageError::Forbidden.into_response();
         }
+        form = Some(bytes.clone());
         Request::from_parts(parts, Body::from(bytes))
     } else {
         request
@@ -91,9 +150,19 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         Some(t) => (t, false),
         None => (crypto::random_token(), true),
     };
+    let (words, picked) = negotiate(&request, form.as_deref(), &state.live.load().locales);
     let mut request = request;
-    request.extensions_mut().insert(CsrfToken(token.clone()));
+    request.extensions_mut().insert(CsrfToken {
+        token: token.clone(),
+        words,
+    });
     let mut response = next.run(request).await;
+    if let Some(tag) = picked {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::set(LOCALE_COOKIE, &tag, Some(365 * 24 * 3600)),
+        );
+    }
     if fresh {
         response.headers_mut().append(
             header::SET_COOKIE,

@@ -178,7 +178,8 @@ pub fn page(
 ) -> Result<Response, PageError> {
     let shared = PageContext {
         active,
-        csrf_token: &csrf.0,
+        csrf_token: &csrf.token,
+        words: &csrf.words,
     };
     let mut response = render(template, &shared, title, values)?;
     *response.status_mut() = status;

@@ -254,7 +254,7 @@ pub async fn sign_in_options(
     request: PageRequest,
 ) -> Result<Response, PageError> {
     let ctx = request.ctx(&state);
-    match passkeys::discover_options(&ctx, &binding(&request.csrf.0)).await {
+    match passkeys::discover_options(&ctx, &binding(&request.csrf.token)).await {
         Ok(o) => Ok(options(o)),
         Err(e) => refused(e),
     }
@@ -269,7 +269,7 @@ pub async fn sign_in(
     let ctx = request.ctx(&state);
     let user = match passkeys::discover_finish(
         &ctx,
-        &binding(&request.csrf.0),
+        &binding(&request.csrf.token),
         &form.ceremony,
         &form.credential,
     )

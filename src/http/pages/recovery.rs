@@ -46,8 +46,8 @@ pub async fn forgot_page(request: PageRequest) -> Result<Response, PageError> {
         "forgot_password.html",
         active,
         csrf,
-        "Reset your password",
-        context! { subtitle => "We will email you a link to set a new password.", email => "" },
+        "forgotPassword.title",
+        context! { subtitle => "forgotPassword.subtitle", email => "" },
     )
 }
 

@@ -97,7 +97,7 @@ fn sign_in_form(
         "sign_in.html",
         active,
         csrf,
-        "Sign in",
+        "signIn.title",
         context! {
             email => email,
             error => error,
@@ -181,7 +181,7 @@ fn sign_up_form(
         "sign_up.html",
         active,
         csrf,
-        "Create your account",
+        "signUp.title",
         context! {
             email => email,
             error => error.or(closed),

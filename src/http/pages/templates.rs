@@ -5,9 +5,13 @@ use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use minijinja::{Environment, Value, context};
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, from_args};
+use minijinja::{Environment, State, Value, context};
 
 use super::error::PageError;
+use crate::i18n::Translator;
 use crate::runtime::Active;
 
 /// Templates by name; part names (`data-part`) inside them are public, versioned contract.
@@ -96,6 +100,44 @@ pub struct PageContext<'a> {
     pub active: &'a Active,
     /// The CSRF token to embed in forms.
     pub csrf_token: &'a str,
+    /// The words of the request's locale.
+    pub words: &'a Translator,
+}
+
+/// The templates' `t(key, name=value, ...)`: a catalog message in the request's locale. The key
+/// may also be a [`crate::i18n::Text`] a handler passed in (`{"key": ..., "args": {...}}`).
+/// The result is plain text, so the template escapes it like any other value.
+#[derive(Debug)]
+struct Words(Translator);
+
+impl Object for Words {
+    fn call(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        args: &[Value],
+    ) -> Result<Value, minijinja::Error> {
+        let (what, kwargs): (Value, Kwargs) = from_args(args)?;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let key = match what.get_attr("key") {
+            Ok(key) if !key.is_undefined() => {
+                if let Ok(text_args) = what.get_attr("args")
+                    && let Ok(iter) = text_args.try_iter()
+                {
+                    for name in iter {
+                        let value = text_args.get_item(&name).unwrap_or_default();
+                        pairs.push((name.to_string(), value.to_string()));
+                    }
+                }
+                key.to_string()
+            }
+            _ => what.to_string(),
+        };
+        for name in kwargs.args() {
+            let value: Value = kwargs.get(name)?;
+            pairs.push((name.to_owned(), value.to_string()));
+        }
+        Ok(Value::from(self.0.get(&key, &pairs)))
+    }
 }
 
 /// Renders `template` with the shared context plus `page`.
@@ -109,8 +151,15 @@ pub fn render(
         .as_ref()
         .map_err(|e| PageError::Internal(format!("templates: {e:#}")))?;
     let active = shared.active;
+    let words = shared.words;
+    // Titles are catalog keys on the pages that use the catalog, plain text on the rest.
+    let title = words.lookup(title).unwrap_or_else(|| title.to_owned());
     let base = context! {
-        lang => "en",
+        lang => words.locale(),
+        dir => words.dir().as_str(),
+        t => Value::from_object(Words(words.clone())),
+        locales => active.locales.tags().map(str::to_owned).collect::<Vec<_>>(),
+        show_footer_branding => active.config.theme.show_footer_branding,
         title => title,
         page => template.trim_end_matches(".html"),
         product => active.product_name(),
@@ -132,6 +181,24 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_the_templates_use_is_in_the_catalog() {
+        let en = crate::i18n::catalog::reference().expect("catalog");
+        for (name, source) in TEMPLATES {
+            for piece in source.split("t(\"").skip(1) {
+                let key = &piece[..piece.find('"').unwrap_or(0)];
+                assert!(
+                    en.contains_key(key),
+                    "{name}: t(\"{key}\") is not in locales/en.yaml"
+                );
+            }
+        }
+        // Keys passed as arguments (provider button verbs).
+        for key in ["signIn.continueWith", "signUp.signUpWith"] {
+            assert!(en.contains_key(key), "{key}");
+        }
+    }
 
     #[test]
     fn every_template_parses() {
