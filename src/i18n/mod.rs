@@ -17,39 +17,6 @@ pub use catalog::{Catalog, Message};
 /// The locale every catalog falls back to.
 pub const FALLBACK: &str = "en";
 
-/// A reference to a catalog message with its arguments, for code that words a page or an
-/// email without knowing the locale yet. Serialises as `{"key": ..., "args": {...}}`, which
-/// the templates' `t()` accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Text {
-    /// The catalog key (`signIn.title`).
-    pub key: &'static str,
-    /// Placeholder values.
-    pub args: BTreeMap<&'static str, String>,
-}
-
-impl Text {
-    /// A message without arguments.
-    pub fn new(key: &'static str) -> Self {
-        Self {
-            key,
-            args: BTreeMap::new(),
-        }
-    }
-
-    /// Adds a placeholder value.
-    pub fn arg(mut self, name: &'static str, value: impl fmt::Display) -> Self {
-        self.args.insert(name, value.to_string());
-        self
-    }
-}
-
-impl From<&'static str> for Text {
-    fn from(key: &'static str) -> Self {
-        Text::new(key)
-    }
-}
-
 /// Text direction of a locale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,16 +109,6 @@ impl Translator {
             .messages
             .contains_key(key)
             .then(|| self.get(key, &[]))
-    }
-
-    /// The text of a [`Text`].
-    pub fn text(&self, text: &Text) -> String {
-        let args: Vec<(String, String)> = text
-            .args
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        self.get(text.key, &args)
     }
 }
 

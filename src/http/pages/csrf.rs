@@ -32,9 +32,7 @@ pub struct CsrfToken {
 pub const LOCALE_COOKIE: &str = "__Host-vestibule_locale";
 
 fn query_field(query: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    form_field(query, name).map(std::borrow::Cow::into_owned)
 }
 
 /// `ui_locales` of the OpenID authorize request a page returns to: the hosted pages carry

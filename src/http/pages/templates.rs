@@ -105,7 +105,7 @@ pub struct PageContext<'a> {
 }
 
 /// The templates' `t(key, name=value, ...)`: a catalog message in the request's locale. The key
-/// may also be a [`crate::i18n::Text`] a handler passed in (`{"key": ..., "args": {...}}`).
+/// may also be a map a handler passed in (`{"key": ..., "args": {...}}`).
 /// The result is plain text, so the template escapes it like any other value.
 #[derive(Debug)]
 struct Words(Translator);
