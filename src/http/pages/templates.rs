@@ -1,11 +1,10 @@
 //! Rendering hosted pages: one minijinja environment with the built-in templates, and the context
 //! every page shares (title, CSRF token, theme logo, return address).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Object, from_args};
 use minijinja::{Environment, State, Value, context};
@@ -104,9 +103,8 @@ pub struct PageContext<'a> {
     pub words: &'a Translator,
 }
 
-/// The templates' `t(key, name=value, ...)`: a catalog message in the request's locale. The key
-/// may also be a map a handler passed in (`{"key": ..., "args": {...}}`).
-/// The result is plain text, so the template escapes it like any other value.
+/// The templates' `t(key, name=value, ...)`: a catalog message in the request's locale. The
+/// result is plain text, so the template escapes it like any other value.
 #[derive(Debug)]
 struct Words(Translator);
 
@@ -116,22 +114,8 @@ impl Object for Words {
         _state: &mut State<'_, '_>,
         args: &[Value],
     ) -> Result<Value, minijinja::Error> {
-        let (what, kwargs): (Value, Kwargs) = from_args(args)?;
+        let (key, kwargs): (String, Kwargs) = from_args(args)?;
         let mut pairs: Vec<(String, String)> = Vec::new();
-        let key = match what.get_attr("key") {
-            Ok(key) if !key.is_undefined() => {
-                if let Ok(text_args) = what.get_attr("args")
-                    && let Ok(iter) = text_args.try_iter()
-                {
-                    for name in iter {
-                        let value = text_args.get_item(&name).unwrap_or_default();
-                        pairs.push((name.to_string(), value.to_string()));
-                    }
-                }
-                key.to_string()
-            }
-            _ => what.to_string(),
-        };
         for name in kwargs.args() {
             let value: Value = kwargs.get(name)?;
             pairs.push((name.to_owned(), value.to_string()));
