@@ -18,3 +18,4 @@ pub mod render;
 pub mod resources;
 pub mod runtime;
 pub mod store;
+pub mod ui;

@@ -42,6 +42,9 @@ pub struct Diagnostic {
     pub path: String,
     /// Why, in words a platform engineer can act on.
     pub message: String,
+    /// 1-based line inside the field's text (a template, a stylesheet), when the problem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<usize>,
 }
 
 impl Diagnostic {
@@ -51,7 +54,14 @@ impl Diagnostic {
             resource: resource.clone(),
             path: path.into(),
             message: message.into(),
+            within: None,
         }
+    }
+
+    /// The same diagnostic, at `line` inside the field's text.
+    pub fn within(mut self, line: usize) -> Self {
+        self.within = Some(line);
+        self
     }
 }
 

@@ -233,6 +233,10 @@ pub struct SmtpConfig {
     pub password: Option<SecretValue>,
 }
 
+fn default_locale() -> String {
+    crate::i18n::FALLBACK.to_owned()
+}
+
 /// A theme with its `extends` chain flattened.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -258,6 +262,9 @@ pub struct ThemeConfig {
     pub strings: BTreeMap<String, BTreeMap<String, String>>,
     /// Extra CSS, base theme first.
     pub css: Vec<String>,
+    /// The locale when the request names none the theme offers.
+    #[serde(default = "default_locale")]
+    pub default_locale: String,
     /// Component template overrides.
     pub templates: BTreeMap<String, String>,
 }

@@ -444,7 +444,9 @@ fn push<K: DeserializeOwned>(list: &mut Vec<K>, value: &Value) -> Result<(), Str
 
 fn locate(origins: &Origins, d: Diagnostic) -> Finding {
     let (file, line) = match origins.get(&d.resource) {
-        Some((file, doc)) => (file.clone(), doc.line_of(&d.path)),
+        // A line inside a field's text counts from the line after its key: the first line of a
+        // block scalar (`|`), the way templates and stylesheets are written.
+        Some((file, doc)) => (file.clone(), doc.line_of(&d.path) + d.within.unwrap_or(0)),
         None => (PathBuf::from("<unknown>"), 0),
     };
     Finding {

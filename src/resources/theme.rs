@@ -64,8 +64,15 @@ pub struct ThemeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 65536))]
     pub css: Option<String>,
-    /// Whole-component overrides: component name to a template. Not supported yet: `compile`
-    /// refuses any entry rather than accept a template the pages would not use.
+    /// The locale pages use when neither `ui_locales`, the visitor's choice nor `Accept-Language`
+    /// names one the theme offers: a shipped locale (`en`, `de`, `fr`) or one with `strings`.
+    /// Inherited through `extends`; default `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<String>,
+    /// Whole-component overrides: component name (`layout`, `sign-in.form`, ...; see
+    /// docs/theming.md) to a minijinja template that receives the component's context.
+    /// Sandboxed and checked when the theme compiles: it must render in every state of its
+    /// component and keep the CSRF field, the form's action and method and the required inputs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
 }

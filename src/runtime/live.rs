@@ -66,6 +66,10 @@ pub enum ActivateError {
     /// Email cannot be set up.
     #[error(transparent)]
     Email(#[from] EmailError),
+    /// A theme's template override does not pass its checks (the compiler refuses it first;
+    /// this guards a config written by something else).
+    #[error("theme template {0}")]
+    Template(String),
     /// A trusted proxy range does not parse.
     #[error("trustedProxies: {0}")]
     TrustedProxy(#[from] crate::config::cidr::CidrError),
@@ -109,6 +113,8 @@ pub struct Active {
     pub stylesheet: String,
     /// The locales the pages offer: the shipped catalogs with the theme's `strings` on top.
     pub locales: crate::i18n::Locales,
+    /// The theme's templates: the built-in ones with its overrides in place.
+    pub templates: crate::ui::Templates,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
     /// The token-signing keys (the operator ships them in the region's Secret; `dev` keeps
@@ -220,7 +226,15 @@ impl Active {
         redirect_origins.dedup();
         let content_security_policy = content_security_policy(&config.applications, &origin);
         let stylesheet = super::stylesheet::stylesheet(&config.theme);
-        let locales = crate::i18n::Locales::build(&config.theme.strings, crate::i18n::FALLBACK);
+        let locales =
+            crate::i18n::Locales::build(&config.theme.strings, &config.theme.default_locale);
+        let templates =
+            crate::ui::Templates::with_overrides(&config.theme.templates).map_err(|problems| {
+                let first = problems.first();
+                ActivateError::Template(
+                    first.map_or_else(String::new, |p| format!("{}: {p}", p.component)),
+                )
+            })?;
         let keys = match secrets.get(crate::config::files::REGION_KEYS_FILE) {
             Some(json) => {
                 let set = crate::crypto::keys::KeySet::from_json(json.as_bytes())?;
@@ -255,6 +269,7 @@ impl Active {
             content_security_policy,
             stylesheet,
             locales,
+            templates,
             trusted_proxies,
         })
     }

@@ -33,6 +33,10 @@ body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:ce
 [data-part="locale-picker"]{display:flex;gap:calc(var(--vst-spacing)*2)}
 [data-part="locale"]{color:inherit}
 [data-part="locale"][aria-current="true"]{font-weight:600;color:var(--vst-color-foreground)}
+body[data-layout="split"]{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,34rem);align-items:center;justify-items:center}
+body[data-layout="split"]::before{content:"";grid-row:1/span 2;align-self:stretch;justify-self:stretch;background:linear-gradient(160deg,var(--vst-color-primary),color-mix(in srgb,var(--vst-color-primary) 55%,var(--vst-color-background)))}
+body[data-layout="split"]>*{grid-column:2}
+@media (max-width:48rem){body[data-layout="split"]{display:flex}body[data-layout="split"]::before{display:none}}
 "#;
 
 fn declarations(tokens: &std::collections::BTreeMap<String, String>) -> String {

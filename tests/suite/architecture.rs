@@ -14,14 +14,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("resources", &[]),
     ("crypto", &[]),
     ("i18n", &[]),
+    ("ui", &["i18n"]),
     ("store", &["crypto"]),
-    ("config", &["i18n", "resources"]),
-    ("email", &["config", "i18n"]),
+    ("config", &["i18n", "resources", "ui"]),
+    ("email", &["config", "i18n", "ui"]),
     ("manifest", &["config", "resources"]),
     ("render", &["config", "crypto", "manifest", "resources"]),
     (
         "runtime",
-        &["config", "crypto", "email", "i18n", "manifest"],
+        &["config", "crypto", "email", "i18n", "manifest", "ui"],
     ),
     (
         "auth",
@@ -30,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
-            "auth", "config", "crypto", "email", "i18n", "runtime", "store",
+            "auth", "config", "crypto", "email", "i18n", "runtime", "store", "ui",
         ],
     ),
     (
@@ -52,6 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "resources",
             "runtime",
             "store",
+            "ui",
         ],
     ),
 ];

@@ -237,20 +237,41 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    if let Some(css) = &spec.css {
-        for (line, problem) in css_problems(css) {
-            bad("spec.css".into(), format!("line {line}: {problem}"));
+    if let Some(locale) = &spec.default_locale {
+        let shipped = catalog::SHIPPED.iter().any(|(tag, _)| tag == locale);
+        if !LOCALE.is_match(locale) {
+            bad(
+                "spec.defaultLocale".into(),
+                format!("{locale:?} is not a locale such as en, de or pt-BR"),
+            );
+        } else if !shipped && !spec.strings.contains_key(locale) {
+            let tags: Vec<&str> = catalog::SHIPPED.iter().map(|(tag, _)| *tag).collect();
+            bad(
+                "spec.defaultLocale".into(),
+                format!(
+                    "{locale:?} is neither a shipped locale ({}) nor one this theme gives strings",
+                    tags.join(", ")
+                ),
+            );
         }
     }
-    // Whole-component templates are refused until the server renders them: accepting one and
-    // showing the built-in component instead would report a theme as applied when it is not.
-    for component in spec.templates.keys() {
-        bad(
-            join_path("spec.templates", component),
-            "whole-component template overrides are not supported yet; style the component \
-             through tokens, strings and css on its data-part names instead"
-                .into(),
-        );
+    if let Some(css) = &spec.css {
+        for (line, problem) in css_problems(css) {
+            out.push(
+                Diagnostic::new(&id, "spec.css", format!("line {line}: {problem}")).within(line),
+            );
+        }
+    }
+    // Whole-component templates: each must parse, stay in the sandbox, render in every state of
+    // its component and keep what the page protects; one that fails never reaches a page.
+    for problem in crate::ui::check_overrides(&spec.templates) {
+        let path = join_path("spec.templates", &problem.component);
+        let message = format!("{}: {problem}", problem.component);
+        let diagnostic = Diagnostic::new(&id, path, message);
+        out.push(match problem.line {
+            Some(line) => diagnostic.within(line),
+            None => diagnostic,
+        });
     }
 }
 
@@ -391,6 +412,7 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        default_locale: crate::i18n::FALLBACK.to_owned(),
         ..ThemeConfig::default()
     };
     for theme in chain {
@@ -447,6 +469,9 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
                 .extend(strings.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         config.css.extend(spec.css.iter().cloned());
+        if let Some(locale) = &spec.default_locale {
+            config.default_locale.clone_from(locale);
+        }
         config
             .templates
             .extend(spec.templates.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -495,8 +520,9 @@ tokens: {colors: {primary: \"#222222\"}}
 dark: {primary: \"#333333\"}
 layout: {variant: split, socialButtons: bottom, showFooterBranding: true}
 strings: {en: {signIn.title: Welcome}}
+defaultLocale: de
 css: \".b {}\"
-templates: {footer: \"<p>hi</p>\"}",
+templates: {verify.form: \"{% include \\\"sign-up.form\\\" %}\"}",
         );
         let b = with_base(&[&child, &base]);
         let (config, diagnostics) = run_part(&b, |c| {
@@ -515,9 +541,10 @@ templates: {footer: \"<p>hi</p>\"}",
         );
         assert_eq!(config.dark["primary"], "#333333");
         assert_eq!(config.strings["en"]["signIn.title"], "Welcome");
+        assert_eq!(config.default_locale, "de");
         assert_eq!(config.strings["en"]["signUp.title"], "Join");
         assert_eq!(config.css, [".a {}", ".b {}"]);
-        assert_eq!(config.templates["footer"], "<p>hi</p>");
+        assert!(config.templates["verify.form"].contains("sign-up.form"));
         assert_eq!(config.layout, LayoutVariant::Split);
         assert_eq!(config.social_buttons, SocialButtonsPlacement::Bottom);
         assert!(config.show_footer_branding);
@@ -612,7 +639,8 @@ dark: {surface: \"url(x)\"}
 logo: {url: \"http://cdn.example.com/logo.png\"}
 strings: {english: {ok: x}, en: {\"not ok\": x, signIn.nope: x, signIn.continueWith: \"Go {provider} {who}\"}}
 css: \"</STYLE><script>\"
-templates: {nav: x, footer: \" \"}",
+defaultLocale: ja
+templates: {nav: x, sign-in.form: \"<p>\\n{{ email|safe }}\"}",
         );
         let b = with_base(&[&bad]);
         let (_, diagnostics) = run_part(&b, |c| c.check_themes());
@@ -635,12 +663,19 @@ templates: {nav: x, footer: \" \"}",
                 "placeholder {who} does not exist for signIn.continueWith; it has {provider}",
             ),
             ("spec.css", "line 1: must not contain </style"),
-            ("spec.templates.nav", "overrides are not supported yet"),
-            ("spec.templates.footer", "overrides are not supported yet"),
+            (
+                "spec.defaultLocale",
+                "\"ja\" is neither a shipped locale (en, de, fr)",
+            ),
+            ("spec.templates.nav", "nav: no component is called \"nav\""),
+            (
+                "spec.templates[\"sign-in.form\"]",
+                "sign-in.form: line 2: `safe` is refused",
+            ),
         ] {
             has_diagnostic(&diagnostics, on, path, message);
         }
-        assert_eq!(diagnostics.len(), 13, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 14, "{diagnostics:#?}");
     }
 
     #[test]

@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn the_pages_use_exactly_the_listed_parts() {
         let mut used = BTreeSet::new();
-        for (_, source) in super::super::templates::TEMPLATES {
+        for (_, source) in crate::ui::TEMPLATES {
             used.extend(parts_in(source));
         }
         for source in [

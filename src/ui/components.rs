@@ -1,0 +1,318 @@
+//! The named components a theme may replace, what each receives, and what any replacement must
+//! keep. The samples are the states every override is rendered in when its theme compiles.
+
+use serde_json::{Value, json};
+
+/// A component of the hosted pages that a theme's `templates` may replace.
+#[derive(Debug)]
+pub struct Component {
+    /// Its name in `spec.templates` (and the `data-component` of its root element).
+    pub name: &'static str,
+    /// What it is.
+    pub summary: &'static str,
+    /// The variables it receives besides the shared ones, with what they hold.
+    pub context: &'static [(&'static str, &'static str)],
+    /// The page rendered to check it; `None`: the component alone.
+    pub(crate) checked_on: Option<&'static str>,
+    /// The states it is rendered in, with what each must contain.
+    pub(crate) states: fn() -> Vec<SampleState>,
+}
+
+/// The variables every template receives.
+pub const SHARED_CONTEXT: &[(&str, &str)] = &[
+    (
+        "t(key, name=value)",
+        "a message of the catalog in the page's locale, placeholders filled",
+    ),
+    (
+        "csrf_token",
+        "the CSRF token every form posts as `csrf_token`",
+    ),
+    ("lang, dir", "the page's locale tag and text direction"),
+    ("title", "the page title, translated"),
+    ("product", "the product name"),
+    ("logo", "`{url, alt}` when the theme has a logo"),
+    (
+        "error, notice, subtitle",
+        "catalog keys of the page's messages",
+    ),
+];
+
+/// One state a component is checked in.
+#[derive(Debug)]
+pub(crate) struct SampleState {
+    /// `empty`, `with errors`, `with values`, ...
+    pub name: &'static str,
+    /// The component's variables in that state.
+    pub values: Value,
+    /// The forms the output must contain.
+    pub forms: Vec<FormRule>,
+}
+
+/// A form an override must keep: where it posts, the inputs a browser and a password manager
+/// need, and the hidden fields the server reads back.
+#[derive(Debug, Clone)]
+pub(crate) struct FormRule {
+    pub action: String,
+    pub inputs: Vec<InputRule>,
+    pub hidden: Vec<(&'static str, String)>,
+}
+
+/// A visible input that must stay as it is.
+#[derive(Debug, Clone)]
+pub(crate) struct InputRule {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub autocomplete: &'static str,
+}
+
+fn input(name: &'static str, kind: &'static str, autocomplete: &'static str) -> InputRule {
+    InputRule {
+        name,
+        kind,
+        autocomplete,
+    }
+}
+
+/// The value every sample renders as the CSRF token, so a check can find it in the output.
+pub(crate) const SAMPLE_CSRF: &str = "sample-csrf-token";
+const SAMPLE_RETURN: &str = "/oauth2/authorize?client_id=sample&state=xyz";
+
+fn form(action: &str, inputs: Vec<InputRule>, hidden: Vec<(&'static str, String)>) -> FormRule {
+    FormRule {
+        action: action.to_owned(),
+        inputs,
+        hidden,
+    }
+}
+
+fn with_return(values: &Value) -> Vec<(&'static str, String)> {
+    match values.get("redirect_url").and_then(Value::as_str) {
+        Some(url) if !url.is_empty() => vec![("redirect_url", url.to_owned())],
+        _ => Vec::new(),
+    }
+}
+
+/// The states of a form page: nothing typed, a failed attempt, and values carried over with a
+/// return address (the OIDC flow).
+fn form_states(base: Value, filled: Value, rule: impl Fn(&Value) -> FormRule) -> Vec<SampleState> {
+    let merge = |extra: Value| {
+        let mut values = base.clone();
+        if let (Some(target), Some(extra)) = (values.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        values
+    };
+    let empty = merge(json!({}));
+    let errors = merge(json!({"error": "form.or"}));
+    let values = merge(filled);
+    [
+        ("empty", empty),
+        ("with errors", errors),
+        ("with values", values),
+    ]
+    .into_iter()
+    .map(|(name, values)| SampleState {
+        name,
+        forms: vec![rule(&values)],
+        values,
+    })
+    .collect()
+}
+
+fn sign_in_states() -> Vec<SampleState> {
+    form_states(
+        json!({"email": "", "redirect_url": "", "passwordless": false, "providers": []}),
+        json!({"email": "ada@example.com", "redirect_url": SAMPLE_RETURN, "passwordless": true}),
+        |v| {
+            let username = if v["passwordless"] == true {
+                "username webauthn"
+            } else {
+                "username"
+            };
+            form(
+                "/sign-in",
+                vec![
+                    input("email", "email", username),
+                    input("password", "password", "current-password"),
+                ],
+                with_return(v),
+            )
+        },
+    )
+}
+
+fn sign_up_states() -> Vec<SampleState> {
+    form_states(
+        json!({"email": "", "redirect_url": "", "min_length": 8, "sign_up_open": true, "providers": []}),
+        json!({"email": "ada@example.com", "redirect_url": SAMPLE_RETURN}),
+        |v| {
+            form(
+                "/sign-up",
+                vec![
+                    input("email", "email", "email"),
+                    input("password", "password", "new-password"),
+                ],
+                with_return(v),
+            )
+        },
+    )
+}
+
+fn verify_states() -> Vec<SampleState> {
+    form_states(
+        json!({"email": "ada@example.com", "action": "/sign-up/verify", "redirect_url": "", "resend_action": "/sign-up/resend"}),
+        json!({"redirect_url": SAMPLE_RETURN}),
+        |v| {
+            let mut hidden = vec![("email", "ada@example.com".to_owned())];
+            hidden.extend(with_return(v));
+            form(
+                "/sign-up/verify",
+                vec![input("code", "text", "one-time-code")],
+                hidden,
+            )
+        },
+    )
+}
+
+fn forgot_password_states() -> Vec<SampleState> {
+    form_states(
+        json!({"email": ""}),
+        json!({"email": "ada@example.com"}),
+        |_| {
+            form(
+                "/forgot-password",
+                vec![input("email", "email", "username")],
+                Vec::new(),
+            )
+        },
+    )
+}
+
+fn reset_password_states() -> Vec<SampleState> {
+    form_states(json!({"token": "sample-reset-token"}), json!({}), |_| {
+        form(
+            "/reset-password",
+            vec![input("new_password", "password", "new-password")],
+            vec![("token", "sample-reset-token".to_owned())],
+        )
+    })
+}
+
+fn account_sessions_states() -> Vec<SampleState> {
+    let current = json!({"id": "s1", "device": "Firefox on Linux", "ip": "192.0.2.1", "last_seen": "2026-12-01 10:00", "current": true});
+    let other = json!({"id": "s2", "device": "Safari on iOS", "ip": null, "last_seen": "2026-11-30 08:00", "current": false});
+    let revoke = |id: &str| {
+        form(
+            "/account/sessions/revoke",
+            Vec::new(),
+            vec![("session_id", id.to_owned())],
+        )
+    };
+    vec![
+        SampleState {
+            name: "only this device",
+            values: json!({"email": "ada@example.com", "sessions": [current]}),
+            forms: Vec::new(),
+        },
+        SampleState {
+            name: "with other sessions",
+            values: json!({"email": "ada@example.com", "sessions": [current, other]}),
+            forms: vec![revoke("s2")],
+        },
+    ]
+}
+
+/// Every component a theme may replace, by name.
+pub const COMPONENTS: &[Component] = &[
+    Component {
+        name: "layout",
+        summary: "The page frame: `<html>`, head, card, heading, messages and footer. Must \
+                  keep `{% block content %}{% endblock %}`, where each page puts its body.",
+        context: &[
+            ("locales", "the locale tags of the picker"),
+            ("show_footer_branding", "whether to show the footer line"),
+            ("css_version", "cache-busting suffix of the stylesheet URL"),
+            ("page", "the page's name (`sign_in`, `account`, ...)"),
+            ("webauthn", "whether the page needs the passkey script"),
+        ],
+        checked_on: Some("sign_in.html"),
+        states: sign_in_states,
+    },
+    Component {
+        name: "sign-in.form",
+        summary: "The email and password form of `/sign-in`.",
+        context: &[
+            ("email", "the address typed before, or empty"),
+            (
+                "redirect_url",
+                "where the flow returns afterwards (hidden field), or empty",
+            ),
+            (
+                "passwordless",
+                "whether passkeys are offered (autocomplete `username webauthn`)",
+            ),
+        ],
+        checked_on: None,
+        states: sign_in_states,
+    },
+    Component {
+        name: "sign-up.form",
+        summary: "The email and password form of `/sign-up`.",
+        context: &[
+            ("email", "the address typed before, or empty"),
+            (
+                "redirect_url",
+                "where the flow returns afterwards (hidden field), or empty",
+            ),
+            ("min_length", "the shortest password accepted"),
+        ],
+        checked_on: None,
+        states: sign_up_states,
+    },
+    Component {
+        name: "verify.form",
+        summary: "The code form of email verification (sign-up, email change).",
+        context: &[
+            ("email", "the address being verified (hidden field)"),
+            ("action", "where the form posts"),
+            (
+                "redirect_url",
+                "where the flow returns afterwards (hidden field), or empty",
+            ),
+        ],
+        checked_on: None,
+        states: verify_states,
+    },
+    Component {
+        name: "forgot-password.form",
+        summary: "The form of `/forgot-password` that sends a reset link.",
+        context: &[("email", "the address typed before, or empty")],
+        checked_on: None,
+        states: forgot_password_states,
+    },
+    Component {
+        name: "reset-password.form",
+        summary: "The new-password form a reset link opens.",
+        context: &[("token", "the reset token (hidden field)")],
+        checked_on: None,
+        states: reset_password_states,
+    },
+    Component {
+        name: "account.sessions",
+        summary: "The sessions section of `/account`, with a revoke form per other session.",
+        context: &[(
+            "sessions",
+            "list of `{id, device, ip, last_seen, current}`; `current` is this browser",
+        )],
+        checked_on: None,
+        states: account_sessions_states,
+    },
+];
+
+/// The component called `name`.
+pub fn find(name: &str) -> Option<&'static Component> {
+    COMPONENTS.iter().find(|c| c.name == name)
+}
