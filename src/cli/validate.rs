@@ -24,7 +24,7 @@ pub struct ValidateArgs {
 pub fn command(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let report = validate_paths(&args.paths, &args.previous)?;
     for finding in &report.findings {
-        if finding.severity == Severity::Error || args.verbose {
+        if finding.severity != Severity::Note || args.verbose {
             eprintln!("{finding}");
         }
     }

@@ -12,6 +12,6 @@ pub mod runtime;
 mod uri;
 
 pub use bundle::{Bundle, Resources};
-pub use compile::compile;
+pub use compile::{FONT_HOSTS, compile, contrast_warnings, font_files_origin};
 pub use diagnostic::{Diagnostic, ResourceId};
 pub use runtime::RuntimeConfig;

@@ -262,6 +262,9 @@ pub struct ThemeConfig {
     pub strings: BTreeMap<String, BTreeMap<String, String>>,
     /// Extra CSS, base theme first.
     pub css: Vec<String>,
+    /// A web-font stylesheet from an allowed host (`config::compile` checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font_url: Option<String>,
     /// The locale when the request names none the theme offers.
     #[serde(default = "default_locale")]
     pub default_locale: String,

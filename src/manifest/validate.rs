@@ -35,6 +35,8 @@ pub enum LoadError {
 pub enum Severity {
     /// The manifests cannot be applied.
     Error,
+    /// Works, but worth fixing (a theme below WCAG contrast).
+    Warning,
     /// Worth knowing; nothing is wrong.
     Note,
 }
@@ -59,8 +61,10 @@ pub struct Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}: ", self.file.display(), self.line)?;
-        if self.severity == Severity::Note {
-            write!(f, "note: ")?;
+        match self.severity {
+            Severity::Error => {}
+            Severity::Warning => write!(f, "warning: ")?,
+            Severity::Note => write!(f, "note: ")?,
         }
         if let Some(subject) = &self.subject {
             write!(f, "{subject}: ")?;
@@ -219,7 +223,19 @@ pub fn validate_paths(paths: &[PathBuf], previous: &[PathBuf]) -> Result<Report,
             // The cluster would refuse a config its ConfigMap cannot hold: say so here first.
             Ok(config) => match config.config_map_overflow() {
                 Some(reason) => diagnostics.push(Diagnostic::new(&id, "spec", reason)),
-                None => report.configs.push((id, config)),
+                None => {
+                    // Said on the theme that set the colors last (the end of its chain).
+                    if let Some(theme) = config.theme.sources.last() {
+                        let theme = ResourceId::new("Theme", &id.namespace, theme);
+                        for (path, message) in crate::config::contrast_warnings(&config.theme) {
+                            let mut found =
+                                locate(&origins, Diagnostic::new(&theme, path, message));
+                            found.severity = Severity::Warning;
+                            report.findings.push(found);
+                        }
+                    }
+                    report.configs.push((id, config));
+                }
             },
             Err(mut found) => diagnostics.append(&mut found),
         }

@@ -99,6 +99,16 @@ pub struct ThemeTokens {
     /// Base spacing unit, as a CSS length (`4px`, `0.25rem`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spacing: Option<String>,
+    /// Shadow of the card, as a CSS `box-shadow` (`0 10px 30px -12px rgb(15 23 42 / 0.3)`) or
+    /// `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
+    /// A web-font stylesheet to load, from an allowed host only (Google Fonts
+    /// `https://fonts.googleapis.com/css2?...` or Bunny Fonts `https://fonts.bunny.net/css?...`);
+    /// the pages' Content-Security-Policy admits that host and its font files. Name the family
+    /// in `fontFamily`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font_url: Option<String>,
 }
 
 /// Color tokens. Unset colors come from the extended theme or the built-in default.

@@ -69,6 +69,13 @@ impl DevSource {
             let lines: Vec<String> = report.errors().map(ToString::to_string).collect();
             return Err(lines.join("\n"));
         }
+        for warning in report
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::manifest::validate::Severity::Warning)
+        {
+            eprintln!("{warning}");
+        }
         let mut configs = report.configs;
         let (id, mut config) = match &self.options.vestibule {
             Some(name) => configs

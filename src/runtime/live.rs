@@ -224,7 +224,11 @@ impl Active {
         }
         redirect_origins.sort();
         redirect_origins.dedup();
-        let content_security_policy = content_security_policy(&config.applications, &origin);
+        let content_security_policy = content_security_policy(
+            &config.applications,
+            &origin,
+            config.theme.font_url.as_deref(),
+        );
         let stylesheet = super::stylesheet::stylesheet(&config.theme);
         let locales =
             crate::i18n::Locales::build(&config.theme.strings, &config.theme.default_locale);
@@ -331,6 +335,7 @@ fn relying_party(
 fn content_security_policy(
     applications: &[crate::config::runtime::ApplicationConfig],
     own: &str,
+    font_url: Option<&str>,
 ) -> String {
     use crate::config::runtime::ApplicationType;
     let mut sources: Vec<String> = Vec::new();
@@ -369,8 +374,17 @@ fn content_security_policy(
         form_action.push(' ');
         form_action.push_str(source);
     }
+    // A theme's web font: its stylesheet's origin and its font files' (checked at compile).
+    let (mut style_src, mut font_src) = ("'self'".to_owned(), String::new());
+    if let Some(url) = font_url.and_then(|u| Url::parse(u).ok())
+        && let Ok(files) = crate::config::font_files_origin(url.as_str())
+    {
+        style_src.push(' ');
+        style_src.push_str(&origin_of(&url));
+        font_src = format!(" font-src {files};");
+    }
     format!(
-        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src {style_src}; img-src 'self' https: data:;{font_src} \
          form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
 }
@@ -443,6 +457,7 @@ mod tests {
                 ),
             ],
             "https://auth.example.com",
+            None,
         );
         assert!(
             csp.contains(
@@ -451,5 +466,24 @@ mod tests {
             "{csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(
+            csp.contains("style-src 'self';") && !csp.contains("font-src"),
+            "{csp}"
+        );
+    }
+
+    #[test]
+    fn a_theme_web_font_admits_its_stylesheet_and_font_files_only() {
+        let csp = content_security_policy(
+            &[],
+            "https://auth.example.com",
+            Some("https://fonts.googleapis.com/css2?family=Inter&display=swap"),
+        );
+        assert!(
+            csp.contains("style-src 'self' https://fonts.googleapis.com;"),
+            "{csp}"
+        );
+        assert!(csp.contains("font-src https://fonts.gstatic.com;"), "{csp}");
+        assert!(csp.contains("default-src 'none'"));
     }
 }

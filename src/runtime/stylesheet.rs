@@ -9,7 +9,7 @@ use crate::config::runtime::{ColorScheme, ThemeConfig};
 /// Base styles. Only custom properties carry the theme; these rules stay the same for every theme.
 const BASE: &str = r#"*,*::before,*::after{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:center;justify-content:center;background:var(--vst-color-background);color:var(--vst-color-foreground);font-family:var(--vst-font-family);font-size:var(--vst-font-size);line-height:1.5}
-[data-part="card"]{width:100%;max-width:26rem;margin:calc(var(--vst-spacing)*6);padding:calc(var(--vst-spacing)*8);background:var(--vst-color-surface);border:1px solid var(--vst-color-border);border-radius:var(--vst-radius)}
+[data-part="card"]{width:100%;max-width:26rem;margin:calc(var(--vst-spacing)*6);padding:calc(var(--vst-spacing)*8);background:var(--vst-color-surface);border:1px solid var(--vst-color-border);border-radius:var(--vst-radius);box-shadow:var(--vst-shadow)}
 [data-part="heading"]{margin:0 0 calc(var(--vst-spacing)*2);font-family:var(--vst-heading-font-family);font-size:1.5em}
 [data-part="subheading"]{margin:0 0 calc(var(--vst-spacing)*6);color:var(--vst-color-muted)}
 [data-part="form"]{display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*4)}
@@ -52,7 +52,7 @@ fn declarations(tokens: &std::collections::BTreeMap<String, String>) -> String {
 fn is_color(token: &str) -> bool {
     !matches!(
         token,
-        "radius" | "font-family" | "heading-font-family" | "font-size" | "spacing"
+        "radius" | "font-family" | "heading-font-family" | "font-size" | "spacing" | "shadow"
     )
 }
 

@@ -585,3 +585,104 @@ async fn dev_serves_from_the_database_given_by_database_url() {
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old_theme() {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("dev-theme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/branded-theme"),
+        &dir,
+    );
+    let server = start(&dir, &root.join("data"));
+    let page = eventually(&server, "/sign-in", "the override", |b| {
+        b.contains("nordlicht-sign-in")
+    })
+    .await;
+    assert!(page.contains("data-layout=\"split\""), "layout.variant");
+    let css = get(&server.base, "/assets/vestibule.css")
+        .await
+        .unwrap_or_default();
+    assert!(css.contains("--vst-color-primary:#2563eb;"), "{css}");
+
+    // A token edit: the next stylesheet has it, same process.
+    let pid = server.child.id();
+    let file = dir.join("theme.yaml");
+    edit(&file, "primary: \"#2563eb\"", "primary: \"#7c3aed\"");
+    eventually(&server, "/assets/vestibule.css", "the new token", |b| {
+        b.contains("--vst-color-primary:#7c3aed;")
+    })
+    .await;
+    assert_eq!(server.child.id(), pid);
+
+    // An override that drops the CSRF field: reported at its line, the last good theme serves.
+    edit(
+        &file,
+        "{{ csrf(csrf_token) }}{{ redirect(redirect_url) }}",
+        "{{ redirect(redirect_url) }}",
+    );
+    let line = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains("sign-in.form: |"))
+        .expect("the override's key")
+        + 1;
+    let expected = format!(
+        "{}:{line}: Theme/nordlicht: spec.templates[\"sign-in.form\"]: sign-in.form: the form \
+         posting to /sign-in lost its CSRF field",
+        file.display()
+    );
+    eventually(&server, "/readyz", "the rejection", |b| {
+        b.contains("spec.templates")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server
+        .stderr
+        .lock()
+        .map(|s| s.contains(&expected))
+        .unwrap_or(false)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    let page = get(&server.base, "/sign-in").await.unwrap_or_default();
+    assert!(page.contains("nordlicht-sign-in"), "the last good override");
+    assert!(
+        page.contains("name=\"csrf_token\""),
+        "still with its CSRF field"
+    );
+
+    // A line inside the template: `safe` on the email input's line.
+    edit(
+        &file,
+        "{{ redirect(redirect_url) }}",
+        "{{ csrf(csrf_token) }}{{ redirect(redirect_url) }}",
+    );
+    edit(&file, "value=\"{{ email }}\"", "value=\"{{ email|safe }}\"");
+    let line = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .position(|l| l.contains("email|safe"))
+        .expect("the safe line")
+        + 1;
+    let expected = format!("{}:{line}: Theme/nordlicht", file.display());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !server
+        .stderr
+        .lock()
+        .map(|s| s.contains(&expected) && s.contains("`safe` is refused"))
+        .unwrap_or(false)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}

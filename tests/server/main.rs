@@ -12,3 +12,4 @@ mod pages;
 mod security;
 mod server_cmd;
 mod store;
+mod theming;

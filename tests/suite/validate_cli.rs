@@ -285,3 +285,39 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
+
+#[test]
+fn low_contrast_is_a_warning_that_does_not_fail_validation() {
+    let dir = tempdir();
+    let file = dir.join("theme.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: vestibule.dev/v1alpha1
+kind: Vestibule
+metadata: {name: main}
+spec:
+  issuer: https://auth.example.com
+  regions: [{name: eu}]
+  themeRef: {name: pale}
+---
+apiVersion: vestibule.dev/v1alpha1
+kind: Theme
+metadata: {name: pale}
+spec:
+  tokens:
+    colors:
+      primary: \"#a5b4fc\"
+",
+    )
+    .expect("write");
+    let out = vestibule(&["validate", &file.to_string_lossy()]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let expected = format!(
+        "{}:14: warning: Theme/pale: spec.tokens.colors.primaryForeground: primary-foreground \
+         #ffffff on primary #a5b4fc has a contrast of 1.99:1 in the light appearance; WCAG 2.2 AA \
+         asks for 4.5:1",
+        file.display()
+    );
+    assert!(stderr.lines().any(|l| l == expected), "{stderr}");
+}

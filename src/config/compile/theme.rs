@@ -81,6 +81,7 @@ const DEFAULT_TOKENS: &[(&str, &str)] = &[
     ("primary", "#4f46e5"),
     ("primary-foreground", "#ffffff"),
     ("radius", "8px"),
+    ("shadow", "0 1px 3px rgb(15 23 42 / 0.08)"),
     ("spacing", "4px"),
     ("success", "#16a34a"),
     ("surface", "#ffffff"),
@@ -101,6 +102,8 @@ static COLOR: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+static SHADOW: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(none|[a-z0-9#.,()%/ -]{1,200})$").expect("static regex"));
 static LENGTH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(0|[0-9]+(\.[0-9]+)?(px|rem|em|%))$").expect("static regex"));
 static FONT_FAMILY: LazyLock<Regex> =
@@ -152,6 +155,24 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
         }
     }
     let t = &spec.tokens;
+    if let Some(v) = t
+        .shadow
+        .as_deref()
+        .filter(|v| !SHADOW.is_match(v) || v.contains("url") || v.contains("expression"))
+    {
+        bad(
+            "spec.tokens.shadow".into(),
+            format!(
+                "{:?} is not a box-shadow such as 0 10px 30px -12px rgb(15 23 42 / 0.3)",
+                truncate(v)
+            ),
+        );
+    }
+    if let Some(url) = &t.font_url
+        && let Err(problem) = font_files_origin(url)
+    {
+        bad("spec.tokens.fontUrl".into(), problem);
+    }
     for (field, value) in [
         ("radius", &t.radius),
         ("fontSize", &t.font_size),
@@ -337,6 +358,105 @@ fn css_problems(css: &str) -> Vec<(usize, String)> {
     problems
 }
 
+/// The web-font services a theme may load from: the stylesheet's host, and where that
+/// stylesheet loads the font files from (the CSP admits both).
+pub const FONT_HOSTS: &[(&str, &str)] = &[
+    ("fonts.googleapis.com", "https://fonts.gstatic.com"),
+    ("fonts.bunny.net", "https://fonts.bunny.net"),
+];
+
+/// Where the fonts of the web-font stylesheet `url` come from, or why `url` is refused.
+pub fn font_files_origin(url: &str) -> Result<&'static str, String> {
+    let hosts: Vec<&str> = FONT_HOSTS.iter().map(|(h, _)| *h).collect();
+    let parsed = url::Url::parse(url).map_err(|_| format!("{:?} is not a URL", truncate(url)))?;
+    let host = parsed.host_str().unwrap_or_default();
+    match FONT_HOSTS.iter().find(|(h, _)| *h == host) {
+        Some((_, files)) if parsed.scheme() == "https" && parsed.port().is_none() => Ok(files),
+        _ => Err(format!(
+            "{:?} is not a web-font stylesheet from an allowed host; use https on {}",
+            truncate(url),
+            hosts.join(" or ")
+        )),
+    }
+}
+
+/// The WCAG 2.2 AA minimum for body text and the primary button's label.
+pub const MIN_CONTRAST: f64 = 4.5;
+
+/// The pairs of a resolved theme whose contrast is below [`MIN_CONTRAST`], light and dark, as
+/// (field path, message). Colors other than `#hex` and `rgb()` are not measured.
+pub fn contrast_warnings(theme: &ThemeConfig) -> Vec<(String, String)> {
+    let mut warnings = Vec::new();
+    let mut dark = theme.tokens.clone();
+    dark.extend(theme.dark.clone());
+    for (appearance, prefix, tokens) in [
+        ("light", "spec.tokens.colors", &theme.tokens),
+        ("dark", "spec.dark", &dark),
+    ] {
+        for (text, field, back) in [
+            ("primary-foreground", "primaryForeground", "primary"),
+            ("foreground", "foreground", "background"),
+            ("foreground", "foreground", "surface"),
+        ] {
+            let (Some(a), Some(b)) = (tokens.get(text), tokens.get(back)) else {
+                continue;
+            };
+            let (Some(la), Some(lb)) = (luminance(a), luminance(b)) else {
+                continue;
+            };
+            let ratio = (la.max(lb) + 0.05) / (la.min(lb) + 0.05);
+            if ratio < MIN_CONTRAST {
+                warnings.push((
+                    format!("{prefix}.{field}"),
+                    format!(
+                        "{text} {a} on {back} {b} has a contrast of {ratio:.2}:1 in the {appearance} \
+                         appearance; WCAG 2.2 AA asks for {MIN_CONTRAST}:1"
+                    ),
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// WCAG relative luminance of `#rgb`, `#rrggbb` (alpha ignored) or `rgb(r, g, b)`.
+fn luminance(color: &str) -> Option<f64> {
+    let channels: Vec<f64> = if let Some(hex) = color.strip_prefix('#') {
+        let digits: String = match hex.len() {
+            3 | 4 => hex.chars().take(3).flat_map(|c| [c, c]).collect(),
+            6 | 8 => hex.chars().take(6).collect(),
+            _ => return None,
+        };
+        (0..3)
+            .map(|i| u8::from_str_radix(&digits[i * 2..i * 2 + 2], 16).map(f64::from))
+            .collect::<Result<_, _>>()
+            .ok()?
+    } else {
+        let inner = color
+            .strip_prefix("rgb(")
+            .or_else(|| color.strip_prefix("rgba("))?
+            .strip_suffix(')')?;
+        inner
+            .split(|c: char| c == ',' || c == '/' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .take(3)
+            .map(|p| p.parse::<f64>().ok())
+            .collect::<Option<_>>()?
+    };
+    if channels.len() != 3 {
+        return None;
+    }
+    let linear = |c: f64| {
+        let c = c / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    Some(0.2126 * linear(channels[0]) + 0.7152 * linear(channels[1]) + 0.0722 * linear(channels[2]))
+}
+
 fn is_image_url(text: &str) -> bool {
     text.starts_with("data:image/") || uri::check_endpoint(text).is_ok()
 }
@@ -436,6 +556,10 @@ fn merge(chain: &[&Theme]) -> ThemeConfig {
         );
         set(&mut config.tokens, "font-size", &t.font_size);
         set(&mut config.tokens, "spacing", &t.spacing);
+        set(&mut config.tokens, "shadow", &t.shadow);
+        if let Some(url) = &t.font_url {
+            config.font_url = Some(url.clone());
+        }
         if let Some(dark) = &spec.dark {
             for (key, _, value) in color_fields(dark) {
                 set(&mut config.dark, key, value);
@@ -628,6 +752,31 @@ templates: {verify.form: \"{% include \\\"sign-up.form\\\" %}\"}",
     }
 
     #[test]
+    fn low_contrast_is_a_warning_and_the_default_theme_passes_aa() {
+        assert_eq!(contrast_warnings(&default_theme()), Vec::new());
+        let mut theme = default_theme();
+        theme.tokens.insert("primary".into(), "#a5b4fc".into());
+        theme
+            .dark
+            .insert("background".into(), "rgb(200, 200, 200)".into());
+        let warnings = contrast_warnings(&theme);
+        let paths: Vec<&str> = warnings.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.tokens.colors.primaryForeground",
+                "spec.dark.primaryForeground",
+                "spec.dark.foreground"
+            ],
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings[0].1.contains("contrast of 1.99:1"),
+            "{warnings:#?}"
+        );
+    }
+
+    #[test]
     fn values_that_could_escape_their_css_are_rejected() {
         let bad = theme(
             "bad",
@@ -635,6 +784,8 @@ templates: {verify.form: \"{% include \\\"sign-up.form\\\" %}\"}",
   colors: {primary: \"red;}\"}
   radius: \"8\"
   fontFamily: \"Inter; x\"
+  shadow: \"0 0 0 red;}body{x:y\"
+  fontUrl: \"https://evil.example/font.css\"
 dark: {surface: \"url(x)\"}
 logo: {url: \"http://cdn.example.com/logo.png\"}
 strings: {english: {ok: x}, en: {\"not ok\": x, signIn.nope: x, signIn.continueWith: \"Go {provider} {who}\"}}
@@ -650,6 +801,11 @@ templates: {nav: x, sign-in.form: \"<p>\\n{{ email|safe }}\"}",
             ("spec.dark.surface", "is not a color"),
             ("spec.tokens.radius", "is not a CSS length"),
             ("spec.tokens.fontFamily", "is not a font list"),
+            ("spec.tokens.shadow", "is not a box-shadow"),
+            (
+                "spec.tokens.fontUrl",
+                "is not a web-font stylesheet from an allowed host; use https on fonts.googleapis.com or fonts.bunny.net",
+            ),
             ("spec.logo.url", "must be an https URL or a data:image/"),
             ("spec.strings.english", "is not a locale"),
             ("spec.strings.en.not ok", "is not a string id"),
@@ -675,7 +831,7 @@ templates: {nav: x, sign-in.form: \"<p>\\n{{ email|safe }}\"}",
         ] {
             has_diagnostic(&diagnostics, on, path, message);
         }
-        assert_eq!(diagnostics.len(), 14, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 16, "{diagnostics:#?}");
     }
 
     #[test]

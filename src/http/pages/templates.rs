@@ -39,6 +39,7 @@ pub fn render(
         t => Words::value(words),
         locales => active.locales.tags().map(str::to_owned).collect::<Vec<_>>(),
         show_footer_branding => theme.show_footer_branding,
+        font_url => theme.font_url.as_deref(),
         layout => match theme.layout {
             LayoutVariant::Centered => "centered",
             LayoutVariant::Split => "split",
