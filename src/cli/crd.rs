@@ -13,15 +13,23 @@ use crate::resources::crd;
 #[derive(clap::Args, Clone, Debug)]
 pub struct CrdArgs {
     /// Write `<group>_<plural>.yaml` files into this directory instead of printing.
-    #[arg(long, value_name = "DIR", conflicts_with = "reference")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["reference", "theming"])]
     pub output_dir: Option<PathBuf>,
     /// Print the field reference (Markdown) instead of the CRDs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "theming")]
     pub reference: bool,
+    /// Print the theming reference (Markdown): tokens, part names, components and their
+    /// contexts, string keys.
+    #[arg(long)]
+    pub theming: bool,
 }
 
 /// `vestibule crd`.
 pub fn command(args: CrdArgs) -> anyhow::Result<ExitCode> {
+    if args.theming {
+        print!("{}", super::theming::reference());
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.reference {
         print!("{}", crd::reference_markdown());
         return Ok(ExitCode::SUCCESS);

@@ -6,6 +6,7 @@ pub mod dev;
 pub mod operator;
 pub mod render;
 pub mod server;
+pub mod theming;
 pub mod validate;
 
 /// Logs as JSON lines when `VESTIBULE_LOG_FORMAT=json` (pods), else human-readable; level from

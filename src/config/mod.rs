@@ -12,6 +12,8 @@ pub mod runtime;
 mod uri;
 
 pub use bundle::{Bundle, Resources};
-pub use compile::{FONT_HOSTS, compile, contrast_warnings, font_files_origin};
+pub use compile::{
+    FONT_HOSTS, TokenDoc, compile, contrast_warnings, font_files_origin, token_reference,
+};
 pub use diagnostic::{Diagnostic, ResourceId};
 pub use runtime::RuntimeConfig;

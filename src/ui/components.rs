@@ -312,6 +312,48 @@ pub const COMPONENTS: &[Component] = &[
     },
 ];
 
+impl Component {
+    /// What any replacement must keep, in words: the union over the component's states.
+    pub fn requirements(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |line: String| {
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        };
+        if self.name == "layout" {
+            push("`{% block content %}{% endblock %}`, where each page puts its body".into());
+        }
+        for state in (self.states)() {
+            for form in &state.forms {
+                push(format!(
+                    "a `<form method=\"post\" action=\"{}\">` with the CSRF field \
+                     `{{{{ csrf(csrf_token) }}}}`",
+                    form.action
+                ));
+                for input in &form.inputs {
+                    push(format!(
+                        "`<input name=\"{}\" type=\"{}\" autocomplete=\"{}\">`",
+                        input.name, input.kind, input.autocomplete
+                    ));
+                }
+                for (name, _) in &form.hidden {
+                    push(format!("the hidden `{name}` field, when the context has one"));
+                }
+            }
+        }
+        out
+    }
+
+    /// The built-in template of the component.
+    pub fn builtin(&self) -> &'static str {
+        super::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map_or("", |(_, s)| *s)
+    }
+}
+
 /// The component called `name`.
 pub fn find(name: &str) -> Option<&'static Component> {
     COMPONENTS.iter().find(|c| c.name == name)

@@ -527,3 +527,23 @@ fn crd_reference_matches_the_code() {
         assert!(on_disk.contains(needle), "reference lacks {needle}");
     }
 }
+
+#[test]
+fn theming_reference_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/theming.md");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == vestibule::cli::theming::reference(),
+        "docs/theming.md is out of date; run `cargo run -- crd --theming > docs/theming.md`"
+    );
+    for component in vestibule::ui::COMPONENTS {
+        assert!(
+            on_disk.contains(&format!("### `{}`", component.name)),
+            "{}",
+            component.name
+        );
+    }
+    for needle in ["`--vst-color-primary`", "`signIn.title`", "`data-part=\"NAME\"`"] {
+        assert!(on_disk.contains(needle), "reference lacks {needle}");
+    }
+}

@@ -35,7 +35,7 @@ mod test_support;
 pub(crate) use test_support::minimal_runtime_config;
 
 pub use accounts::DEFAULT_BREACH_CHECK_URL;
-pub use theme::{FONT_HOSTS, contrast_warnings, font_files_origin};
+pub use theme::{FONT_HOSTS, TokenDoc, contrast_warnings, font_files_origin, token_reference};
 
 /// Compiles one Vestibule's bundle into its runtime config, or returns every problem found.
 pub fn compile(bundle: &Bundle) -> Result<RuntimeConfig, Vec<Diagnostic>> {

@@ -380,6 +380,59 @@ pub fn font_files_origin(url: &str) -> Result<&'static str, String> {
     }
 }
 
+/// One design token, for the reference: its field under `spec.tokens`, its CSS custom property,
+/// its built-in light value and dark value (colors only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenDoc {
+    /// Field path under `spec.tokens` (`colors.primary`, `radius`).
+    pub field: String,
+    /// CSS custom property (`--vst-color-primary`).
+    pub property: String,
+    /// Built-in light value.
+    pub light: String,
+    /// Built-in dark value, for colors (`spec.dark.<name>` overrides it).
+    pub dark: Option<String>,
+}
+
+/// Every design token with its defaults, colors first.
+pub fn token_reference() -> Vec<TokenDoc> {
+    let defaults = default_theme();
+    let none = ThemeColors::default();
+    let colors = color_fields(&none);
+    let mut docs: Vec<TokenDoc> = colors
+        .iter()
+        .map(|(key, field, _)| TokenDoc {
+            field: format!("colors.{field}"),
+            property: format!("--vst-color-{key}"),
+            light: defaults.tokens.get(*key).cloned().unwrap_or_default(),
+            dark: Some(
+                defaults
+                    .dark
+                    .get(*key)
+                    .or_else(|| defaults.tokens.get(*key))
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        })
+        .collect();
+    for (key, field) in [
+        ("radius", "radius"),
+        ("font-family", "fontFamily"),
+        ("heading-font-family", "headingFontFamily"),
+        ("font-size", "fontSize"),
+        ("spacing", "spacing"),
+        ("shadow", "shadow"),
+    ] {
+        docs.push(TokenDoc {
+            field: field.to_owned(),
+            property: format!("--vst-{key}"),
+            light: defaults.tokens.get(key).cloned().unwrap_or_default(),
+            dark: None,
+        });
+    }
+    docs
+}
+
 /// The WCAG 2.2 AA minimum for body text and the primary button's label.
 pub const MIN_CONTRAST: f64 = 4.5;
 
