@@ -34,12 +34,12 @@ pub fn reference() -> String {
             token.field,
             token.property,
             token.light,
-            token.dark.map_or_else(|| "—".to_owned(), |d| format!("`{d}`"))
+            token
+                .dark
+                .map_or_else(|| "—".to_owned(), |d| format!("`{d}`"))
         );
     }
-    md.push_str(
-        "\n`fontUrl` (not a custom property) loads a web-font stylesheet from ",
-    );
+    md.push_str("\n`fontUrl` (not a custom property) loads a web-font stylesheet from ");
     let hosts: Vec<String> = crate::config::FONT_HOSTS
         .iter()
         .map(|(h, _)| format!("`{h}`"))

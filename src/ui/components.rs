@@ -338,7 +338,9 @@ impl Component {
                     ));
                 }
                 for (name, _) in &form.hidden {
-                    push(format!("the hidden `{name}` field, when the context has one"));
+                    push(format!(
+                        "the hidden `{name}` field, when the context has one"
+                    ));
                 }
             }
         }

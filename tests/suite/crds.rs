@@ -543,7 +543,11 @@ fn theming_reference_matches_the_code() {
             component.name
         );
     }
-    for needle in ["`--vst-color-primary`", "`signIn.title`", "`data-part=\"NAME\"`"] {
+    for needle in [
+        "`--vst-color-primary`",
+        "`signIn.title`",
+        "`data-part=\"NAME\"`",
+    ] {
         assert!(on_disk.contains(needle), "reference lacks {needle}");
     }
 }
