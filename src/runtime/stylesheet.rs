@@ -37,6 +37,10 @@ body[data-layout="split"]{display:grid;grid-template-columns:minmax(0,1fr) minma
 body[data-layout="split"]::before{content:"";grid-row:1/span 2;align-self:stretch;justify-self:stretch;background:linear-gradient(160deg,var(--vst-color-primary),color-mix(in srgb,var(--vst-color-primary) 55%,var(--vst-color-background)))}
 body[data-layout="split"]>*{grid-column:2}
 @media (max-width:48rem){body[data-layout="split"]{display:flex}body[data-layout="split"]::before{display:none}}
+[data-part="preview"]{width:100%;max-width:72rem;padding:calc(var(--vst-spacing)*6)}
+[data-part="preview.item"]{display:grid;grid-template-columns:1fr 1fr;gap:calc(var(--vst-spacing)*4);margin-bottom:calc(var(--vst-spacing)*8)}
+[data-part="preview.item"]>h2{grid-column:1/-1;margin:0;font-size:1em;color:var(--vst-color-muted)}
+[data-part="preview.frame"]{padding:calc(var(--vst-spacing)*6);background:var(--vst-color-background);color:var(--vst-color-foreground);border:1px solid var(--vst-color-border);border-radius:var(--vst-radius)}
 "#;
 
 fn declarations(tokens: &std::collections::BTreeMap<String, String>) -> String {
@@ -83,6 +87,17 @@ pub fn stylesheet(theme: &ThemeConfig) -> String {
             css
         }
     };
+    // With `auto`, scoped appearances: the visitor's explicit choice (`<html data-appearance>`)
+    // over the system setting, and the light and dark samples side by side on `/dev/theme`.
+    let mut dark = theme.tokens.clone();
+    dark.extend(theme.dark.clone());
+    if theme.color_scheme == ColorScheme::Auto {
+        css.push_str(&format!(
+        "[data-appearance=\"light\"]{{color-scheme:light;{}}}\n[data-appearance=\"dark\"]{{color-scheme:dark;{}}}\n",
+        declarations(&theme.tokens),
+        declarations(&dark)
+    ));
+    }
     css.push_str(BASE);
     for extra in &theme.css {
         css.push_str(extra);
@@ -110,6 +125,9 @@ mod tests {
         assert!(auto.starts_with(":root{color-scheme:light dark;--vst-color-background:#ffffff;}"));
         assert!(auto.contains(
             "@media (prefers-color-scheme: dark){:root{--vst-color-background:#000000;}}"
+        ));
+        assert!(auto.contains(
+            "[data-appearance=\"dark\"]{color-scheme:dark;--vst-color-background:#000000;}"
         ));
         let light = stylesheet(&theme(ColorScheme::Light));
         assert!(light.starts_with(":root{color-scheme:light;--vst-color-background:#ffffff;}"));

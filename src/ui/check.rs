@@ -122,6 +122,8 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
         });
         broken.push(name);
     }
+    let english = crate::i18n::Locales::build(&BTreeMap::new(), crate::i18n::FALLBACK);
+    let words = english.default_translator();
     for name in overrides.keys().filter(|n| !broken.contains(n)) {
         let Some(component) = components::find(name) else {
             continue;
@@ -139,7 +141,7 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
                     });
                 }
             };
-            let context = sample_context(&state.values);
+            let context = sample_context(&state.values, words);
             match render(&env, target, context) {
                 Err(RenderError::TooLarge) => add(
                     None,
@@ -186,14 +188,11 @@ fn describe(e: &minijinja::Error) -> String {
 }
 
 /// What every page receives, with the sample CSRF token, plus a state's values.
-fn sample_context(values: &serde_json::Value) -> Value {
-    let words = crate::i18n::Locales::build(&BTreeMap::new(), crate::i18n::FALLBACK)
-        .default_translator()
-        .clone();
+pub(super) fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translator) -> Value {
     let base = context! {
-        lang => "en",
-        dir => "ltr",
-        t => Words::value(&words),
+        lang => words.locale(),
+        dir => words.dir().as_str(),
+        t => Words::value(words),
         locales => vec!["en", "de"],
         show_footer_branding => true,
         title => "Sign in",

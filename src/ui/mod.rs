@@ -92,6 +92,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mfa_backup_codes.html"),
     ),
     ("mailbox.html", include_str!("../../templates/mailbox.html")),
+    (
+        "dev_theme.html",
+        include_str!("../../templates/dev_theme.html"),
+    ),
 ];
 
 /// Steps one render may take. A page with a hundred sessions takes a few thousand; an override
@@ -113,6 +117,17 @@ pub enum RenderError {
     /// The output passed [`OUTPUT_LIMIT`].
     #[error("the page would be larger than {OUTPUT_LIMIT} bytes")]
     TooLarge,
+}
+
+/// A component in one of its states, rendered.
+#[derive(Debug)]
+pub struct Sample {
+    /// The component.
+    pub component: &'static str,
+    /// The state (`empty`, `with errors`, ...).
+    pub state: &'static str,
+    /// Its HTML, or why it failed.
+    pub html: Result<String, RenderError>,
 }
 
 /// The templates of one theme: the built-in ones with the theme's overrides in place.
@@ -153,6 +168,23 @@ impl Templates {
         }
         let (env, _) = environment(overrides);
         Ok(Self { env: Arc::new(env) })
+    }
+
+    /// Every component but the page frame in every state, rendered in `words`' locale with
+    /// sample values: the theme preview of `vestibule dev`.
+    pub fn samples(&self, words: &crate::i18n::Translator) -> Vec<Sample> {
+        let mut samples = Vec::new();
+        for component in COMPONENTS.iter().filter(|c| c.checked_on.is_none()) {
+            for state in (component.states)() {
+                let context = check::sample_context(&state.values, words);
+                samples.push(Sample {
+                    component: component.name,
+                    state: state.name,
+                    html: self.render(component.name, context),
+                });
+            }
+        }
+        samples
     }
 
     /// Renders the template `name` with `context`.

@@ -607,6 +607,29 @@ async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old
         .unwrap_or_default();
     assert!(css.contains("--vst-color-primary:#2563eb;"), "{css}");
 
+    // The preview: every component in every state, light and dark, in the visitor's locale.
+    let preview = get(&server.base, "/dev/theme?locale=de")
+        .await
+        .unwrap_or_default();
+    for component in vestibule::ui::COMPONENTS
+        .iter()
+        .filter(|c| c.name != "layout")
+    {
+        let marker = format!("data-component-preview=\"{}\"", component.name);
+        assert!(preview.contains(&marker), "{marker} in the preview");
+    }
+    assert!(preview.contains("data-state=\"with values\""));
+    assert_eq!(
+        preview.matches("data-appearance=\"light\"").count(),
+        preview.matches("data-appearance=\"dark\"").count()
+    );
+    assert!(preview.contains("<html lang=\"de\""), "the picker's locale");
+    assert!(
+        preview.contains("class=\"nordlicht-sign-in\""),
+        "the theme's override"
+    );
+    assert!(preview.contains("/assets/dev-reload.js"), "reloads itself");
+
     // A token edit: the next stylesheet has it, same process.
     let pid = server.child.id();
     let file = dir.join("theme.yaml");

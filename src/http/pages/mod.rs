@@ -7,6 +7,7 @@ pub mod account;
 mod assets;
 pub mod consent;
 pub mod csrf;
+mod dev_theme;
 pub mod error;
 pub mod extract;
 pub mod federation;
@@ -138,6 +139,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/dev/mailbox", get(mailbox::mailbox_html))
         .route("/dev/mailbox.json", get(mailbox::mailbox_json))
+        .route("/dev/theme", get(dev_theme::preview))
+        .route("/assets/dev-reload.js", get(dev_theme::reload_script))
         // Unknown paths belong to the pages face too, so a cross-site POST to any of them is
         // refused by the CSRF check like one to a real page.
         .fallback(|| async { StatusCode::NOT_FOUND })
