@@ -224,5 +224,47 @@ fn mfa(c: &mut Criterion) {
     let _ = std::fs::remove_file(&db);
 }
 
-criterion_group!(benches, passwords, sessions, config, tokens, mfa);
+/// A hosted page's render: the built-in sign-in page, and the same page with the
+/// `examples/branded-theme` override of its form (the sandbox's fuel and output cap included).
+fn pages(c: &mut Criterion) {
+    use std::collections::BTreeMap;
+    use vestibule::ui::{Templates, sample_context};
+    let theme = std::fs::read_to_string("examples/branded-theme/theme.yaml").expect("example");
+    let source = overridden_source(&theme);
+    let overridden =
+        Templates::with_overrides(&BTreeMap::from([("sign-in.form".to_owned(), source)]))
+            .expect("the example's override passes its checks");
+    let builtin = Templates::builtin().expect("built-in templates");
+    let locales = vestibule::i18n::Locales::build(&BTreeMap::new(), "en");
+    let words = locales.default_translator();
+    let values = serde_json::json!({
+        "email": "ada@example.com", "redirect_url": "/oauth2/authorize?client_id=web",
+        "passwordless": true, "providers": [], "sign_up_open": true,
+    });
+    let mut group = c.benchmark_group("pages");
+    group.bench_function("render_sign_in_builtin", |b| {
+        b.iter(|| builtin.render("sign_in.html", sample_context(&values, words)))
+    });
+    group.bench_function("render_sign_in_with_override", |b| {
+        b.iter(|| overridden.render("sign_in.html", sample_context(&values, words)))
+    });
+    group.bench_function("check_override_at_compile", |b| {
+        let overrides = BTreeMap::from([("sign-in.form".to_owned(), overridden_source(&theme))]);
+        b.iter(|| vestibule::ui::check_overrides(&overrides))
+    });
+    group.finish();
+}
+
+fn overridden_source(theme: &str) -> String {
+    let start = theme
+        .find("sign-in.form: |")
+        .map_or(0, |i| i + "sign-in.form: |\n".len());
+    theme[start..]
+        .lines()
+        .map(|l| l.strip_prefix("      ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+criterion_group!(benches, passwords, sessions, config, tokens, mfa, pages);
 criterion_main!(benches);

@@ -187,8 +187,9 @@ fn describe(e: &minijinja::Error) -> String {
     }
 }
 
-/// What every page receives, with the sample CSRF token, plus a state's values.
-pub(super) fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translator) -> Value {
+/// What every page receives, with a sample CSRF token, plus `values` (a component state's
+/// variables): what the checks, the `/dev/theme` preview and the render benchmark use.
+pub fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translator) -> Value {
     let base = context! {
         lang => words.locale(),
         dir => words.dir().as_str(),

@@ -17,7 +17,7 @@ use std::sync::{Arc, LazyLock};
 
 use minijinja::{AutoEscape, Environment, Value};
 
-pub use self::check::{Problem, check_overrides};
+pub use self::check::{Problem, check_overrides, sample_context};
 pub use self::components::{COMPONENTS, Component, SHARED_CONTEXT};
 pub use self::words::Words;
 

@@ -89,17 +89,17 @@ export function freePort() {
 }
 
 /**
- * `vestibule dev` serving a temp copy of examples/quickstart, healthy. `files` are written into
+ * `vestibule dev` serving a temp copy of examples/EXAMPLE (default quickstart), healthy. `files` are written into
  * the copy before the start (name → YAML text), e.g. extra Applications and their Secrets.
  */
-export async function startDev({ label = 'browser', files = {} } = {}) {
+export async function startDev({ label = 'browser', files = {}, example = 'quickstart' } = {}) {
   if (!existsSync(BIN)) {
     throw new Error(`no vestibule binary at ${BIN}: run \`cargo build\` first, or set VESTIBULE_BIN`);
   }
   const work = await mkdtemp(join(tmpdir(), `vestibule-${label}-`));
   console.log(`${label} test temp dir: ${work}`);
-  const config = join(work, 'quickstart');
-  await cp(join(REPO, 'examples/quickstart'), config, { recursive: true });
+  const config = join(work, example);
+  await cp(join(REPO, 'examples', example), config, { recursive: true });
   for (const [name, text] of Object.entries(files)) {
     await writeFile(join(config, name), text);
   }
