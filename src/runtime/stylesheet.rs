@@ -23,7 +23,13 @@ body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:ce
 [data-part="error"]{padding:calc(var(--vst-spacing)*3);border-radius:calc(var(--vst-radius)*.75);background:color-mix(in srgb,var(--vst-color-danger) 12%,transparent);color:var(--vst-color-danger)}
 [data-part="notice"]{padding:calc(var(--vst-spacing)*3);border-radius:calc(var(--vst-radius)*.75);background:color-mix(in srgb,var(--vst-color-success) 12%,transparent)}
 [data-part="footer"]{margin-top:calc(var(--vst-spacing)*6);color:var(--vst-color-muted);font-size:.9em}
-[data-part="link"]{color:var(--vst-color-primary)}
+[data-part="link"]{color:var(--vst-color-link)}
+[data-part="social-buttons"]{display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*2)}
+[data-part="button.social"]{display:flex;align-items:center;justify-content:center;gap:calc(var(--vst-spacing)*2);width:100%;padding:calc(var(--vst-spacing)*2.5);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75);background:var(--vst-color-surface);color:var(--vst-color-foreground);font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
+[data-part="button.social"]:focus-visible,[data-part="link"]:focus-visible,[data-part="locale"]:focus-visible{outline:2px solid var(--vst-color-focus-ring);outline-offset:2px}
+[data-part="divider"]{display:flex;align-items:center;gap:calc(var(--vst-spacing)*3);margin:calc(var(--vst-spacing)*5) 0;color:var(--vst-color-muted);font-size:.85em}
+[data-part="divider"]::before,[data-part="divider"]::after{content:"";flex:1;border-top:1px solid var(--vst-color-border)}
+[data-part="section"] form+form{margin-top:calc(var(--vst-spacing)*2)}
 [data-part="logo"]{max-height:2.5rem;margin-bottom:calc(var(--vst-spacing)*4)}
 [data-part="session-list"]{list-style:none;padding:0;display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*3)}
 [data-part="session"]{display:flex;justify-content:space-between;align-items:center;gap:calc(var(--vst-spacing)*3);padding:calc(var(--vst-spacing)*3);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75)}
@@ -60,30 +66,37 @@ fn is_color(token: &str) -> bool {
     )
 }
 
+/// Links are the primary color on light surfaces; on dark ones, a brand primary is often too dark
+/// to read, so links mix it with the foreground (AA on the default dark surface).
+const LIGHT_LINK: &str = "--vst-color-link:var(--vst-color-primary);";
+const DARK_LINK: &str =
+    "--vst-color-link:color-mix(in srgb,var(--vst-color-primary) 55%,var(--vst-color-foreground));";
+
 /// The full stylesheet for a theme.
 pub fn stylesheet(theme: &ThemeConfig) -> String {
     let mut css = match theme.color_scheme {
         ColorScheme::Light => format!(
-            ":root{{color-scheme:light;{}}}\n",
+            ":root{{color-scheme:light;{}{LIGHT_LINK}}}\n",
             declarations(&theme.tokens)
         ),
         // The dark colors over the light tokens, always.
         ColorScheme::Dark => {
             let mut tokens = theme.tokens.clone();
             tokens.extend(theme.dark.clone());
-            format!(":root{{color-scheme:dark;{}}}\n", declarations(&tokens))
+            format!(
+                ":root{{color-scheme:dark;{}{DARK_LINK}}}\n",
+                declarations(&tokens)
+            )
         }
         ColorScheme::Auto => {
             let mut css = format!(
-                ":root{{color-scheme:light dark;{}}}\n",
+                ":root{{color-scheme:light dark;{}{LIGHT_LINK}}}\n",
                 declarations(&theme.tokens)
             );
-            if !theme.dark.is_empty() {
-                css.push_str(&format!(
-                    "@media (prefers-color-scheme: dark){{:root{{{}}}}}\n",
-                    declarations(&theme.dark)
-                ));
-            }
+            css.push_str(&format!(
+                "@media (prefers-color-scheme: dark){{:root{{{}{DARK_LINK}}}}}\n",
+                declarations(&theme.dark)
+            ));
             css
         }
     };
@@ -93,7 +106,7 @@ pub fn stylesheet(theme: &ThemeConfig) -> String {
     dark.extend(theme.dark.clone());
     if theme.color_scheme == ColorScheme::Auto {
         css.push_str(&format!(
-        "[data-appearance=\"light\"]{{color-scheme:light;{}}}\n[data-appearance=\"dark\"]{{color-scheme:dark;{}}}\n",
+        "[data-appearance=\"light\"]{{color-scheme:light;{}{LIGHT_LINK}}}\n[data-appearance=\"dark\"]{{color-scheme:dark;{}{DARK_LINK}}}\n",
         declarations(&theme.tokens),
         declarations(&dark)
     ));
@@ -122,18 +135,24 @@ mod tests {
     #[test]
     fn the_color_scheme_decides_which_colors_apply() {
         let auto = stylesheet(&theme(ColorScheme::Auto));
-        assert!(auto.starts_with(":root{color-scheme:light dark;--vst-color-background:#ffffff;}"));
+        assert!(auto.starts_with(&format!(
+            ":root{{color-scheme:light dark;--vst-color-background:#ffffff;{LIGHT_LINK}}}"
+        )));
+        assert!(auto.contains(&format!(
+            "@media (prefers-color-scheme: dark){{:root{{--vst-color-background:#000000;{DARK_LINK}}}}}"
+        )));
         assert!(auto.contains(
-            "@media (prefers-color-scheme: dark){:root{--vst-color-background:#000000;}}"
-        ));
-        assert!(auto.contains(
-            "[data-appearance=\"dark\"]{color-scheme:dark;--vst-color-background:#000000;}"
+            "[data-appearance=\"dark\"]{color-scheme:dark;--vst-color-background:#000000;"
         ));
         let light = stylesheet(&theme(ColorScheme::Light));
-        assert!(light.starts_with(":root{color-scheme:light;--vst-color-background:#ffffff;}"));
+        assert!(light.starts_with(&format!(
+            ":root{{color-scheme:light;--vst-color-background:#ffffff;{LIGHT_LINK}}}"
+        )));
         assert!(!light.contains("#000000") && !light.contains("prefers-color-scheme"));
         let dark = stylesheet(&theme(ColorScheme::Dark));
-        assert!(dark.starts_with(":root{color-scheme:dark;--vst-color-background:#000000;}"));
+        assert!(dark.starts_with(&format!(
+            ":root{{color-scheme:dark;--vst-color-background:#000000;{DARK_LINK}}}"
+        )));
         assert!(!dark.contains("prefers-color-scheme"));
     }
 }
