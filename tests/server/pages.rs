@@ -614,3 +614,119 @@ async fn pages_speak_the_visitors_language_and_the_theme_overrides_the_catalog()
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_account_and_verify_pages_speak_german() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client.accept_language = Some("de-DE, de;q=0.9, en;q=0.5".into());
+        let page = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "gerda@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let verify_path = page.location().to_owned();
+        let verify = client.get(&verify_path).await;
+        assert!(
+            verify.body.contains(r#"<html lang="de""#),
+            "{}",
+            verify.body
+        );
+        assert!(
+            verify.body.contains("Prüfen Sie Ihre E-Mails"),
+            "{}",
+            verify.body
+        );
+        assert!(verify.body.contains("Bestätigungscode"), "{}", verify.body);
+        assert!(verify.body.contains("Neuen Code senden"), "{}", verify.body);
+        assert!(!verify.body.contains("Check your email"), "{}", verify.body);
+
+        // A wrong code: the reason is worded in German too.
+        let wrong = client
+            .submit(
+                &verify_path,
+                "/verify-email",
+                &[("email", "gerda@example.com"), ("code", "000000")],
+            )
+            .await;
+        assert!(
+            wrong.body.contains("Dieser Code ist ungültig."),
+            "{}",
+            wrong.body
+        );
+
+        let code = code_in(&last_mail(&app, "gerda@example.com").text);
+        let done = client
+            .submit(
+                &verify_path,
+                "/verify-email",
+                &[("email", "gerda@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+        let account = client.get("/account").await;
+        assert_eq!(account.status, StatusCode::OK);
+        assert!(account.body.contains(r#"<html lang="de""#));
+        for german in [
+            "<h1 data-part=\"heading\">Ihr Konto</h1>",
+            "Angemeldet als <strong>gerda@example.com</strong>",
+            ">Abmelden</button>",
+            "Sitzungen",
+            "gerade eben",
+            "dieses Gerät",
+            "Passwort ändern",
+            "Aktuelles Passwort",
+            "Bestätigungscode senden",
+        ] {
+            assert!(account.body.contains(german), "{german}: {}", account.body);
+        }
+        for english in [
+            "Your account",
+            "Signed in as",
+            "Change password",
+            "just now",
+        ] {
+            assert!(
+                !account.body.contains(english),
+                "{english}: {}",
+                account.body
+            );
+        }
+
+        let notice = client.get("/account?notice=session-revoked").await;
+        assert!(
+            notice.body.contains("Die Sitzung wurde abgemeldet."),
+            "{}",
+            notice.body
+        );
+
+        // Error pages too: the CSRF layer's refusal, and a handler's error.
+        let refused = client.post("/account/password", &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(
+            refused.body.contains("Anfrage abgelehnt"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(r#"<html lang="de""#),
+            "{}",
+            refused.body
+        );
+        let token = account.csrf();
+        let missing = client
+            .post(
+                "/account/identities/unlink",
+                &[("csrf_token", &token), ("identity_id", "nope")],
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(missing.body.contains("Nicht gefunden"), "{}", missing.body);
+    })
+    .await;
+}
