@@ -616,7 +616,7 @@ async fn pages_speak_the_visitors_language_and_the_theme_overrides_the_catalog()
 }
 
 #[tokio::test]
-async fn the_account_and_verify_pages_speak_german() {
+async fn the_account_and_verify_pages_and_the_verification_mail_speak_german() {
     each_backend(async |store| {
         let app = spawn_app(store).await;
         let mut client = Client::new(&app);
@@ -629,6 +629,28 @@ async fn the_account_and_verify_pages_speak_german() {
             )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        // The verification mail speaks the visitor's language too, code and link as ever.
+        let mail = last_mail(&app, "gerda@example.com");
+        assert!(
+            mail.subject
+                .starts_with("Bestätigen Sie Ihre E-Mail-Adresse für"),
+            "{}",
+            mail.subject
+        );
+        assert!(
+            mail.text.contains("Ihr Bestätigungscode für"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains("10 Minuten"), "{}", mail.text);
+        assert!(!mail.text.contains("verification code"), "{}", mail.text);
+        assert!(mail.html.contains(r#"<html lang="de""#), "{}", mail.html);
+        assert_eq!(code_in(&mail.text).len(), 6);
+        assert!(
+            crate::app::link_in(&app, &mail.text).starts_with("/verify-email?"),
+            "{}",
+            mail.text
+        );
         let verify_path = page.location().to_owned();
         let verify = client.get(&verify_path).await;
         assert!(

@@ -117,7 +117,7 @@ async fn account_page(
             context! {
                 current => s.id == who.session.id,
                 id => s.id,
-                device => crate::auth::devices::describe(s.user_agent.as_deref()),
+                device => crate::auth::devices::describe(words, s.user_agent.as_deref()),
                 ip => s.ip,
                 last_seen => ago(s.last_seen_at),
             }

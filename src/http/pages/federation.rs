@@ -266,7 +266,7 @@ async fn notify(ctx: &Ctx<'_>, to: &str, provider: &str, linked: bool) {
     let product = crate::auth::product(ctx);
     crate::auth::send(
         ctx,
-        messages::identity_changed(to, &product, provider, linked),
+        messages::identity_changed(ctx.words(), to, &product, provider, linked),
     )
     .await;
 }
