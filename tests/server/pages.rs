@@ -752,3 +752,50 @@ async fn the_account_and_verify_pages_and_the_verification_mail_speak_german() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn refused_openid_requests_are_worded_in_the_visitors_language() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        // The flow's ui_locales first.
+        let french = client
+            .get("/oauth2/authorize?client_id=nobody&response_type=code&ui_locales=fr")
+            .await;
+        assert_eq!(french.status, StatusCode::BAD_REQUEST);
+        assert!(
+            french.body.contains(r#"<html lang="fr""#),
+            "{}",
+            french.body
+        );
+        assert!(
+            french
+                .body
+                .contains("Cette demande de connexion ne peut pas aboutir"),
+            "{}",
+            french.body
+        );
+        // Then Accept-Language.
+        client.accept_language = Some("de".into());
+        let german = client
+            .get("/oauth2/end-session?client_id=nobody&post_logout_redirect_uri=https%3A%2F%2Fx.test%2F")
+            .await;
+        assert_eq!(german.status, StatusCode::BAD_REQUEST, "{}", german.body);
+        assert!(
+            german.body.contains("Abmeldeanfrage abgelehnt"),
+            "{}",
+            german.body
+        );
+        // No preference: English as before.
+        client.accept_language = None;
+        let english = client.get("/oauth2/authorize?response_type=code").await;
+        assert!(
+            english
+                .body
+                .contains("The request names no application (client_id is missing)."),
+            "{}",
+            english.body
+        );
+    })
+    .await;
+}

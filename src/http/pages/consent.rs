@@ -13,7 +13,7 @@ use super::error::PageError;
 use super::extract::PageRequest;
 use super::{page, see_other};
 use crate::auth::oidc::authorize::{Authorization, Refusal, validate};
-use crate::http::oauth::authorize::{back, untrusted};
+use crate::http::oauth::authorize::{back, untrusted_in};
 use crate::http::state::AppState;
 use crate::i18n::{Translator, args};
 
@@ -36,9 +36,10 @@ fn authorization(state: &AppState, query: &str) -> Result<Authorization, Refusal
 }
 
 /// The answer to a request that no longer validates: an error page, or the error sent back.
-fn refused(refusal: Refusal, issuer: &str) -> Response {
+fn refused(request: &PageRequest, refusal: Refusal) -> Response {
+    let issuer = &request.active.config.issuer;
     match refusal {
-        Refusal::Page(reason) => untrusted(reason),
+        Refusal::Page(reason) => untrusted_in(&request.csrf.words, reason),
         Refusal::Redirect {
             redirect_uri,
             error,
@@ -62,7 +63,7 @@ pub async fn consent_page(
     let query = query.unwrap_or_default();
     let authorization = match authorization(&state, &query) {
         Ok(authorization) => authorization,
-        Err(refusal) => return Ok(refused(refusal, &request.active.config.issuer)),
+        Err(refusal) => return Ok(refused(&request, refusal)),
     };
     let Some(who) = request.session(&state).await? else {
         // Signed out meanwhile: the authorize endpoint sends the user to sign in first.
@@ -120,7 +121,7 @@ pub async fn consent_submit(
 ) -> Result<Response, PageError> {
     let authorization = match authorization(&state, &form.request) {
         Ok(authorization) => authorization,
-        Err(refusal) => return Ok(refused(refusal, &request.active.config.issuer)),
+        Err(refusal) => return Ok(refused(&request, refusal)),
     };
     let resume = format!("/oauth2/authorize?{}", form.request);
     let Some(who) = request.session(&state).await? else {

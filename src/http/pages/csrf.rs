@@ -63,16 +63,28 @@ fn negotiate(
         let tag = words.locale().to_owned();
         return (words, Some(tag));
     }
-    let headers = request.headers();
     let from_flow = ui_locales(request, form);
+    (
+        words_for(request.headers(), from_flow.as_deref(), locales).clone(),
+        None,
+    )
+}
+
+/// The locale for a request outside the pages layer (the OpenID endpoints' own pages): the
+/// flow's `ui_locales`, then the picker's cookie, then `Accept-Language`, then the default.
+pub fn words_for<'l>(
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+    locales: &'l Locales,
+) -> &'l Translator {
     let wanted = Wanted {
-        ui_locales: from_flow.as_deref(),
+        ui_locales,
         choice: cookies::get(headers, LOCALE_COOKIE),
         accept_language: headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     };
-    (negotiate::choose(locales, wanted).clone(), None)
+    negotiate::choose(locales, wanted)
 }
 
 fn same_origin(headers: &HeaderMap, origin: &str) -> bool {

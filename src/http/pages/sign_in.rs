@@ -265,7 +265,12 @@ pub async fn sign_out_page(
     let active = &request.active;
     let logout = match logout_request(active, &params, state.auth.clock.now()) {
         Ok(logout) => logout,
-        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+        Err(refusal) => {
+            return Ok(crate::http::oauth::end_session::refused(
+                &request.csrf.words,
+                refusal,
+            ));
+        }
     };
     let Some(who) = request.session(&state).await? else {
         return Ok(see_other(
@@ -311,7 +316,12 @@ pub async fn sign_out(
 ) -> Result<Response, PageError> {
     let logout = match logout_request(&request.active, &params, state.auth.clock.now()) {
         Ok(logout) => logout,
-        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+        Err(refusal) => {
+            return Ok(crate::http::oauth::end_session::refused(
+                &request.csrf.words,
+                refusal,
+            ));
+        }
     };
     if let Some(current) = request.session(&state).await? {
         crate::auth::sessions::end(&request.ctx(&state), &current).await?;

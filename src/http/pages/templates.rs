@@ -102,6 +102,11 @@ mod tests {
             ("recovery.rs", include_str!("recovery.rs")),
             ("sign_in.rs", include_str!("sign_in.rs")),
             ("verify.rs", include_str!("verify.rs")),
+            ("oauth/authorize.rs", include_str!("../oauth/authorize.rs")),
+            (
+                "oauth/end_session.rs",
+                include_str!("../oauth/end_session.rs"),
+            ),
         ];
         let key_like = |s: &str| {
             s.split('.').count() > 1
