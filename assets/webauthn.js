@@ -102,13 +102,18 @@
     if (redirect) fields.redirect_url = redirect.value;
     const done = await post(form.action, fields);
     if (done.redirect) return location.assign(done.redirect);
-    showError(form, done.error ?? 'The passkey could not be used.');
+    showError(form, done.error ?? failed(form));
+  }
+
+  // The page's words for a ceremony that failed without an answer from the server.
+  function failed(form) {
+    return form.dataset.errorText || 'The passkey could not be used.';
   }
 
   function run(form, kind, mediation) {
     ceremony(form, kind, mediation).catch((e) => {
       // The user closed the dialog, or conditional mediation was superseded by a click.
-      if (e && e.name !== 'AbortError') showError(form, 'The passkey could not be used.');
+      if (e && e.name !== 'AbortError') showError(form, failed(form));
     });
   }
 

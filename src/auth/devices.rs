@@ -5,6 +5,7 @@
 
 use super::{AuthError, Ctx, product, send};
 use crate::email::messages;
+use crate::i18n::{Translator, args};
 use crate::store::User;
 
 /// How long a device is remembered after its last sign-in.
@@ -22,16 +23,19 @@ pub async fn note_sign_in(ctx: &Ctx<'_>, user: &User, notify: bool) -> Result<()
         .note_device(&user.id, &device, ctx.now, REMEMBER_MS)
         .await?;
     if notify && new {
-        let ip = ctx.client.ip.as_deref().unwrap_or("an unknown address");
-        let message =
-            messages::new_sign_in(&user.email, &product(ctx), &describe(Some(user_agent)), ip);
+        let words = ctx.words();
+        let unknown = words.get("email.unknownAddress", &[]);
+        let ip = ctx.client.ip.as_deref().unwrap_or(&unknown);
+        let device = describe(words, Some(user_agent));
+        let message = messages::new_sign_in(words, &user.email, &product(ctx), &device, ip);
         send(ctx, message).await;
     }
     Ok(())
 }
 
-/// A short device description from the User-Agent, such as "Firefox on macOS".
-pub fn describe(user_agent: Option<&str>) -> String {
+/// A short device description from the User-Agent, such as "Firefox on macOS", in the locale
+/// of `words`.
+pub fn describe(words: &Translator, user_agent: Option<&str>) -> String {
     let ua = user_agent.unwrap_or_default();
     let browser = [
         ("Edg/", "Edge"),
@@ -53,11 +57,11 @@ pub fn describe(user_agent: Option<&str>) -> String {
     .find(|(marker, _)| ua.contains(marker))
     .map(|(_, name)| *name);
     match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), Some(o)) => words.get("device.on", &args([("browser", &b), ("os", &o)])),
         (Some(b), None) => b.to_owned(),
         (None, Some(o)) => o.to_owned(),
         (None, None) if !ua.is_empty() => ua.chars().take(40).collect(),
-        _ => "an unknown device".to_owned(),
+        _ => words.get("device.unknown", &[]),
     }
 }
 
@@ -68,7 +72,8 @@ mod tests {
     #[test]
     fn devices_are_described_briefly() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-        assert_eq!(describe(Some(chrome)), "Chrome on Linux");
-        assert_eq!(describe(None), "an unknown device");
+        let en = crate::i18n::english();
+        assert_eq!(describe(en, Some(chrome)), "Chrome on Linux");
+        assert_eq!(describe(en, None), "an unknown device");
     }
 }

@@ -31,6 +31,7 @@ pub use sessions::{Factor, SignedIn};
 
 use crate::crypto;
 use crate::email::Message;
+use crate::i18n::Translator;
 use crate::runtime::Active;
 use crate::store::{Store, TokenPurpose};
 use metrics::{BreachResult, EmailResult};
@@ -112,6 +113,9 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// `User-Agent`, truncated.
     pub user_agent: Option<String>,
+    /// The words of the client's locale, for the mail a flow sends; `None` (no page request)
+    /// is English.
+    pub words: Option<Translator>,
 }
 
 /// What a flow runs with: the services, the config snapshot of this request, the time and the
@@ -136,6 +140,16 @@ impl<'a> Ctx<'a> {
             now: services.clock.now(),
             client,
         }
+    }
+
+    /// The words for mail sent in this flow: the client's locale, else English (with the
+    /// theme's English overrides).
+    pub fn words(&self) -> &'a Translator {
+        self.client
+            .words
+            .as_ref()
+            .or_else(|| self.active.locales.get(crate::i18n::FALLBACK))
+            .unwrap_or_else(|| crate::i18n::english())
     }
 }
 

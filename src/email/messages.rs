@@ -5,111 +5,138 @@
 //! and notification previews show to anyone nearby.
 
 use super::Message;
+use crate::i18n::{Translator, args};
+
+/// The text of `key` in the locale of `words`, with `{product}` and `pairs` filled in.
+fn say(words: &Translator, key: &str, product: &str, pairs: &[(&str, &str)]) -> String {
+    let mut all = vec![("product".to_owned(), product.to_owned())];
+    all.extend(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    words.get(key, &all)
+}
 
 /// Email-verification code and link, sent at sign-up or when a user asks to verify.
-pub fn verification_code(to: &str, product: &str, code: &str, link: &str, minutes: u32) -> Message {
-    let expiry = minutes_phrase(minutes);
+pub fn verification_code(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    code: &str,
+    link: &str,
+    minutes: u32,
+) -> Message {
+    let expiry = minutes_phrase(words, minutes);
+    let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        words,
         to,
-        format!("Verify your email for {product}"),
+        say("email.verify.subject", &[]),
         &[
-            Para::Text(format!("Your {product} verification code is:")),
+            Para::Text(say("email.verify.intro", &[])),
             Para::Code(code),
             Para::Link {
-                before: "Or verify by opening this link:",
+                before: say("email.verify.link", &[]),
                 url: link,
             },
-            Para::Text(format!("The code and link expire in {expiry}.")),
-            Para::Text("If you didn't ask for this, you can ignore this email.".into()),
+            Para::Text(say("email.verify.expiry", &[("expiry", &expiry)])),
+            Para::Text(say("email.verify.ignore", &[])),
         ],
     )
 }
 
 /// Password-reset link for an existing account.
-pub fn password_reset(to: &str, product: &str, link: &str, minutes: u32) -> Message {
-    let expiry = minutes_phrase(minutes);
+pub fn password_reset(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    link: &str,
+    minutes: u32,
+) -> Message {
+    let expiry = minutes_phrase(words, minutes);
+    let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        words,
         to,
-        format!("Reset your {product} password"),
+        say("email.reset.subject", &[]),
         &[
-            Para::Text(format!(
-                "Someone asked to reset the password of your {product} account."
-            )),
+            Para::Text(say("email.reset.intro", &[])),
             Para::Link {
-                before: "To choose a new password, open this link:",
+                before: say("email.reset.link", &[]),
                 url: link,
             },
-            Para::Text(format!("The link expires in {expiry} and works once.")),
-            Para::Text(
-                "If you didn't ask for this, you can ignore this email; your password stays the same."
-                    .into(),
-            ),
+            Para::Text(say("email.reset.expiry", &[("expiry", &expiry)])),
+            Para::Text(say("email.reset.ignore", &[])),
         ],
     )
 }
 
 /// Notice that the account's password changed (SECURITY 14).
-pub fn password_changed(to: &str, product: &str) -> Message {
+pub fn password_changed(words: &Translator, to: &str, product: &str) -> Message {
+    let say = |key: &str| say(words, key, product, &[]);
     compose(
+        words,
         to,
-        format!("Your {product} password was changed"),
+        say("email.passwordChanged.subject"),
         &[
-            Para::Text(format!(
-                "The password of your {product} account was just changed."
-            )),
-            Para::Text(
-                "If this was you, there is nothing else to do. If it wasn't, reset your password \
-                 now from the sign-in page and check your account's sessions."
-                    .into(),
-            ),
+            Para::Text(say("email.passwordChanged.text")),
+            Para::Text(say("email.passwordChanged.notYou")),
         ],
     )
 }
 
 /// A code that proves the account, to link a sign-in provider to it.
-pub fn link_code(to: &str, product: &str, provider: &str, code: &str, minutes: u32) -> Message {
-    let expiry = minutes_phrase(minutes);
+pub fn link_code(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    provider: &str,
+    code: &str,
+    minutes: u32,
+) -> Message {
+    let expiry = minutes_phrase(words, minutes);
+    let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        words,
         to,
-        format!("Link {provider} to your {product} account"),
+        say("email.linkCode.subject", &[("provider", provider)]),
         &[
-            Para::Text(format!(
-                "To link {provider} sign-in to your {product} account, enter this code:"
-            )),
+            Para::Text(say("email.linkCode.intro", &[("provider", provider)])),
             Para::Code(code),
-            Para::Text(format!("The code expires in {expiry}.")),
-            Para::Text(
-                "If you didn't try to sign in with this provider, ignore this email: nothing is \
-                 linked without the code."
-                    .into(),
-            ),
+            Para::Text(say("email.codeExpiry", &[("expiry", &expiry)])),
+            Para::Text(say("email.linkCode.ignore", &[])),
         ],
     )
 }
 
 /// Notice that a sign-in provider was linked to, or unlinked from, the account (SECURITY 14).
-pub fn identity_changed(to: &str, product: &str, provider: &str, linked: bool) -> Message {
+pub fn identity_changed(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    provider: &str,
+    linked: bool,
+) -> Message {
+    let say = |key: &str| say(words, key, product, &[("provider", provider)]);
     let (subject, what) = if linked {
         (
-            format!("{provider} sign-in was added to your {product} account"),
-            format!("You can now sign in to your {product} account with {provider}."),
+            say("email.identityAdded.subject"),
+            say("email.identityAdded.text"),
         )
     } else {
         (
-            format!("{provider} sign-in was removed from your {product} account"),
-            format!("{provider} can no longer be used to sign in to your {product} account."),
+            say("email.identityRemoved.subject"),
+            say("email.identityRemoved.text"),
         )
     };
     compose(
+        words,
         to,
         subject,
         &[
             Para::Text(what),
-            Para::Text(
-                "If this was you, there is nothing else to do. If it wasn't, reset your password \
-                 now from the sign-in page and check your account's sign-in methods and sessions."
-                    .into(),
-            ),
+            Para::Text(say("email.identityChanged.notYou")),
         ],
     )
 }
@@ -134,125 +161,113 @@ pub enum MfaChange {
 }
 
 /// Notice of a change to the account's second factors (SECURITY 27).
-pub fn mfa_changed(to: &str, product: &str, change: MfaChange) -> Message {
-    let (subject, what) = match change {
-        MfaChange::AppAdded => (
-            format!("An authenticator app was added to your {product} account"),
-            "Signing in now asks for a code from your authenticator app.".to_owned(),
-        ),
-        MfaChange::AppRemoved => (
-            format!("Two-step verification was turned off for your {product} account"),
-            "Your authenticator app and its backup codes were removed from your account."
-                .to_owned(),
-        ),
-        MfaChange::CodesRegenerated => (
-            format!("New backup codes for your {product} account"),
-            "A new set of backup codes was created; the old ones no longer work.".to_owned(),
-        ),
-        MfaChange::CodeUsed(left) => (
-            format!("A backup code was used to sign in to your {product} account"),
-            format!(
-                "A backup code was used to sign in. {left} unused code{} left.",
-                if left == 1 { " is" } else { "s are" }
-            ),
-        ),
-        MfaChange::PasskeyAdded => (
-            format!("A passkey was added to your {product} account"),
-            "You can now sign in with this passkey.".to_owned(),
-        ),
-        MfaChange::PasskeyRemoved => (
-            format!("A passkey was removed from your {product} account"),
-            "That passkey can no longer be used to sign in.".to_owned(),
-        ),
-        MfaChange::Reset => (
-            format!("Two-step verification was reset for your {product} account"),
-            "An administrator removed your second factors. Set one up again from your account page."
-                .to_owned(),
-        ),
+pub fn mfa_changed(words: &Translator, to: &str, product: &str, change: MfaChange) -> Message {
+    let key = match change {
+        MfaChange::AppAdded => "email.mfa.appAdded",
+        MfaChange::AppRemoved => "email.mfa.appRemoved",
+        MfaChange::CodesRegenerated => "email.mfa.codesRegenerated",
+        MfaChange::CodeUsed(_) => "email.mfa.codeUsed",
+        MfaChange::PasskeyAdded => "email.mfa.passkeyAdded",
+        MfaChange::PasskeyRemoved => "email.mfa.passkeyRemoved",
+        MfaChange::Reset => "email.mfa.reset",
     };
+    let left = match change {
+        MfaChange::CodeUsed(left) => left.to_string(),
+        _ => String::new(),
+    };
+    let say = |key: &str| say(words, key, product, &[("count", &left)]);
     compose(
+        words,
         to,
-        subject,
+        say(&format!("{key}.subject")),
         &[
-            Para::Text(what),
-            Para::Text(
-                "If this was you, there is nothing else to do. If it wasn't, reset your password \
-                 now from the sign-in page and review your account's sessions."
-                    .into(),
-            ),
+            Para::Text(say(&format!("{key}.text"))),
+            Para::Text(say("email.mfa.notYou")),
         ],
     )
 }
 
 /// A sign-in from a browser or device this account has not used before (SECURITY 14).
-pub fn new_sign_in(to: &str, product: &str, device: &str, ip: &str) -> Message {
+pub fn new_sign_in(words: &Translator, to: &str, product: &str, device: &str, ip: &str) -> Message {
+    let say = |key: &str| say(words, key, product, &[("device", device), ("ip", ip)]);
     compose(
+        words,
         to,
-        format!("New sign-in to your {product} account"),
+        say("email.newSignIn.subject"),
         &[
-            Para::Text(format!(
-                "Your {product} account was just signed in to from {device} ({ip})."
-            )),
-            Para::Text(
-                "If this was you, there is nothing else to do. If it wasn't, reset your password \
-                 now and sign out the sessions you don't recognise on your account page."
-                    .into(),
-            ),
+            Para::Text(say("email.newSignIn.text")),
+            Para::Text(say("email.newSignIn.notYou")),
         ],
     )
 }
 
 /// Told to the owner of an address someone tried to sign up with again (SECURITY 12: the
 /// sign-up page itself says nothing about whether the address has an account).
-pub fn account_exists(to: &str, product: &str, sign_in: &str, reset: &str) -> Message {
+pub fn account_exists(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    sign_in: &str,
+    reset: &str,
+) -> Message {
+    let say = |key: &str| say(words, key, product, &[]);
     compose(
+        words,
         to,
-        format!("Your {product} account"),
+        say("email.accountExists.subject"),
         &[
-            Para::Text(format!(
-                "Someone tried to create a {product} account with this address, which already has one."
-            )),
+            Para::Text(say("email.accountExists.text")),
             Para::Link {
-                before: "If it was you, sign in:",
+                before: say("email.accountExists.signIn"),
                 url: sign_in,
             },
             Para::Link {
-                before: "Forgot your password?",
+                before: say("email.accountExists.reset"),
                 url: reset,
             },
-            Para::Text("If it was not you, you can ignore this email.".into()),
+            Para::Text(say("email.accountExists.ignore")),
         ],
     )
 }
 
 /// Code confirming a new email address, sent to the new address (SECURITY 19).
-pub fn email_change_code(to: &str, product: &str, code: &str, minutes: u32) -> Message {
-    let expiry = minutes_phrase(minutes);
+pub fn email_change_code(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    code: &str,
+    minutes: u32,
+) -> Message {
+    let expiry = minutes_phrase(words, minutes);
+    let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        words,
         to,
-        format!("Confirm your new email for {product}"),
+        say("email.emailChange.subject", &[]),
         &[
-            Para::Text(format!(
-                "Use this code to confirm this address for your {product} account:"
-            )),
+            Para::Text(say("email.emailChange.intro", &[])),
             Para::Code(code),
-            Para::Text(format!("The code expires in {expiry}.")),
-            Para::Text("If you didn't ask to change your email, you can ignore this email.".into()),
+            Para::Text(say("email.codeExpiry", &[("expiry", &expiry)])),
+            Para::Text(say("email.emailChange.ignore", &[])),
         ],
     )
 }
 
 /// Notice to the old address that the account's email changed (SECURITY 14, 19).
-pub fn email_changed_notice(to: &str, product: &str, new_email_masked: &str) -> Message {
+pub fn email_changed_notice(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    new_email_masked: &str,
+) -> Message {
+    let say = |key: &str| say(words, key, product, &[("email", new_email_masked)]);
     compose(
+        words,
         to,
-        format!("Your {product} email address was changed"),
+        say("email.emailChanged.subject"),
         &[
-            Para::Text(format!(
-                "The email address of your {product} account was changed to {new_email_masked}. \
-                 Emails about your account now go to the new address."
-            )),
-            Para::Text("If you didn't make this change, contact support right away.".into()),
+            Para::Text(say("email.emailChanged.text")),
+            Para::Text(say("email.emailChanged.notYou")),
         ],
     )
 }
@@ -261,20 +276,15 @@ pub fn email_changed_notice(to: &str, product: &str, new_email_masked: &str) -> 
 ///
 /// The forgot-password page answers the same either way (SECURITY 12); this tells the owner of
 /// the mailbox the truth. It links nowhere, so it cannot be used to reach a sign-up or reset page.
-pub fn password_reset_unknown_account(to: &str, product: &str) -> Message {
+pub fn password_reset_unknown_account(words: &Translator, to: &str, product: &str) -> Message {
+    let say = |key: &str| say(words, key, product, &[]);
     compose(
+        words,
         to,
-        format!("{product} password reset request"),
+        say("email.resetUnknown.subject"),
         &[
-            Para::Text(format!(
-                "Someone asked to reset a {product} password for this email address, but there \
-                 is no {product} account with this address."
-            )),
-            Para::Text(
-                "If it was you, you may have signed up with a different address. If it wasn't, \
-                 you can ignore this email."
-                    .into(),
-            ),
+            Para::Text(say("email.resetUnknown.text")),
+            Para::Text(say("email.resetUnknown.notYou")),
         ],
     )
 }
@@ -285,15 +295,18 @@ enum Para<'a> {
     /// A one-time code, set apart so it is easy to read and copy.
     Code(&'a str),
     Link {
-        before: &'a str,
+        before: String,
         url: &'a str,
     },
 }
 
-fn compose(to: &str, subject: String, paras: &[Para<'_>]) -> Message {
+fn compose(words: &Translator, to: &str, subject: String, paras: &[Para<'_>]) -> Message {
     let mut text = String::new();
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html>\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n",
+    // Inline styles only: mail clients drop <style> and know no CSS custom properties.
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\" dir=\"{}\">\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n",
+        escape(words.locale()),
+        words.dir().as_str()
     );
     for para in paras {
         match para {
@@ -333,12 +346,8 @@ fn compose(to: &str, subject: String, paras: &[Para<'_>]) -> Message {
     }
 }
 
-fn minutes_phrase(minutes: u32) -> String {
-    if minutes == 1 {
-        "1 minute".into()
-    } else {
-        format!("{minutes} minutes")
-    }
+fn minutes_phrase(words: &Translator, minutes: u32) -> String {
+    words.get("email.minutes", &args([("count", &minutes)]))
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
@@ -360,6 +369,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::english;
 
     const TO: &str = "user@example.com";
     const LINK: &str = "https://auth.acme.test/verify?token=abc&flow=signup";
@@ -367,16 +377,74 @@ mod tests {
 
     fn all(product: &str) -> Vec<Message> {
         vec![
-            verification_code(TO, product, "123456", LINK, 10),
-            password_reset(TO, product, LINK, 10),
-            password_changed(TO, product),
-            email_change_code(TO, product, "654321", 10),
-            email_changed_notice(TO, product, "n***@example.com"),
-            password_reset_unknown_account(TO, product),
-            identity_changed(TO, product, "GitHub", true),
-            link_code(TO, product, "GitHub", "123456", 10),
-            identity_changed(TO, product, "GitHub", false),
+            verification_code(english(), TO, product, "123456", LINK, 10),
+            password_reset(english(), TO, product, LINK, 10),
+            password_changed(english(), TO, product),
+            email_change_code(english(), TO, product, "654321", 10),
+            email_changed_notice(english(), TO, product, "n***@example.com"),
+            password_reset_unknown_account(english(), TO, product),
+            identity_changed(english(), TO, product, "GitHub", true),
+            link_code(english(), TO, product, "GitHub", "123456", 10),
+            identity_changed(english(), TO, product, "GitHub", false),
+            new_sign_in(english(), TO, product, "Firefox on macOS", "203.0.113.9"),
+            account_exists(english(), TO, product, LINK, LINK),
         ]
+    }
+
+    #[test]
+    fn messages_speak_the_given_locale() {
+        let locales = crate::i18n::Locales::build(&Default::default(), "en");
+        let de = locales.get("de").expect("de");
+        let m = verification_code(de, TO, "Acme", "123456", LINK, 10);
+        assert_eq!(m.subject, "Bestätigen Sie Ihre E-Mail-Adresse für Acme");
+        assert!(m.text.contains("    123456\n"), "{}", m.text);
+        assert!(m.text.contains("10 Minuten"), "{}", m.text);
+        assert!(
+            m.html.contains("<html lang=\"de\" dir=\"ltr\">"),
+            "{}",
+            m.html
+        );
+        let fr = locales.get("fr").expect("fr");
+        let m = password_reset(fr, TO, "Acme", LINK, 1);
+        assert_eq!(m.subject, "Réinitialisez votre mot de passe Acme");
+        assert!(m.text.contains("1 minute "), "{}", m.text);
+        // English wording is what it was before the catalog.
+        let m = mfa_changed(english(), TO, "Acme", MfaChange::CodeUsed(1));
+        assert!(m.text.contains("1 unused code is left."), "{}", m.text);
+        let m = mfa_changed(english(), TO, "Acme", MfaChange::CodeUsed(3));
+        assert!(m.text.contains("3 unused codes are left."), "{}", m.text);
+        // Every message of every locale is worded: no key shows through.
+        for words in [english(), de, fr] {
+            for m in [
+                verification_code(words, TO, "Acme", "123456", LINK, 10),
+                password_reset(words, TO, "Acme", LINK, 10),
+                password_changed(words, TO, "Acme"),
+                link_code(words, TO, "Acme", "GitHub", "123456", 10),
+                identity_changed(words, TO, "Acme", "GitHub", true),
+                identity_changed(words, TO, "Acme", "GitHub", false),
+                mfa_changed(words, TO, "Acme", MfaChange::AppAdded),
+                mfa_changed(words, TO, "Acme", MfaChange::AppRemoved),
+                mfa_changed(words, TO, "Acme", MfaChange::CodesRegenerated),
+                mfa_changed(words, TO, "Acme", MfaChange::CodeUsed(2)),
+                mfa_changed(words, TO, "Acme", MfaChange::PasskeyAdded),
+                mfa_changed(words, TO, "Acme", MfaChange::PasskeyRemoved),
+                mfa_changed(words, TO, "Acme", MfaChange::Reset),
+                new_sign_in(words, TO, "Acme", "Firefox", "203.0.113.9"),
+                account_exists(words, TO, "Acme", LINK, LINK),
+                email_change_code(words, TO, "Acme", "654321", 10),
+                email_changed_notice(words, TO, "Acme", "n***@example.com"),
+                password_reset_unknown_account(words, TO, "Acme"),
+            ] {
+                let leaks_key = |s: &str| {
+                    s.match_indices("email.")
+                        .any(|(i, _)| s[i + 6..].starts_with(|c: char| c.is_ascii_lowercase()))
+                };
+                assert!(!leaks_key(&m.subject), "{}", m.subject);
+                assert!(!leaks_key(&m.text), "{}", m.text);
+                assert!(!m.text.contains('{'), "{}", m.text);
+                assert!(m.subject.contains("Acme"), "{}", m.subject);
+            }
+        }
     }
 
     #[test]
@@ -393,7 +461,14 @@ mod tests {
 
     #[test]
     fn interpolated_values_are_html_escaped() {
-        let m = verification_code(TO, HOSTILE, "<b>1</b>", "https://x.test/?a=1&b=\"2\"", 10);
+        let m = verification_code(
+            english(),
+            TO,
+            HOSTILE,
+            "<b>1</b>",
+            "https://x.test/?a=1&b=\"2\"",
+            10,
+        );
         assert!(!m.html.contains("<script>"), "{}", m.html);
         assert!(!m.html.contains("<b>1"), "{}", m.html);
         assert!(
@@ -412,13 +487,13 @@ mod tests {
         for m in all(HOSTILE) {
             assert!(!m.html.contains("<script>"), "{}", m.html);
         }
-        let m = email_changed_notice(TO, "Acme", "<img src=x>");
+        let m = email_changed_notice(english(), TO, "Acme", "<img src=x>");
         assert!(m.html.contains("&lt;img src=x&gt;"), "{}", m.html);
     }
 
     #[test]
     fn verification_code_carries_code_link_and_expiry() {
-        let m = verification_code(TO, "Acme", "123456", LINK, 15);
+        let m = verification_code(english(), TO, "Acme", "123456", LINK, 15);
         assert!(m.text.contains("    123456\n"), "{}", m.text);
         assert!(m.text.contains(LINK), "{}", m.text);
         assert!(m.text.contains("15 minutes"), "{}", m.text);
@@ -438,14 +513,14 @@ mod tests {
 
     #[test]
     fn password_reset_links_and_expires() {
-        let m = password_reset(TO, "Acme", LINK, 1);
+        let m = password_reset(english(), TO, "Acme", LINK, 1);
         assert!(m.text.contains(LINK));
         assert!(m.text.contains("1 minute "), "{}", m.text);
     }
 
     #[test]
     fn unknown_account_reset_links_nowhere() {
-        let m = password_reset_unknown_account(TO, "Acme");
+        let m = password_reset_unknown_account(english(), TO, "Acme");
         assert!(!m.html.contains("<a "), "{}", m.html);
         assert!(!m.text.contains("http"), "{}", m.text);
         assert!(m.text.contains("no Acme account"), "{}", m.text);
@@ -453,7 +528,7 @@ mod tests {
 
     #[test]
     fn email_changed_notice_shows_only_the_masked_address() {
-        let m = email_changed_notice("old@example.com", "Acme", "n***@example.com");
+        let m = email_changed_notice(english(), "old@example.com", "Acme", "n***@example.com");
         assert_eq!(m.to, "old@example.com");
         assert!(m.text.contains("n***@example.com"));
     }

@@ -20,6 +20,7 @@ pub fn client_info(
     ClientInfo {
         ip: peer.map(|p| client_ip(p.ip(), headers, trusted_proxies).to_string()),
         user_agent,
+        words: None,
     }
 }
 

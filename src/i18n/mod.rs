@@ -112,6 +112,26 @@ impl Translator {
     }
 }
 
+/// The shipped English catalog without a theme's overrides: the words for what answers outside
+/// any page request (error pages rendered before or without a locale, mail sent by a
+/// background job).
+pub fn english() -> &'static Translator {
+    static ENGLISH: std::sync::LazyLock<Translator> = std::sync::LazyLock::new(|| {
+        Locales::build(&BTreeMap::new(), FALLBACK)
+            .default_translator()
+            .clone()
+    });
+    &ENGLISH
+}
+
+/// `(name, value)` arguments for [`Translator::get`].
+pub fn args<const N: usize>(pairs: [(&str, &dyn fmt::Display); N]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+        .collect()
+}
+
 fn category_name(category: intl_pluralrules::PluralCategory) -> &'static str {
     use intl_pluralrules::PluralCategory as C;
     match category {

@@ -188,6 +188,7 @@ async fn verification_email_arrives_with_both_parts_over_authenticated_smtp() {
     )
     .unwrap();
     let message = messages::verification_code(
+        vestibule::i18n::english(),
         "new.user@example.com",
         "Acme",
         "482916",
@@ -235,7 +236,11 @@ async fn pooled_connection_sends_several_messages() {
     for n in 0..3 {
         let to = format!("user{n}@example.com");
         mailer
-            .send(&messages::password_changed(&to, "Acme"))
+            .send(&messages::password_changed(
+                vestibule::i18n::english(),
+                &to,
+                "Acme",
+            ))
             .await
             .unwrap();
     }
@@ -257,7 +262,11 @@ async fn wrong_smtp_password_fails_without_retrying() {
     .unwrap();
     let start = Instant::now();
     let err = mailer
-        .send(&messages::password_changed("user@example.com", "Acme"))
+        .send(&messages::password_changed(
+            vestibule::i18n::english(),
+            "user@example.com",
+            "Acme",
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, EmailError::Smtp(_)), "{err:?}");
@@ -283,7 +292,11 @@ async fn required_starttls_never_falls_back_to_plaintext() {
     )
     .unwrap();
     let err = mailer
-        .send(&messages::password_changed("user@example.com", "Acme"))
+        .send(&messages::password_changed(
+            vestibule::i18n::english(),
+            "user@example.com",
+            "Acme",
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, EmailError::Smtp(_)), "{err:?}");
@@ -296,7 +309,11 @@ async fn refused_connection_is_an_smtp_error_after_the_retries() {
     let mailer = Mailer::smtp(&config(port, SmtpTls::None, false), None).unwrap();
     let start = Instant::now();
     let err = mailer
-        .send(&messages::password_changed("user@example.com", "Acme"))
+        .send(&messages::password_changed(
+            vestibule::i18n::english(),
+            "user@example.com",
+            "Acme",
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, EmailError::Smtp(_)), "{err:?}");
@@ -313,6 +330,7 @@ async fn outbox_mailer_stores_the_message() {
     let outbox = Outbox::default();
     let mailer = Mailer::outbox("no-reply@acme.test", None, outbox.clone()).unwrap();
     let message = messages::password_reset(
+        vestibule::i18n::english(),
         "user@example.com",
         "Acme",
         "https://auth.acme.test/reset?t=x",

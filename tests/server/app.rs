@@ -119,6 +119,8 @@ pub struct Client {
     pub cookies: BTreeMap<String, String>,
     /// Every `Set-Cookie` header seen, in order.
     pub set_cookies: Vec<String>,
+    /// `Accept-Language` on every request, when set.
+    pub accept_language: Option<String>,
 }
 
 /// A response, read whole.
@@ -166,6 +168,7 @@ impl Client {
                 .expect("client"),
             cookies: BTreeMap::new(),
             set_cookies: Vec::new(),
+            accept_language: None,
         }
     }
 
@@ -199,14 +202,19 @@ impl Client {
         }
     }
 
+    fn with_language(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.accept_language {
+            Some(language) => request.header("accept-language", language),
+            None => request,
+        }
+    }
+
     pub async fn get(&mut self, path: &str) -> Page {
-        let response = self
+        let request = self
             .http
             .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .expect("GET");
+            .header("cookie", self.cookie_header());
+        let response = self.with_language(request).send().await.expect("GET");
         self.finish(response).await
     }
 
@@ -223,11 +231,12 @@ impl Client {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Page {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(form);
+        let mut request = self.with_language(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("cookie", self.cookie_header())
+                .form(form),
+        );
         for (k, v) in headers {
             request = request.header(*k, *v);
         }

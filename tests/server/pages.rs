@@ -614,3 +614,188 @@ async fn pages_speak_the_visitors_language_and_the_theme_overrides_the_catalog()
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_account_and_verify_pages_and_the_verification_mail_speak_german() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        client.accept_language = Some("de-DE, de;q=0.9, en;q=0.5".into());
+        let page = client
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[("email", "gerda@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        // The verification mail speaks the visitor's language too, code and link as ever.
+        let mail = last_mail(&app, "gerda@example.com");
+        assert!(
+            mail.subject
+                .starts_with("Bestätigen Sie Ihre E-Mail-Adresse für"),
+            "{}",
+            mail.subject
+        );
+        assert!(
+            mail.text.contains("Ihr Bestätigungscode für"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains("10 Minuten"), "{}", mail.text);
+        assert!(!mail.text.contains("verification code"), "{}", mail.text);
+        assert!(mail.html.contains(r#"<html lang="de""#), "{}", mail.html);
+        assert_eq!(code_in(&mail.text).len(), 6);
+        assert!(
+            crate::app::link_in(&app, &mail.text).starts_with("/verify-email?"),
+            "{}",
+            mail.text
+        );
+        let verify_path = page.location().to_owned();
+        let verify = client.get(&verify_path).await;
+        assert!(
+            verify.body.contains(r#"<html lang="de""#),
+            "{}",
+            verify.body
+        );
+        assert!(
+            verify.body.contains("Prüfen Sie Ihre E-Mails"),
+            "{}",
+            verify.body
+        );
+        assert!(verify.body.contains("Bestätigungscode"), "{}", verify.body);
+        assert!(verify.body.contains("Neuen Code senden"), "{}", verify.body);
+        assert!(!verify.body.contains("Check your email"), "{}", verify.body);
+
+        // A wrong code: the reason is worded in German too.
+        let wrong = client
+            .submit(
+                &verify_path,
+                "/verify-email",
+                &[("email", "gerda@example.com"), ("code", "000000")],
+            )
+            .await;
+        assert!(
+            wrong.body.contains("Dieser Code ist ungültig."),
+            "{}",
+            wrong.body
+        );
+
+        let code = code_in(&last_mail(&app, "gerda@example.com").text);
+        let done = client
+            .submit(
+                &verify_path,
+                "/verify-email",
+                &[("email", "gerda@example.com"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+        let account = client.get("/account").await;
+        assert_eq!(account.status, StatusCode::OK);
+        assert!(account.body.contains(r#"<html lang="de""#));
+        for german in [
+            "<h1 data-part=\"heading\">Ihr Konto</h1>",
+            "Angemeldet als <strong>gerda@example.com</strong>",
+            ">Abmelden</button>",
+            "Sitzungen",
+            "gerade eben",
+            "dieses Gerät",
+            "Passwort ändern",
+            "Aktuelles Passwort",
+            "Bestätigungscode senden",
+        ] {
+            assert!(account.body.contains(german), "{german}: {}", account.body);
+        }
+        for english in [
+            "Your account",
+            "Signed in as",
+            "Change password",
+            "just now",
+        ] {
+            assert!(
+                !account.body.contains(english),
+                "{english}: {}",
+                account.body
+            );
+        }
+
+        let notice = client.get("/account?notice=session-revoked").await;
+        assert!(
+            notice.body.contains("Die Sitzung wurde abgemeldet."),
+            "{}",
+            notice.body
+        );
+
+        // Error pages too: the CSRF layer's refusal, and a handler's error.
+        let refused = client.post("/account/password", &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(
+            refused.body.contains("Anfrage abgelehnt"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(r#"<html lang="de""#),
+            "{}",
+            refused.body
+        );
+        let token = account.csrf();
+        let missing = client
+            .post(
+                "/account/identities/unlink",
+                &[("csrf_token", &token), ("identity_id", "nope")],
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(missing.body.contains("Nicht gefunden"), "{}", missing.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refused_openid_requests_are_worded_in_the_visitors_language() {
+    each_backend(async |store| {
+        let app = spawn_app(store).await;
+        let mut client = Client::new(&app);
+        // The flow's ui_locales first.
+        let french = client
+            .get("/oauth2/authorize?client_id=nobody&response_type=code&ui_locales=fr")
+            .await;
+        assert_eq!(french.status, StatusCode::BAD_REQUEST);
+        assert!(
+            french.body.contains(r#"<html lang="fr""#),
+            "{}",
+            french.body
+        );
+        assert!(
+            french
+                .body
+                .contains("Cette demande de connexion ne peut pas aboutir"),
+            "{}",
+            french.body
+        );
+        // Then Accept-Language.
+        client.accept_language = Some("de".into());
+        let german = client
+            .get("/oauth2/end-session?client_id=nobody&post_logout_redirect_uri=https%3A%2F%2Fx.test%2F")
+            .await;
+        assert_eq!(german.status, StatusCode::BAD_REQUEST, "{}", german.body);
+        assert!(
+            german.body.contains("Abmeldeanfrage abgelehnt"),
+            "{}",
+            german.body
+        );
+        // No preference: English as before.
+        client.accept_language = None;
+        let english = client.get("/oauth2/authorize?response_type=code").await;
+        assert!(
+            english
+                .body
+                .contains("The request names no application (client_id is missing)."),
+            "{}",
+            english.body
+        );
+    })
+    .await;
+}

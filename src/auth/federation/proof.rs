@@ -33,7 +33,7 @@ pub async fn send_code(ctx: &Ctx<'_>, user: &User, provider: &str) -> Result<(),
     let product = crate::auth::product(ctx);
     crate::auth::send(
         ctx,
-        messages::link_code(&user.email, &product, provider, &code, 10),
+        messages::link_code(ctx.words(), &user.email, &product, provider, &code, 10),
     )
     .await;
     Ok(())

@@ -50,7 +50,7 @@ pub async fn change_password(
         .await?;
     send(
         ctx,
-        messages::password_changed(&who.user.email, &product(ctx)),
+        messages::password_changed(ctx.words(), &who.user.email, &product(ctx)),
     )
     .await;
     Ok(())
@@ -83,7 +83,7 @@ pub async fn start_email_change(
         .await?;
     send(
         ctx,
-        messages::email_change_code(&email, &product(ctx), &code, 10),
+        messages::email_change_code(ctx.words(), &email, &product(ctx), &code, 10),
     )
     .await;
     Ok(email)
@@ -130,7 +130,12 @@ pub async fn confirm_email_change(
     }
     send(
         ctx,
-        messages::email_changed_notice(&who.user.email, &product(ctx), &mask(&token.email)),
+        messages::email_changed_notice(
+            ctx.words(),
+            &who.user.email,
+            &product(ctx),
+            &mask(&token.email),
+        ),
     )
     .await;
     Ok(token.email)

@@ -27,12 +27,16 @@ pub async fn request_reset(ctx: &Ctx<'_>, email: &str) -> Result<(), AuthError> 
         Some(user) => {
             let token = issue_reset_token(ctx, &user).await?;
             let url = link(ctx, &format!("/reset-password?token={token}"));
-            send(ctx, messages::password_reset(&email, &product, &url, 10)).await;
+            send(
+                ctx,
+                messages::password_reset(ctx.words(), &email, &product, &url, 10),
+            )
+            .await;
         }
         None => {
             send(
                 ctx,
-                messages::password_reset_unknown_account(&email, &product),
+                messages::password_reset_unknown_account(ctx.words(), &email, &product),
             )
             .await
         }
@@ -109,6 +113,10 @@ pub async fn reset(
             .await?;
     }
     limits::clear(ctx, &SIGN_IN_FAILURES_PER_ACCOUNT, &user.email).await?;
-    send(ctx, messages::password_changed(&user.email, &product(ctx))).await;
+    send(
+        ctx,
+        messages::password_changed(ctx.words(), &user.email, &product(ctx)),
+    )
+    .await;
     Ok(ResetOutcome::Done(user))
 }

@@ -71,7 +71,7 @@ pub async fn sign_up(
             let (sign_in, reset) = (link(ctx, "/sign-in"), link(ctx, "/forgot-password"));
             send(
                 ctx,
-                messages::account_exists(&email, &product, &sign_in, &reset),
+                messages::account_exists(ctx.words(), &email, &product, &sign_in, &reset),
             )
             .await;
             Ok(SignUpOutcome::VerifyEmail(email))
@@ -103,7 +103,7 @@ pub async fn issue_verification(
     let url = link(ctx, &format!("/verify-email?token={link_token}"));
     send(
         ctx,
-        messages::verification_code(email, &product(ctx), &code, &url, 10),
+        messages::verification_code(ctx.words(), email, &product(ctx), &code, &url, 10),
     )
     .await;
     Ok(())

@@ -272,6 +272,7 @@ pub async fn verify(ctx: &Ctx<'_>, user: &User, proof: Proof<'_>) -> Result<Show
                         super::send(
                             ctx,
                             messages::mfa_changed(
+                                ctx.words(),
                                 &user.email,
                                 &super::product(ctx),
                                 MfaChange::CodeUsed(left),
@@ -434,7 +435,12 @@ pub async fn confirm_totp(
     limits::clear(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
     super::send(
         ctx,
-        messages::mfa_changed(&user.email, &super::product(ctx), MfaChange::AppAdded),
+        messages::mfa_changed(
+            ctx.words(),
+            &user.email,
+            &super::product(ctx),
+            MfaChange::AppAdded,
+        ),
     )
     .await;
     Ok(codes)
@@ -447,7 +453,12 @@ pub async fn remove_totp(ctx: &Ctx<'_>, user: &User) -> Result<(), AuthError> {
     tracing::info!(user = %user.id, "authenticator app removed");
     super::send(
         ctx,
-        messages::mfa_changed(&user.email, &super::product(ctx), MfaChange::AppRemoved),
+        messages::mfa_changed(
+            ctx.words(),
+            &user.email,
+            &super::product(ctx),
+            MfaChange::AppRemoved,
+        ),
     )
     .await;
     Ok(())
@@ -474,6 +485,7 @@ pub async fn regenerate_backup_codes(ctx: &Ctx<'_>, user: &User) -> Result<Vec<S
     super::send(
         ctx,
         messages::mfa_changed(
+            ctx.words(),
             &user.email,
             &super::product(ctx),
             MfaChange::CodesRegenerated,
@@ -490,7 +502,12 @@ pub async fn admin_reset(ctx: &Ctx<'_>, user: &User, actor: &str) -> Result<(), 
     tracing::warn!(target: "vestibule::audit", user = %user.id, actor = %actor, action = "mfa.reset", "second factors reset by an administrator");
     super::send(
         ctx,
-        messages::mfa_changed(&user.email, &super::product(ctx), MfaChange::Reset),
+        messages::mfa_changed(
+            ctx.words(),
+            &user.email,
+            &super::product(ctx),
+            MfaChange::Reset,
+        ),
     )
     .await;
     Ok(())

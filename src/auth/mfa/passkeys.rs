@@ -240,6 +240,7 @@ pub async fn register_finish(
     crate::auth::send(
         ctx,
         messages::mfa_changed(
+            ctx.words(),
             &user.email,
             &crate::auth::product(ctx),
             MfaChange::PasskeyAdded,
@@ -412,6 +413,7 @@ pub async fn remove(ctx: &Ctx<'_>, user: &User, id: &str) -> Result<bool, AuthEr
         crate::auth::send(
             ctx,
             messages::mfa_changed(
+                ctx.words(),
                 &user.email,
                 &crate::auth::product(ctx),
                 MfaChange::PasskeyRemoved,

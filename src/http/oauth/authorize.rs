@@ -16,8 +16,10 @@ use crate::auth::oidc::grant::issue_code;
 use crate::auth::{Ctx, sessions};
 use crate::http::client::client_info;
 use crate::http::cookies;
-use crate::http::pages::error::PageError;
+use crate::http::pages::csrf::words_for;
+use crate::http::pages::error::{PageError, html_escape};
 use crate::http::state::AppState;
+use crate::i18n::Translator;
 
 use super::Caller;
 
@@ -57,7 +59,14 @@ async fn authorize(
     let issuer = active.config.issuer.clone();
     let authorization = match validate(&active.config.applications, &params) {
         Ok(authorization) => authorization,
-        Err(Refusal::Page(reason)) => return Ok(untrusted(reason)),
+        Err(Refusal::Page(reason)) => {
+            let ui_locales = params
+                .iter()
+                .find(|(k, _)| k == "ui_locales")
+                .map(|(_, v)| v.as_str());
+            let words = words_for(&request.headers, ui_locales, &active.locales);
+            return Ok(untrusted_in(words, reason));
+        }
         Err(Refusal::Redirect {
             redirect_uri,
             error,
@@ -247,21 +256,47 @@ fn to_sign_in(params: &[(String, String)], login_hint: Option<&str>, again: bool
 }
 
 /// The error page for a client or redirect URI that cannot be trusted: nothing is sent to it.
+/// In English; [`untrusted_in`] where the request's locale is known.
 pub fn untrusted(reason: Untrusted) -> Response {
+    untrusted_in(crate::i18n::english(), reason)
+}
+
+/// [`untrusted`] in the locale of `words`.
+pub fn untrusted_in(words: &Translator, reason: Untrusted) -> Response {
     let what = match reason {
-        Untrusted::MissingClient => "The request names no application (client_id is missing).",
-        Untrusted::UnknownClient => "The application in this request is not registered here.",
-        Untrusted::MissingRedirectUri => {
-            "The request does not say where to return (redirect_uri is missing)."
-        }
-        Untrusted::UnregisteredRedirectUri => {
-            "The return address in this request is not registered for this application."
-        }
+        Untrusted::MissingClient => "oauth.refused.missingClient",
+        Untrusted::UnknownClient => "oauth.refused.unknownClient",
+        Untrusted::MissingRedirectUri => "oauth.refused.missingRedirectUri",
+        Untrusted::UnregisteredRedirectUri => "oauth.refused.unregisteredRedirectUri",
     };
+    refusal_page(
+        words,
+        "oauth.refused.title",
+        "oauth.refused.heading",
+        what,
+        "oauth.refused.advice",
+    )
+}
+
+/// The minimal page of a refused OpenID request (sign-in or sign-out), from catalog keys.
+pub fn refusal_page(
+    words: &Translator,
+    title: &str,
+    heading: &str,
+    what: &str,
+    advice: &str,
+) -> Response {
+    let say = |key: &str| html_escape(&words.get(key, &[]));
     let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in request refused</title></head>\
-         <body><main data-part=\"oauth.error\"><h1>This sign-in request cannot be completed</h1><p>{what}</p>\
-         <p>Go back to the application and try again; if it keeps happening, tell its developers.</p></main></body></html>"
+        "<!doctype html><html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><main data-part=\"oauth.error\"><h1>{heading}</h1><p>{what}</p>\
+         <p>{advice}</p></main></body></html>",
+        lang = html_escape(words.locale()),
+        dir = words.dir().as_str(),
+        title = say(title),
+        heading = say(heading),
+        what = say(what),
+        advice = say(advice),
     );
     (StatusCode::BAD_REQUEST, Html(page)).into_response()
 }

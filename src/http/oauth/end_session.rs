@@ -8,15 +8,17 @@
 use axum::Form;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::Caller;
 use crate::auth::oidc::logout::{self, LogoutRefusal};
 use crate::auth::{Ctx, sessions};
 use crate::http::client::client_info;
 use crate::http::cookies;
+use crate::http::pages::csrf::words_for;
 use crate::http::pages::error::PageError;
 use crate::http::state::AppState;
+use crate::i18n::Translator;
 
 /// `GET /oauth2/end-session`.
 pub async fn end_session_get(
@@ -51,7 +53,10 @@ async fn end_session(
         now,
     ) {
         Ok(request) => request,
-        Err(refusal) => return Ok(refused(refusal)),
+        Err(refusal) => {
+            let words = words_for(&caller.headers, None, &active.locales);
+            return Ok(refused(words, refusal));
+        }
     };
     let client = client_info(&caller.headers, caller.peer, &active.trusted_proxies);
     let ctx = Ctx::new(&state.auth, &active, &client);
@@ -100,24 +105,20 @@ fn see_other(location: &str, clear_session: bool) -> Response {
     response
 }
 
-/// The error page for a logout request that cannot be trusted: nothing is redirected.
-pub fn refused(refusal: LogoutRefusal) -> Response {
+/// The error page for a logout request that cannot be trusted, in the locale of `words`:
+/// nothing is redirected.
+pub fn refused(words: &Translator, refusal: LogoutRefusal) -> Response {
     let what = match refusal {
-        LogoutRefusal::InvalidHint => {
-            "The sign-out request carries an identity this server did not issue."
-        }
-        LogoutRefusal::UnknownClient => {
-            "The application in this sign-out request is not registered here."
-        }
-        LogoutRefusal::UnregisteredRedirectUri => {
-            "The return address in this sign-out request is not registered for the application."
-        }
-        LogoutRefusal::RepeatedParameter => "The sign-out request repeats a parameter.",
+        LogoutRefusal::InvalidHint => "logout.refused.invalidHint",
+        LogoutRefusal::UnknownClient => "logout.refused.unknownClient",
+        LogoutRefusal::UnregisteredRedirectUri => "logout.refused.unregisteredRedirectUri",
+        LogoutRefusal::RepeatedParameter => "logout.refused.repeatedParameter",
     };
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-out request refused</title></head>\
-         <body><main data-part=\"oauth.error\"><h1>This sign-out request cannot be completed</h1><p>{what}</p>\
-         <p>You are still signed in. Go back to the application and try again.</p></main></body></html>"
-    );
-    (StatusCode::BAD_REQUEST, Html(page)).into_response()
+    super::authorize::refusal_page(
+        words,
+        "logout.refused.title",
+        "logout.refused.heading",
+        what,
+        "logout.refused.advice",
+    )
 }

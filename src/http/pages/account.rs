@@ -14,9 +14,11 @@ use super::{page, see_other, shown};
 use crate::auth::SignedIn;
 use crate::auth::flows::account;
 use crate::http::state::AppState;
+use crate::i18n::{Translator, args};
 use crate::runtime::Active;
 
-/// `?notice=` — a fixed set of messages, so nothing from the URL is echoed into the page.
+/// `?notice=` — a fixed set of messages (catalog keys), so nothing from the URL is echoed into
+/// the page.
 #[derive(Debug, Default, Deserialize)]
 pub struct NoticeQuery {
     #[serde(default)]
@@ -25,20 +27,18 @@ pub struct NoticeQuery {
 
 fn notice_text(key: &str) -> Option<&'static str> {
     match key {
-        "password-changed" => Some("Your password was changed. Other sessions were signed out."),
-        "email-changed" => Some("Your email address was changed. Other sessions were signed out."),
-        "session-revoked" => Some("The session was signed out."),
-        "app-revoked" => Some("The application's access was removed."),
-        "identity-linked" => Some("The sign-in method was linked. You can now sign in with it."),
-        "identity-unlinked" => Some("The sign-in method was unlinked."),
-        "mfa-enabled" => Some("Two-step verification is on."),
-        "mfa-removed" => Some("Two-step verification is off: the authenticator app was removed."),
-        "mfa-unavailable" => Some("That kind of verification is not available."),
-        "passkey-added" => Some("The passkey was added."),
-        "passkey-removed" => Some("The passkey was removed."),
-        "last-identity" => {
-            Some("That is your only way to sign in, so it cannot be unlinked. Add another first.")
-        }
+        "password-changed" => Some("account.notice.passwordChanged"),
+        "email-changed" => Some("account.notice.emailChanged"),
+        "session-revoked" => Some("account.notice.sessionRevoked"),
+        "app-revoked" => Some("account.notice.appRevoked"),
+        "identity-linked" => Some("account.notice.identityLinked"),
+        "identity-unlinked" => Some("account.notice.identityUnlinked"),
+        "mfa-enabled" => Some("account.notice.mfaEnabled"),
+        "mfa-removed" => Some("account.notice.mfaRemoved"),
+        "mfa-unavailable" => Some("account.notice.mfaUnavailable"),
+        "passkey-added" => Some("account.notice.passkeyAdded"),
+        "passkey-removed" => Some("account.notice.passkeyRemoved"),
+        "last-identity" => Some("account.notice.lastIdentity"),
         _ => None,
     }
 }
@@ -82,16 +82,16 @@ pub struct RevokeForm {
     session_id: String,
 }
 
-fn ago(now: i64, then: i64) -> String {
+/// "10 minutes ago", in the locale of `words`.
+pub fn ago(words: &Translator, now: i64, then: i64) -> String {
     let minutes = (now - then).max(0) / 60_000;
-    match minutes {
-        0 => "just now".into(),
-        1 => "1 minute ago".into(),
-        m if m < 60 => format!("{m} minutes ago"),
-        m if m < 120 => "1 hour ago".into(),
-        m if m < 48 * 60 => format!("{} hours ago", m / 60),
-        m => format!("{} days ago", m / (24 * 60)),
-    }
+    let (key, count) = match minutes {
+        0 => return words.get("time.justNow", &[]),
+        m if m < 60 => ("time.minutesAgo", m),
+        m if m < 48 * 60 => ("time.hoursAgo", m / 60),
+        m => ("time.daysAgo", m / (24 * 60)),
+    };
+    words.get(key, &args([("count", &count)]))
 }
 
 async fn account_page(
@@ -104,6 +104,8 @@ async fn account_page(
     notice: Option<&str>,
 ) -> Result<Response, PageError> {
     let now = state.auth.clock.now();
+    let words = &csrf.words;
+    let ago = |then: i64| ago(words, now, then);
     let sessions: Vec<_> = state
         .auth
         .store
@@ -115,9 +117,9 @@ async fn account_page(
             context! {
                 current => s.id == who.session.id,
                 id => s.id,
-                device => crate::auth::devices::describe(s.user_agent.as_deref()),
+                device => crate::auth::devices::describe(words, s.user_agent.as_deref()),
                 ip => s.ip,
-                last_seen => ago(now, s.last_seen_at),
+                last_seen => ago(s.last_seen_at),
             }
         })
         .collect();
@@ -139,7 +141,7 @@ async fn account_page(
                 client_id => c.client_id,
                 name => name,
                 scopes => c.scopes.join(", "),
-                since => ago(now, c.created_at),
+                since => ago(c.created_at),
             }
         })
         .collect();
@@ -161,7 +163,7 @@ async fn account_page(
                 provider => i.provider,
                 name => name,
                 email => i.email,
-                since => ago(now, i.created_at),
+                since => ago(i.created_at),
                 removable => ways > 1,
             }
         })
@@ -171,7 +173,7 @@ async fn account_page(
     let (policy, factors) = crate::auth::mfa::usable_factors(&ctx, &who.user).await?;
     let mfa = (policy.active && policy.totp).then(|| {
         context! {
-            enabled_since => factors.totp_since.map(|t| ago(now, t)),
+            enabled_since => factors.totp_since.map(ago),
             required => policy.required,
         }
     });
@@ -186,8 +188,8 @@ async fn account_page(
                 context! {
                     id => p.id,
                     name => p.name,
-                    added => ago(now, p.created_at),
-                    last_used => p.last_used_at.map(|t| ago(now, t)),
+                    added => ago(p.created_at),
+                    last_used => p.last_used_at.map(ago),
                 }
             })
             .collect();
@@ -200,7 +202,7 @@ async fn account_page(
         "account.html",
         active,
         csrf,
-        "Your account",
+        "account.title",
         context! {
             backup_codes => (policy.active
                 && policy.backup_codes
@@ -261,7 +263,7 @@ pub async fn change_password(
             Ok(see_other("/account?notice=password-changed", &[cookie]))
         }
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
@@ -286,15 +288,15 @@ pub async fn change_email(
             "verify_email.html",
             active,
             csrf,
-            "Confirm your new address",
+            "account.email.confirmTitle",
             context! {
-                subtitle => format!("Enter the 6-digit code we sent to {email}."),
+                subtitle => csrf.words.get("verify.subtitle", &args([("email", &email)])),
                 email => email,
                 action => "/account/email/verify",
             },
         ),
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
@@ -322,7 +324,7 @@ pub async fn confirm_email(
             Ok(see_other("/account?notice=email-changed", &[cookie]))
         }
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             account_page(&state, active, csrf, &who, status, Some(&message), None).await
         }
     }
@@ -367,7 +369,11 @@ mod tests {
 
     #[test]
     fn last_seen_is_relative() {
-        assert_eq!(ago(0, 0), "just now");
-        assert_eq!(ago(10 * 60_000, 0), "10 minutes ago");
+        let en = crate::i18n::english();
+        assert_eq!(ago(en, 0, 0), "just now");
+        assert_eq!(ago(en, 60_000, 0), "1 minute ago");
+        assert_eq!(ago(en, 10 * 60_000, 0), "10 minutes ago");
+        assert_eq!(ago(en, 90 * 60_000, 0), "1 hour ago");
+        assert_eq!(ago(en, 3 * 24 * 60 * 60_000, 0), "3 days ago");
     }
 }

@@ -13,18 +13,20 @@ use super::error::PageError;
 use super::extract::PageRequest;
 use super::{page, see_other};
 use crate::auth::oidc::authorize::{Authorization, Refusal, validate};
-use crate::http::oauth::authorize::{back, untrusted};
+use crate::http::oauth::authorize::{back, untrusted_in};
 use crate::http::state::AppState;
+use crate::i18n::{Translator, args};
 
 /// What a scope lets the application do, in the user's words.
-fn scope_text(scope: &str) -> String {
-    match scope {
-        "openid" => "Know who you are (your account's id)".into(),
-        "email" => "See your email address".into(),
-        "profile" => "See your name and picture".into(),
-        "offline_access" => "Stay connected when you are not using it".into(),
-        other => format!("Use the “{other}” permission"),
-    }
+fn scope_text(words: &Translator, scope: &str) -> String {
+    let key = match scope {
+        "openid" => "consent.scope.openid",
+        "email" => "consent.scope.email",
+        "profile" => "consent.scope.profile",
+        "offline_access" => "consent.scope.offlineAccess",
+        other => return words.get("consent.scope.other", &args([("scope", &other)])),
+    };
+    words.get(key, &[])
 }
 
 /// The checked authorization request in `query`.
@@ -34,9 +36,10 @@ fn authorization(state: &AppState, query: &str) -> Result<Authorization, Refusal
 }
 
 /// The answer to a request that no longer validates: an error page, or the error sent back.
-fn refused(refusal: Refusal, issuer: &str) -> Response {
+fn refused(request: &PageRequest, refusal: Refusal) -> Response {
+    let issuer = &request.active.config.issuer;
     match refusal {
-        Refusal::Page(reason) => untrusted(reason),
+        Refusal::Page(reason) => untrusted_in(&request.csrf.words, reason),
         Refusal::Redirect {
             redirect_uri,
             error,
@@ -60,13 +63,14 @@ pub async fn consent_page(
     let query = query.unwrap_or_default();
     let authorization = match authorization(&state, &query) {
         Ok(authorization) => authorization,
-        Err(refusal) => return Ok(refused(refusal, &request.active.config.issuer)),
+        Err(refusal) => return Ok(refused(&request, refusal)),
     };
     let Some(who) = request.session(&state).await? else {
         // Signed out meanwhile: the authorize endpoint sends the user to sign in first.
         return Ok(see_other(&format!("/oauth2/authorize?{query}"), &[]));
     };
     let active = &request.active;
+    let words = &request.csrf.words;
     let app_name = active
         .config
         .applications
@@ -79,16 +83,19 @@ pub async fn consent_page(
     let scopes: Vec<minijinja::Value> = authorization
         .scopes
         .iter()
-        .map(|s| context! { name => s, text => scope_text(s) })
+        .map(|s| context! { name => s, text => scope_text(words, s) })
         .collect();
     page(
         axum::http::StatusCode::OK,
         "consent.html",
         active,
         &request.csrf,
-        &format!("{app_name} wants to access your account"),
+        &words.get("consent.title", &args([("app", &app_name)])),
         context! {
-            subtitle => format!("Signed in as {}. {app_name} asks to:", who.user.email),
+            subtitle => words.get(
+                "consent.subtitle",
+                &args([("email", &who.user.email), ("app", &app_name)]),
+            ),
             scopes => scopes,
             request => query,
         },
@@ -114,7 +121,7 @@ pub async fn consent_submit(
 ) -> Result<Response, PageError> {
     let authorization = match authorization(&state, &form.request) {
         Ok(authorization) => authorization,
-        Err(refusal) => return Ok(refused(refusal, &request.active.config.issuer)),
+        Err(refusal) => return Ok(refused(&request, refusal)),
     };
     let resume = format!("/oauth2/authorize?{}", form.request);
     let Some(who) = request.session(&state).await? else {
@@ -148,6 +155,6 @@ pub async fn consent_submit(
             )
             .into_response())
         }
-        _ => Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+        _ => Err(PageError::BadRequest("consent.chooseOne".into())),
     }
 }

@@ -6,7 +6,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::error::PageError;
 use crate::crypto;
@@ -63,16 +63,28 @@ fn negotiate(
         let tag = words.locale().to_owned();
         return (words, Some(tag));
     }
-    let headers = request.headers();
     let from_flow = ui_locales(request, form);
+    (
+        words_for(request.headers(), from_flow.as_deref(), locales).clone(),
+        None,
+    )
+}
+
+/// The locale for a request outside the pages layer (the OpenID endpoints' own pages): the
+/// flow's `ui_locales`, then the picker's cookie, then `Accept-Language`, then the default.
+pub fn words_for<'l>(
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+    locales: &'l Locales,
+) -> &'l Translator {
     let wanted = Wanted {
-        ui_locales: from_flow.as_deref(),
+        ui_locales,
         choice: cookies::get(headers, LOCALE_COOKIE),
         accept_language: headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     };
-    (negotiate::choose(locales, wanted).clone(), None)
+    negotiate::choose(locales, wanted)
 }
 
 fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
@@ -118,14 +130,19 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
 
     let mut form = None;
     let request = if unsafe_method {
-        let origin = state.live.load().origin.clone();
-        if !same_origin(request.headers(), &origin) {
+        // Refusals are worded before the form is read: without the flow's `ui_locales`.
+        let (words, same) = {
+            let live = state.live.load();
+            let words = negotiate(&request, None, &live.locales).0;
+            (words, same_origin(request.headers(), &live.origin))
+        };
+        if !same {
             state.metrics.csrf_rejected();
-            return PageError::Forbidden.into_response();
+            return PageError::Forbidden.render(&words);
         }
         let (parts, body) = request.into_parts();
         let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-            return PageError::BadRequest("The form is too large.".into()).into_response();
+            return PageError::BadRequest("error.formTooLarge".into()).render(&words);
         };
         let submitted = form_field(&bytes, "csrf_token");
         let valid = match (&existing, submitted) {
@@ -136,7 +153,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         };
         if !valid {
             state.metrics.csrf_rejected();
-            return PageError::Forbidden.into_response();
+            return PageError::Forbidden.render(&words);
         }
         form = Some(bytes.clone());
         Request::from_parts(parts, Body::from(bytes))
@@ -152,9 +169,10 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     let mut request = request;
     request.extensions_mut().insert(CsrfToken {
         token: token.clone(),
-        words,
+        words: words.clone(),
     });
-    let mut response = next.run(request).await;
+    // A handler's error page is worded in English; here it gets the request's locale.
+    let mut response = super::error::localize(next.run(request).await, &words);
     if let Some(tag) = picked {
         response.headers_mut().append(
             header::SET_COOKIE,

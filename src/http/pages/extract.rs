@@ -170,7 +170,9 @@ impl FromRequestParts<AppState> for PageRequest {
             .cloned()
             .ok_or_else(|| PageError::Internal("CSRF layer missing".into()))?;
         let active = state.live.load();
-        let client = client_info(&parts.headers, peer, &active.trusted_proxies);
+        let mut client = client_info(&parts.headers, peer, &active.trusted_proxies);
+        // Mail a flow sends for this request speaks the page's language.
+        client.words = Some(csrf.words.clone());
         Ok(Self {
             active,
             client,

@@ -24,72 +24,62 @@ use crate::crypto;
 use crate::email::messages;
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::i18n::args;
 use crate::runtime::Active;
 use crate::store::{NewIdentity, PendingLink, User};
 
-/// The words and status of a failure page.
-fn failure_text(failure: Failure, provider: &str) -> (StatusCode, &'static str, String) {
+/// The status and catalog keys (title, text) of a failure page; the text takes `{provider}`.
+fn failure_text(failure: Failure) -> (StatusCode, &'static str, &'static str) {
     match failure {
         Failure::Disabled => (
             StatusCode::NOT_FOUND,
-            "Sign-in method unavailable",
-            "This sign-in method is not available. Choose another way to sign in.".into(),
+            "federation.disabled.title",
+            "federation.disabled.text",
         ),
         Failure::Expired => (
             StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            format!(
-                "This sign-in with {provider} expired or was already used. Start again from the \
-                 sign-in page."
-            ),
+            "federation.expired.title",
+            "federation.expired.text",
         ),
         Failure::State => (
             StatusCode::BAD_REQUEST,
-            "Sign-in not accepted",
-            format!(
-                "This answer from {provider} does not belong to a sign-in started in this \
-                 browser, so it was not used. Start again from the sign-in page."
-            ),
+            "federation.state.title",
+            "federation.state.text",
         ),
         Failure::Denied => (
             StatusCode::FORBIDDEN,
-            "Sign-in cancelled",
-            format!("{provider} did not sign you in. You can try again or choose another way."),
+            "federation.denied.title",
+            "federation.denied.text",
         ),
         Failure::Unreachable => (
             StatusCode::BAD_GATEWAY,
-            "Sign-in unavailable",
-            format!("{provider} could not be reached. Try again in a moment."),
+            "federation.unreachable.title",
+            "federation.unreachable.text",
         ),
         Failure::Token => (
             StatusCode::UNAUTHORIZED,
-            "Sign-in not accepted",
-            format!("The answer from {provider} could not be verified, so it was not used."),
+            "federation.token.title",
+            "federation.token.text",
         ),
         Failure::NoEmail => (
             StatusCode::FORBIDDEN,
-            "Email address needed",
-            format!(
-                "{provider} did not share a verified email address. Verify an address with \
-                 {provider}, or choose another way to sign in."
-            ),
+            "federation.noEmail.title",
+            "federation.noEmail.text",
         ),
         Failure::Domain => (
             StatusCode::FORBIDDEN,
-            "Address not allowed",
-            format!("Sign-in with {provider} is limited to addresses of certain domains."),
+            "federation.domain.title",
+            "federation.domain.text",
         ),
         Failure::SignUpClosed => (
             StatusCode::FORBIDDEN,
-            "No account",
-            format!(
-                "There is no account for this {provider} sign-in, and none can be created here."
-            ),
+            "federation.signUpClosed.title",
+            "federation.signUpClosed.text",
         ),
         Failure::IdentityTaken => (
             StatusCode::CONFLICT,
-            "Already linked",
-            format!("This {provider} account is already linked to another account."),
+            "federation.identityTaken.title",
+            "federation.identityTaken.text",
         ),
     }
 }
@@ -101,8 +91,13 @@ fn failure_page(
     provider: Option<&ProviderConfig>,
     back: &str,
 ) -> Result<Response, PageError> {
-    let name = provider.map_or("The provider", |p| p.display_name.as_str());
-    let (status, title, text) = failure_text(failure, name);
+    let words = &request.csrf.words;
+    let name = provider.map_or_else(
+        || words.get("federation.theProvider", &[]),
+        |p| p.display_name.clone(),
+    );
+    let (status, title, text) = failure_text(failure);
+    let text = words.get(text, &args([("provider", &name)]));
     let mut response = page(
         status,
         "notice.html",
@@ -111,7 +106,7 @@ fn failure_page(
         title,
         context! {
             subtitle => text,
-            link => context! { href => back, text => "Back" },
+            link => context! { href => back, text => "common.back" },
         },
     )?;
     response.headers_mut().append(
@@ -271,7 +266,7 @@ async fn notify(ctx: &Ctx<'_>, to: &str, provider: &str, linked: bool) {
     let product = crate::auth::product(ctx);
     crate::auth::send(
         ctx,
-        messages::identity_changed(to, &product, provider, linked),
+        messages::identity_changed(ctx.words(), to, &product, provider, linked),
     )
     .await;
 }
@@ -335,17 +330,17 @@ async fn proof_page(
         return failure_page(request, Failure::Expired, None, "/sign-in");
     };
     let name = request.active.config.provider_name(&pending.provider);
+    let words = &request.csrf.words;
     page(
         status,
         "link_identity.html",
         &request.active,
         &request.csrf,
-        &format!("Link {name} to your account"),
+        &words.get("link.title", &args([("provider", &name)])),
         context! {
-            subtitle => format!(
-                "An account with {} already exists. Prove it is yours to link {name}; \
-                 afterwards either one signs you in.",
-                masked(&user.email)
+            subtitle => words.get(
+                "link.subtitle",
+                &args([("email", &masked(&user.email)), ("provider", &name)]),
             ),
             has_password => user.password_hash.is_some(),
             code_sent => code_sent,
@@ -397,7 +392,7 @@ async fn wrong_password(
     request: &PageRequest,
     error: crate::auth::AuthError,
 ) -> Result<Response, PageError> {
-    let (message, _) = shown(error)?;
+    let (message, _) = shown(error, &request.csrf.words)?;
     proof_page(
         state,
         request,
@@ -424,7 +419,7 @@ pub async fn link_send_code(
     match proof::send_code(&request.ctx(&state), &user, &name).await {
         Ok(()) => Ok(see_other("/oauth/link?sent=1", &[])),
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             proof_page(&state, &request, status, Some(&message), true).await
         }
     }
@@ -442,7 +437,7 @@ pub async fn link_verify_code(
     match proof::check_code(&request.ctx(&state), &user, &form.code).await {
         Ok(()) => complete_link(&state, &request, &id_hash, &user, Factor::Email).await,
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             proof_page(&state, &request, status, Some(&message), true).await
         }
     }

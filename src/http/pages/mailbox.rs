@@ -31,7 +31,7 @@ pub async fn mailbox_html(
         "mailbox.html",
         &active,
         &csrf,
-        "Dev mailbox",
+        "mailbox.title",
         context! { messages => minijinja::Value::from(minijinja::value::Serde(&messages)) },
     )
 }

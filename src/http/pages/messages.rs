@@ -1,82 +1,72 @@
 //! The words the hosted pages use for the domain's reason codes: the one place page text for an
-//! [`AuthError`](crate::auth::AuthError) comes from, so a message catalog and locales can take
-//! its place without touching the domain.
+//! [`AuthError`](crate::auth::AuthError) comes from. Each reason is a message catalog key
+//! (`reason.*`, `password.*`), worded in the request's locale.
 
 use crate::auth::Reason;
 use crate::auth::password::PolicyViolation;
+use crate::i18n::{Translator, args};
 
-/// The sentence a page shows for `reason`.
-pub fn reason(reason: &Reason) -> String {
-    match reason {
-        Reason::InvalidCredentials => "Incorrect email or password.".into(),
-        Reason::InvalidEmail => "Enter a valid email address.".into(),
-        Reason::SignUpInviteOnly => SIGN_UP_INVITE_ONLY.into(),
-        Reason::SignUpClosed => SIGN_UP_CLOSED.into(),
+/// The sentence a page shows for `reason`, in the locale of `words`.
+pub fn reason(words: &Translator, reason: &Reason) -> String {
+    let key = match reason {
+        Reason::InvalidCredentials => "reason.invalidCredentials",
+        Reason::InvalidEmail => "reason.invalidEmail",
+        Reason::SignUpInviteOnly => SIGN_UP_INVITE_ONLY,
+        Reason::SignUpClosed => SIGN_UP_CLOSED,
         Reason::EmailDomainNotAllowed { allowed } => {
-            format!("Sign-up is limited to addresses at {}.", allowed.join(", "))
+            return words.get(
+                "reason.emailDomainNotAllowed",
+                &args([("domains", &allowed.join(", "))]),
+            );
         }
-        Reason::WeakPassword(violation) => password_violation(violation),
-        Reason::BreachedPassword => {
-            "This password has appeared in a data breach, so attackers try it first. Choose another."
-                .into()
-        }
-        Reason::InvalidCode => {
-            "That code is not valid. Check the latest email or ask for a new code.".into()
-        }
-        Reason::InvalidResetLink => {
-            "This reset link is not valid any more. Ask for a new one.".into()
-        }
-        Reason::InvalidVerificationLink => {
-            "This link is not valid any more. Sign in to get a new one.".into()
-        }
-        Reason::ResendTooSoon => "Wait a minute before asking for another code.".into(),
-        Reason::WrongCurrentPassword => "Your current password is not correct.".into(),
-        Reason::SameEmail => "That is already your address.".into(),
-        Reason::EmailUnavailable => "That address cannot be used.".into(),
-        Reason::InvalidSecondFactor => {
-            "That code is not valid. Use the current code from your app, or an unused backup code."
-                .into()
-        }
-        Reason::SecondFactorExpired => "This sign-in took too long. Sign in again.".into(),
-        Reason::AlreadyEnrolled => {
-            "An authenticator app is already set up. Remove it first to use another one.".into()
-        }
-        Reason::FactorUnavailable => "That kind of verification is not available.".into(),
-        Reason::PasskeyRejected => {
-            "The passkey could not be verified. Try again, or use another way to sign in.".into()
-        }
-    }
+        Reason::WeakPassword(violation) => return password_violation(words, violation),
+        Reason::BreachedPassword => "reason.breachedPassword",
+        Reason::InvalidCode => "reason.invalidCode",
+        Reason::InvalidResetLink => "reason.invalidResetLink",
+        Reason::InvalidVerificationLink => "reason.invalidVerificationLink",
+        Reason::ResendTooSoon => "reason.resendTooSoon",
+        Reason::WrongCurrentPassword => "reason.wrongCurrentPassword",
+        Reason::SameEmail => "reason.sameEmail",
+        Reason::EmailUnavailable => "reason.emailUnavailable",
+        Reason::InvalidSecondFactor => "reason.invalidSecondFactor",
+        Reason::SecondFactorExpired => "reason.secondFactorExpired",
+        Reason::AlreadyEnrolled => "reason.alreadyEnrolled",
+        Reason::FactorUnavailable => "reason.factorUnavailable",
+        Reason::PasskeyRejected => "reason.passkeyRejected",
+    };
+    words.get(key, &[])
 }
 
-/// Why a new password is refused, as a sentence.
-pub fn password_violation(violation: &PolicyViolation) -> String {
+/// Why a new password is refused, as a sentence in the locale of `words`.
+pub fn password_violation(words: &Translator, violation: &PolicyViolation) -> String {
     match violation {
-        PolicyViolation::TooShort { min } => format!("Use at least {min} characters."),
-        PolicyViolation::TooLong { max } => format!("Use at most {max} characters."),
-        PolicyViolation::Common => {
-            "This password is too common. Choose one that is harder to guess.".into()
+        PolicyViolation::TooShort { min } => {
+            words.get("password.tooShort", &args([("count", min)]))
         }
-        PolicyViolation::ContainsEmail => "Don't use your email address in your password.".into(),
+        PolicyViolation::TooLong { max } => words.get("password.tooLong", &args([("count", max)])),
+        PolicyViolation::Common => words.get("password.common", &[]),
+        PolicyViolation::ContainsEmail => words.get("password.containsEmail", &[]),
     }
 }
 
-/// The sign-up page's notice when sign-up is by invitation.
-pub const SIGN_UP_INVITE_ONLY: &str = "Sign-up is by invitation only.";
-/// The sign-up page's notice when sign-up is closed.
-pub const SIGN_UP_CLOSED: &str = "Sign-up is closed.";
+/// The sign-up page's notice when sign-up is by invitation (a catalog key).
+pub const SIGN_UP_INVITE_ONLY: &str = "signUp.inviteOnly";
+/// The sign-up page's notice when sign-up is closed (a catalog key).
+pub const SIGN_UP_CLOSED: &str = "signUp.closed";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::english;
 
     #[test]
     fn password_messages_are_sentences() {
         assert_eq!(
-            password_violation(&PolicyViolation::TooShort { min: 10 }),
+            password_violation(english(), &PolicyViolation::TooShort { min: 10 }),
             "Use at least 10 characters."
         );
         assert_eq!(
-            password_violation(&PolicyViolation::TooLong { max: 128 }),
+            password_violation(english(), &PolicyViolation::TooLong { max: 128 }),
             "Use at most 128 characters."
         );
     }
@@ -85,8 +75,38 @@ mod tests {
     fn unknown_address_and_wrong_password_share_one_message() {
         // One reason, one sentence: the page cannot tell the two apart (SECURITY 11).
         assert_eq!(
-            reason(&Reason::InvalidCredentials),
+            reason(english(), &Reason::InvalidCredentials),
             "Incorrect email or password."
         );
+    }
+
+    #[test]
+    fn every_reason_is_in_the_catalog() {
+        let en = crate::i18n::catalog::reference().expect("catalog");
+        let german = crate::i18n::Locales::build(&Default::default(), "de");
+        let de = german.default_translator();
+        for r in [
+            Reason::InvalidCredentials,
+            Reason::InvalidEmail,
+            Reason::SignUpInviteOnly,
+            Reason::SignUpClosed,
+            Reason::BreachedPassword,
+            Reason::InvalidCode,
+            Reason::InvalidResetLink,
+            Reason::InvalidVerificationLink,
+            Reason::ResendTooSoon,
+            Reason::WrongCurrentPassword,
+            Reason::SameEmail,
+            Reason::EmailUnavailable,
+            Reason::InvalidSecondFactor,
+            Reason::SecondFactorExpired,
+            Reason::AlreadyEnrolled,
+            Reason::FactorUnavailable,
+            Reason::PasskeyRejected,
+        ] {
+            let text = reason(english(), &r);
+            assert!(!en.contains_key(&text), "{r:?} has no catalog text");
+            assert_ne!(text, reason(de, &r), "{r:?} is not translated");
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::auth::mfa::{self, Policy, Proof, Shown};
 use crate::auth::{AuthError, Factor, Reason, SignedIn, sessions};
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::i18n::{Translator, args};
 use crate::store::{MfaPending, PendingPurpose, User};
 
 /// The challenge and step-up forms.
@@ -67,15 +68,13 @@ fn days(ms: i64) -> i64 {
     (ms + 86_399_999) / 86_400_000
 }
 
-/// "3 days" or "5 hours": how long is left to postpone.
-fn left(ms: i64) -> String {
+/// "3 days" or "5 hours": how long is left to postpone, in the locale of `words`.
+fn left(words: &Translator, ms: i64) -> String {
     let hours = (ms + 3_599_999) / 3_600_000;
     if hours > 48 {
-        format!("{} days", days(ms))
-    } else if hours == 1 {
-        "1 hour".into()
+        words.get("time.days", &args([("count", &days(ms))]))
     } else {
-        format!("{hours} hours")
+        words.get("time.hours", &args([("count", &hours)]))
     }
 }
 
@@ -113,18 +112,18 @@ async fn challenge_page(
     let signing_in = action == "/sign-in/factor";
     let password_form = !signing_in && !factors.any();
     let title = if signing_in {
-        "Two-step verification"
+        "mfa.challenge.title"
     } else {
-        "Confirm it's you"
+        "mfa.challenge.stepUpTitle"
     };
     let subtitle = if password_form {
-        "Enter your password to continue."
+        "mfa.challenge.password"
     } else if factors.passkeys > 0 {
-        "Use your passkey, or enter a code from your authenticator app or a backup code."
+        "mfa.challenge.passkeyOrCode"
     } else if factors.totp_since.is_some() {
-        "Enter the code from your authenticator app."
+        "mfa.challenge.totp"
     } else {
-        "Enter one of your backup codes."
+        "mfa.challenge.backup"
     };
     page(
         status,
@@ -190,7 +189,7 @@ pub async fn challenge_submit(
     let shown_factor = match result {
         Ok(shown_factor) => shown_factor,
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             return challenge_page(
                 &state,
                 &request,
@@ -250,13 +249,10 @@ async fn finish(
         "notice.html",
         &request.active,
         &request.csrf,
-        "You used a backup code",
+        "mfa.backupUsed.title",
         context! {
-            subtitle => format!(
-                "{left} backup code{} left. Set up a new authenticator app or create new codes from your account page.",
-                if left == 1 { " is" } else { "s are" }
-            ),
-            link => context! { href => target, text => "Continue" },
+            subtitle => request.csrf.words.get("mfa.backupUsed.subtitle", &args([("count", &left)])),
+            link => context! { href => target, text => "common.continue" },
         },
     )?;
     Ok(super::keep_cookies(notice, &response))
@@ -276,17 +272,18 @@ async fn enrol_page(
         Some(postpone_until) => (
             "/sign-in/enrol",
             "/sign-in",
-            postpone_until.map(|until| left(until - now)),
+            postpone_until.map(|until| left(&request.csrf.words, until - now)),
         ),
         None => ("/account/mfa/totp/confirm", "/account#mfa", None),
     };
+    let words = &request.csrf.words;
     let subtitle = if forced.is_some() {
-        format!(
-            "{} asks every account like yours to use two-step verification. Set up an authenticator app to continue.",
-            request.active.product_name()
+        words.get(
+            "mfa.enrol.required",
+            &args([("product", &request.active.product_name())]),
         )
     } else {
-        "Set up an authenticator app for two-step verification.".to_owned()
+        words.get("mfa.enrol.subtitle", &[])
     };
     let _ = user;
     page(
@@ -294,7 +291,7 @@ async fn enrol_page(
         "mfa_enrol.html",
         &request.active,
         &request.csrf,
-        "Set up two-step verification",
+        "mfa.enrol.title",
         context! {
             subtitle => subtitle,
             error => error,
@@ -346,7 +343,11 @@ pub async fn enrol_get(
     };
     let enrolment = match current_enrolment(&state, &request, &user).await {
         Ok(enrolment) => enrolment,
-        Err(e) => return Err(shown(e).err().unwrap_or(PageError::NotFound)),
+        Err(e) => {
+            return Err(shown(e, &request.csrf.words)
+                .err()
+                .unwrap_or(PageError::NotFound));
+        }
     };
     let postpone = postpone_until(&state, &request, &user).await?;
     enrol_page(
@@ -376,10 +377,14 @@ pub async fn enrol_submit(
     let codes = match mfa::confirm_totp(&ctx, &user, &form.code).await {
         Ok(codes) => codes,
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             let enrolment = current_enrolment(&state, &request, &user)
                 .await
-                .map_err(|e| shown(e).err().unwrap_or(PageError::NotFound))?;
+                .map_err(|e| {
+                    shown(e, &request.csrf.words)
+                        .err()
+                        .unwrap_or(PageError::NotFound)
+                })?;
             let postpone = postpone_until(&state, &request, &user).await?;
             return enrol_page(
                 &state,
@@ -462,9 +467,13 @@ fn codes_page(
     codes: &[String],
     continue_href: &str,
 ) -> Result<Response, PageError> {
+    let words = &request.csrf.words;
     let text = format!(
-        "{} backup codes\n\n{}\n",
-        request.active.product_name(),
+        "{}\n\n{}\n",
+        words.get(
+            "mfa.backupCodes.fileTitle",
+            &args([("product", &request.active.product_name())])
+        ),
         codes.join("\n")
     );
     let download: String = url::form_urlencoded::byte_serialize(text.as_bytes())
@@ -475,9 +484,9 @@ fn codes_page(
         "mfa_backup_codes.html",
         &request.active,
         &request.csrf,
-        "Save your backup codes",
+        "mfa.backupCodes.title",
         context! {
-            subtitle => "If you lose your authenticator app, sign in with one of these.",
+            subtitle => "mfa.backupCodes.subtitle",
             codes => codes.to_vec(),
             download => format!("data:text/plain;charset=utf-8,{download}"),
             continue_href => continue_href,
@@ -542,7 +551,7 @@ pub async fn step_up_submit(
     let factor = match result {
         Ok(factor) => factor,
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             return challenge_page(
                 &state,
                 &request,
@@ -583,7 +592,7 @@ pub async fn totp_start(
             .await
         }
         Err(e) => {
-            shown(e)?;
+            shown(e, &request.csrf.words)?;
             Ok(see_other("/account?notice=mfa-unavailable#mfa", &[]))
         }
     }
@@ -604,7 +613,7 @@ pub async fn totp_confirm(
     let codes = match mfa::confirm_totp(&ctx, &who.user, &form.code).await {
         Ok(codes) => codes,
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &request.csrf.words)?;
             let enrolment = match mfa::unfinished_totp(&ctx, &who.user).await? {
                 Some(enrolment) => enrolment,
                 None => return Ok(see_other("/account#mfa", &[])),
@@ -652,7 +661,7 @@ pub async fn backup_codes_regenerate(
     match mfa::regenerate_backup_codes(&request.ctx(&state), &who.user).await {
         Ok(codes) => codes_page(&request, &codes, "/account#mfa"),
         Err(e) => {
-            shown(e)?;
+            shown(e, &request.csrf.words)?;
             Ok(see_other("/account?notice=mfa-unavailable#mfa", &[]))
         }
     }

@@ -31,6 +31,7 @@ use minijinja::Value;
 
 use super::state::AppState;
 use crate::auth::AuthError;
+use crate::i18n::Translator;
 use crate::runtime::Active;
 use csrf::CsrfToken;
 use error::PageError;
@@ -189,12 +190,14 @@ pub fn page(
     Ok(response)
 }
 
-/// An auth error the page can show (its sentence and status), or the error page to return.
-pub fn shown(error: AuthError) -> Result<(String, StatusCode), PageError> {
+/// An auth error the page can show (its sentence in the locale of `words`, and status), or the
+/// error page to return.
+pub fn shown(error: AuthError, words: &Translator) -> Result<(String, StatusCode), PageError> {
     match error {
-        AuthError::Rejected(reason) => {
-            Ok((messages::reason(&reason), StatusCode::UNPROCESSABLE_ENTITY))
-        }
+        AuthError::Rejected(reason) => Ok((
+            messages::reason(words, &reason),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
         AuthError::Throttled(retry) => Err(PageError::TooManyRequests(retry)),
         AuthError::Busy => Err(PageError::Busy),
         AuthError::Store(e) => Err(e.into()),

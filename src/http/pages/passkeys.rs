@@ -58,8 +58,8 @@ fn options(o: Options) -> Response {
     )
 }
 
-fn refused(error: AuthError) -> Result<Response, PageError> {
-    let (message, status) = shown(error)?;
+fn refused(request: &PageRequest, error: AuthError) -> Result<Response, PageError> {
+    let (message, status) = shown(error, &request.csrf.words)?;
     Ok(json_response(status, json!({"error": message})))
 }
 
@@ -92,7 +92,7 @@ pub async fn register_options(
     let ctx = request.ctx(&state);
     match passkeys::register_options(&ctx, &who.user, &session_binding(&request)).await {
         Ok(o) => Ok(options(o)),
-        Err(e) => refused(e),
+        Err(e) => refused(&request, e),
     }
 }
 
@@ -121,7 +121,7 @@ pub async fn register(
                 &[session_cookie(&issued)],
             )))
         }
-        Err(e) => refused(e),
+        Err(e) => refused(&request, e),
     }
 }
 
@@ -163,7 +163,7 @@ pub async fn factor_options(
     };
     match passkeys::authenticate_options(&ctx, &user, &binding(token.unwrap_or_default())).await {
         Ok(o) => Ok(options(o)),
-        Err(e) => refused(e),
+        Err(e) => refused(&request, e),
     }
 }
 
@@ -191,11 +191,11 @@ pub async fn factor(
     )
     .await
     {
-        return refused(e);
+        return refused(&request, e);
     }
     let done = match mfa::finish_pending(&ctx, token).await {
         Ok(done) => done,
-        Err(e) => return refused(e),
+        Err(e) => return refused(&request, e),
     };
     let mut factors = mfa::first_factors(&done);
     factors.push(Factor::Passkey);
@@ -220,7 +220,7 @@ pub async fn step_up_options(
     let ctx = request.ctx(&state);
     match passkeys::authenticate_options(&ctx, &who.user, &session_binding(&request)).await {
         Ok(o) => Ok(options(o)),
-        Err(e) => refused(e),
+        Err(e) => refused(&request, e),
     }
 }
 
@@ -240,7 +240,7 @@ pub async fn step_up(
     )
     .await
     {
-        return refused(e);
+        return refused(&request, e);
     }
     let issued = sessions::renew_with(&ctx, &who, Factor::Passkey).await?;
     let back = crate::auth::redirect::kept(&request.active, form.redirect_url.as_deref());
@@ -256,7 +256,7 @@ pub async fn sign_in_options(
     let ctx = request.ctx(&state);
     match passkeys::discover_options(&ctx, &binding(&request.csrf.token)).await {
         Ok(o) => Ok(options(o)),
-        Err(e) => refused(e),
+        Err(e) => refused(&request, e),
     }
 }
 
@@ -276,7 +276,7 @@ pub async fn sign_in(
     .await
     {
         Ok(user) => user,
-        Err(e) => return refused(e),
+        Err(e) => return refused(&request, e),
     };
     let redirect_url = crate::auth::redirect::kept(&request.active, form.redirect_url.as_deref());
     let response = request

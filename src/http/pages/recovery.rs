@@ -13,6 +13,7 @@ use super::{page, shown};
 use crate::auth::flows::recovery::{self, ResetOutcome};
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::i18n::args;
 use crate::runtime::Active;
 
 /// The forgot-password form.
@@ -60,17 +61,17 @@ pub async fn forgot_submit(
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
     if let Err(e) = recovery::request_reset(&ctx, &form.email).await {
-        shown(e)?;
+        shown(e, &csrf.words)?;
     }
     page(
         StatusCode::OK,
         "notice.html",
         active,
         csrf,
-        "Check your email",
+        "resetPassword.sentTitle",
         context! {
-            notice => "If an account exists for that address, we sent a link to reset its password. The link works once, for 10 minutes.",
-            link => context! { href => "/sign-in", text => "Back to sign in" },
+            notice => "resetPassword.sent",
+            link => context! { href => "/sign-in", text => "common.backToSignIn" },
         },
     )
 }
@@ -87,9 +88,12 @@ fn reset_form(
         "reset_password.html",
         active,
         csrf,
-        "Choose a new password",
+        "resetPassword.title",
         context! {
-            subtitle => format!("At least {} characters.", active.config.passwords.min_length),
+            subtitle => csrf.words.get(
+                "resetPassword.subtitle",
+                &args([("count", &active.config.passwords.min_length)]),
+            ),
             token => token,
             error => error,
         },
@@ -120,10 +124,10 @@ pub async fn reset_submit(
                 "notice.html",
                 active,
                 csrf,
-                "Password changed",
+                "resetPassword.done.title",
                 context! {
-                    notice => "Your password has been changed and every session was signed out.",
-                    link => context! { href => "/sign-in", text => "Sign in with your new password" },
+                    notice => "resetPassword.done.notice",
+                    link => context! { href => "/sign-in", text => "resetPassword.done.signIn" },
                 },
             )?;
             response.headers_mut().append(
@@ -137,10 +141,10 @@ pub async fn reset_submit(
             csrf,
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
-            Some(&super::messages::reason(&reason)),
+            Some(&super::messages::reason(&csrf.words, &reason)),
         ),
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             reset_form(active, csrf, status, &form.token, Some(&message))
         }
     }

@@ -17,6 +17,7 @@ use crate::auth::redirect;
 use crate::config::runtime::SignUpMode;
 use crate::http::cookies;
 use crate::http::state::AppState;
+use crate::i18n::args;
 
 /// `?redirect_url=`
 #[derive(Debug, Default, Deserialize)]
@@ -139,7 +140,7 @@ pub async fn sign_in_submit(
             ))
         }
         Err(e) => {
-            let (message, _) = shown(e)?;
+            let (message, _) = shown(e, &csrf.words)?;
             // The same status and body for an unknown address and a wrong password.
             sign_in_form(
                 active,
@@ -218,7 +219,7 @@ pub async fn sign_up_submit(
                 .await
         }
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             sign_up_form(
                 active,
                 csrf,
@@ -264,7 +265,12 @@ pub async fn sign_out_page(
     let active = &request.active;
     let logout = match logout_request(active, &params, state.auth.clock.now()) {
         Ok(logout) => logout,
-        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+        Err(refusal) => {
+            return Ok(crate::http::oauth::end_session::refused(
+                &request.csrf.words,
+                refusal,
+            ));
+        }
     };
     let Some(who) = request.session(&state).await? else {
         return Ok(see_other(
@@ -285,19 +291,18 @@ pub async fn sign_out_page(
         .filter(|(k, _)| LOGOUT_PARAMS.contains(&k.as_str()))
         .map(|(name, value)| context! { name => name, value => value })
         .collect();
+    let words = &request.csrf.words;
+    let email = &who.user.email;
     let subtitle = match app_name {
-        Some(app) => format!(
-            "{app} asks to sign you out. You are signed in as {}.",
-            who.user.email
-        ),
-        None => format!("You are signed in as {}.", who.user.email),
+        Some(app) => words.get("signOut.appAsks", &args([("app", &app), ("email", email)])),
+        None => words.get("signOut.signedInAs", &args([("email", email)])),
     };
     page(
         StatusCode::OK,
         "sign_out.html",
         active,
         &request.csrf,
-        "Sign out?",
+        "signOut.title",
         context! { subtitle => subtitle, fields => fields },
     )
 }
@@ -311,7 +316,12 @@ pub async fn sign_out(
 ) -> Result<Response, PageError> {
     let logout = match logout_request(&request.active, &params, state.auth.clock.now()) {
         Ok(logout) => logout,
-        Err(refusal) => return Ok(crate::http::oauth::end_session::refused(refusal)),
+        Err(refusal) => {
+            return Ok(crate::http::oauth::end_session::refused(
+                &request.csrf.words,
+                refusal,
+            ));
+        }
     };
     if let Some(current) = request.session(&state).await? {
         crate::auth::sessions::end(&request.ctx(&state), &current).await?;

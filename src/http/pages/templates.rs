@@ -86,6 +86,51 @@ mod tests {
     }
 
     #[test]
+    fn every_key_the_page_handlers_pass_is_in_the_catalog() {
+        // Titles, subtitles, notices and errors are passed as catalog keys: a string literal
+        // shaped like a key (`page.thing`) in a handler must be one.
+        let en = crate::i18n::catalog::reference().expect("catalog");
+        let sources = [
+            ("account.rs", include_str!("account.rs")),
+            ("consent.rs", include_str!("consent.rs")),
+            ("csrf.rs", include_str!("csrf.rs")),
+            ("error.rs", include_str!("error.rs")),
+            ("federation.rs", include_str!("federation.rs")),
+            ("mailbox.rs", include_str!("mailbox.rs")),
+            ("messages.rs", include_str!("messages.rs")),
+            ("mfa.rs", include_str!("mfa.rs")),
+            ("passkeys.rs", include_str!("passkeys.rs")),
+            ("recovery.rs", include_str!("recovery.rs")),
+            ("sign_in.rs", include_str!("sign_in.rs")),
+            ("verify.rs", include_str!("verify.rs")),
+            ("oauth/authorize.rs", include_str!("../oauth/authorize.rs")),
+            (
+                "oauth/end_session.rs",
+                include_str!("../oauth/end_session.rs"),
+            ),
+        ];
+        let key_like = |s: &str| {
+            s.split('.').count() > 1
+                && s.split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphabetic()))
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && !["html", "rs"]
+                    .iter()
+                    .any(|ext| s.ends_with(&format!(".{ext}")))
+        };
+        for (name, source) in sources {
+            for literal in source.split('"').skip(1).step_by(2) {
+                if key_like(literal) {
+                    assert!(
+                        en.contains_key(literal),
+                        "{name}: \"{literal}\" is not in locales/en.yaml"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_template_parses() {
         crate::ui::Templates::builtin().expect("templates parse");
     }

@@ -15,6 +15,7 @@ use super::{page, shown};
 use crate::auth::flows::verify;
 use crate::auth::redirect;
 use crate::http::state::AppState;
+use crate::i18n::args;
 use crate::runtime::Active;
 
 /// `GET /verify-email` parameters.
@@ -60,9 +61,9 @@ fn code_page(
         "verify_email.html",
         active,
         csrf,
-        "Check your email",
+        "verify.title",
         context! {
-            subtitle => format!("Enter the 6-digit code we sent to {email}."),
+            subtitle => csrf.words.get("verify.subtitle", &args([("email", &email)])),
             email => email,
             action => "/verify-email",
             resend_action => "/verify-email/resend",
@@ -85,8 +86,8 @@ pub async fn verify_page(
             "confirm_link.html",
             active,
             csrf,
-            "Verify your email",
-            context! { action => "/verify-email/link", token => token, button => "Verify email" },
+            "verify.link.title",
+            context! { action => "/verify-email/link", token => token, button => "verify.link.submit" },
         );
     }
     let redirect_url = redirect::kept(active, q.redirect_url.as_deref());
@@ -122,7 +123,7 @@ pub async fn verify_code_submit(
                 .await
         }
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             code_page(
                 active,
                 csrf,
@@ -156,14 +157,14 @@ pub async fn verify_link_submit(
                 .await
         }
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             page(
                 status,
                 "notice.html",
                 active,
                 csrf,
-                "Link expired",
-                context! { error => message, link => context! { href => "/sign-in", text => "Sign in" } },
+                "verify.link.expired",
+                context! { error => message, link => context! { href => "/sign-in", text => "common.signIn" } },
             )
         }
     }
@@ -186,12 +187,10 @@ pub async fn resend_submit(
             &form.email,
             &redirect_url,
             None,
-            Some(
-                "If this address has an account waiting for verification, a new code is on its way.",
-            ),
+            Some("verify.resent"),
         ),
         Err(e) => {
-            let (message, status) = shown(e)?;
+            let (message, status) = shown(e, &csrf.words)?;
             code_page(
                 active,
                 csrf,
