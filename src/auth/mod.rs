@@ -148,7 +148,7 @@ impl<'a> Ctx<'a> {
         self.client
             .words
             .as_ref()
-            .or_else(|| self.active.locales.get(crate::i18n::FALLBACK))
+            .or_else(|| self.active.look.locales.get(crate::i18n::FALLBACK))
             .unwrap_or_else(|| crate::i18n::english())
     }
 }

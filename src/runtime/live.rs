@@ -109,12 +109,10 @@ pub struct Active {
     /// redirects that follow a form post, and the OpenID flow ends with one (sign-in, consent
     /// or sign-out, then 303 to the client).
     pub content_security_policy: String,
-    /// The stylesheet built from the theme.
-    pub stylesheet: String,
-    /// The locales the pages offer: the shipped catalogs with the theme's `strings` on top.
-    pub locales: crate::i18n::Locales,
-    /// The theme's templates: the built-in ones with its overrides in place.
-    pub templates: crate::ui::Templates,
+    /// The Vestibule's theme, ready to render: stylesheet, templates, locales.
+    pub look: super::look::Look,
+    /// The declared Organizations' themes that differ from the Vestibule's, by slug.
+    pub organization_looks: std::collections::BTreeMap<String, super::look::Look>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::config::cidr::Cidr>,
     /// The token-signing keys (the operator ships them in the region's Secret; `dev` keeps
@@ -224,21 +222,15 @@ impl Active {
         }
         redirect_origins.sort();
         redirect_origins.dedup();
-        let content_security_policy = content_security_policy(
-            &config.applications,
-            &origin,
-            config.theme.font_url.as_deref(),
-        );
-        let stylesheet = super::stylesheet::stylesheet(&config.theme);
-        let locales =
-            crate::i18n::Locales::build(&config.theme.strings, &config.theme.default_locale);
-        let templates =
-            crate::ui::Templates::with_overrides(&config.theme.templates).map_err(|problems| {
-                let first = problems.first();
-                ActivateError::Template(
-                    first.map_or_else(String::new, |p| format!("{}: {p}", p.component)),
-                )
-            })?;
+        let look = super::look::Look::build(&config.theme).map_err(ActivateError::Template)?;
+        let organization_looks =
+            super::look::organization_looks(&config).map_err(ActivateError::Template)?;
+        let fonts: Vec<&str> = std::iter::once(&look)
+            .chain(organization_looks.values())
+            .filter_map(|l| l.theme.font_url.as_deref())
+            .collect();
+        let content_security_policy =
+            content_security_policy(&config.applications, &origin, &fonts);
         let keys = match secrets.get(crate::config::files::REGION_KEYS_FILE) {
             Some(json) => {
                 let set = crate::crypto::keys::KeySet::from_json(json.as_bytes())?;
@@ -271,9 +263,8 @@ impl Active {
             origin,
             redirect_origins,
             content_security_policy,
-            stylesheet,
-            locales,
-            templates,
+            look,
+            organization_looks,
             trusted_proxies,
         })
     }
@@ -335,7 +326,7 @@ fn relying_party(
 fn content_security_policy(
     applications: &[crate::config::runtime::ApplicationConfig],
     own: &str,
-    font_url: Option<&str>,
+    font_urls: &[&str],
 ) -> String {
     use crate::config::runtime::ApplicationType;
     let mut sources: Vec<String> = Vec::new();
@@ -374,19 +365,37 @@ fn content_security_policy(
         form_action.push(' ');
         form_action.push_str(source);
     }
-    // A theme's web font: its stylesheet's origin and its font files' (checked at compile).
-    let (mut style_src, mut font_src) = ("'self'".to_owned(), String::new());
-    if let Some(url) = font_url.and_then(|u| Url::parse(u).ok())
-        && let Ok(files) = crate::config::font_files_origin(url.as_str())
-    {
-        style_src.push(' ');
-        style_src.push_str(&origin_of(&url));
-        font_src = format!(" font-src {files};");
+    // The themes' web fonts: their stylesheets' origins and their font files' (checked at
+    // compile).
+    let (mut styles, mut files) = (vec!["'self'".to_owned()], Vec::new());
+    for url in font_urls.iter().filter_map(|u| Url::parse(u).ok()) {
+        if let Ok(origin) = crate::config::font_files_origin(url.as_str()) {
+            styles.push(origin_of(&url));
+            files.push(origin.to_owned());
+        }
     }
+    styles.dedup();
+    files.sort();
+    files.dedup();
+    let style_src = styles.join(" ");
+    let font_src = if files.is_empty() {
+        String::new()
+    } else {
+        format!(" font-src {};", files.join(" "))
+    };
     format!(
         "default-src 'none'; script-src 'self'; connect-src 'self'; style-src {style_src}; img-src 'self' https: data:;{font_src} \
          form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
+}
+
+impl Active {
+    /// The look of `organization` when it has its own theme, else the Vestibule's.
+    pub fn look(&self, organization: Option<&str>) -> &super::look::Look {
+        organization
+            .and_then(|slug| self.organization_looks.get(slug))
+            .unwrap_or(&self.look)
+    }
 }
 
 /// The active config, and the reason the newest candidate was refused (if it was).
@@ -457,7 +466,7 @@ mod tests {
                 ),
             ],
             "https://auth.example.com",
-            None,
+            &[],
         );
         assert!(
             csp.contains(
@@ -477,7 +486,7 @@ mod tests {
         let csp = content_security_policy(
             &[],
             "https://auth.example.com",
-            Some("https://fonts.googleapis.com/css2?family=Inter&display=swap"),
+            &["https://fonts.googleapis.com/css2?family=Inter&display=swap"],
         );
         assert!(
             csp.contains("style-src 'self' https://fonts.googleapis.com;"),

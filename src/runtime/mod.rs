@@ -5,6 +5,7 @@
 pub mod dev_source;
 pub mod kube_source;
 pub mod live;
+pub mod look;
 pub mod metrics;
 pub mod source;
 mod stylesheet;

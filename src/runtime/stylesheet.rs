@@ -36,9 +36,9 @@ body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:ce
 [data-part="section"]{margin-top:calc(var(--vst-spacing)*8)}
 [data-part="page-footer"]{display:flex;flex-direction:column;align-items:center;gap:var(--vst-spacing);color:var(--vst-color-muted);font-size:.85em}
 [data-part="page-footer"] p{margin:0}
-[data-part="locale-picker"]{display:flex;gap:calc(var(--vst-spacing)*2)}
-[data-part="locale"]{color:inherit}
-[data-part="locale"][aria-current="true"]{font-weight:600;color:var(--vst-color-foreground)}
+[data-part="locale-picker"],[data-part="appearance-picker"]{display:flex;gap:calc(var(--vst-spacing)*2)}
+[data-part="locale"],[data-part="appearance"]{color:inherit}
+[data-part="locale"][aria-current="true"],[data-part="appearance"][aria-current="true"]{font-weight:600;color:var(--vst-color-foreground)}
 body[data-layout="split"]{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,34rem);align-items:center;justify-items:center}
 body[data-layout="split"]::before{content:"";grid-row:1/span 2;align-self:stretch;justify-self:stretch;background:linear-gradient(160deg,var(--vst-color-primary),color-mix(in srgb,var(--vst-color-primary) 55%,var(--vst-color-background)))}
 body[data-layout="split"]>*{grid-column:2}

@@ -199,7 +199,7 @@ pub fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translato
         title => "Sign in",
         page => "sign_in",
         product => "Vestibule",
-        css_version => "sample",
+        stylesheet_url => "/assets/vestibule.css?v=sample",
         csrf_token => SAMPLE_CSRF,
     };
     context! { ..Value::from(minijinja::value::Serde(values)), ..base }

@@ -234,7 +234,14 @@ pub const COMPONENTS: &[Component] = &[
         context: &[
             ("locales", "the locale tags of the picker"),
             ("show_footer_branding", "whether to show the footer line"),
-            ("css_version", "cache-busting suffix of the stylesheet URL"),
+            (
+                "stylesheet_url",
+                "the theme's stylesheet (versioned, per organization)",
+            ),
+            (
+                "appearance",
+                "`light` or `dark` when the visitor chose one (themes on `auto`)",
+            ),
             ("page", "the page's name (`sign_in`, `account`, ...)"),
             ("webauthn", "whether the page needs the passkey script"),
         ],

@@ -62,3 +62,121 @@ async fn an_overridden_sign_in_form_renders_and_signs_in() {
     })
     .await;
 }
+
+/// A declared Organization with a theme of its own (its primary color and a string) and a
+/// verified domain.
+fn with_acme(config: &mut vestibule::config::RuntimeConfig) {
+    use vestibule::config::runtime::{DomainEnrollment, OrganizationConfig};
+    let mut theme = config.theme.clone();
+    theme.tokens.insert("primary".into(), "#be123c".into());
+    theme
+        .strings
+        .entry("en".into())
+        .or_default()
+        .insert("signIn.title".into(), "Sign in to Acme".into());
+    config.organizations.enabled = true;
+    config.organizations.declared.push(OrganizationConfig {
+        slug: "acme".into(),
+        display_name: "Acme".into(),
+        domains: [("acme.example".to_owned(), DomainEnrollment::Suggest)].into(),
+        roles: Default::default(),
+        members: Default::default(),
+        theme: Some(theme),
+        mfa: None,
+        allowed_providers: Vec::new(),
+    });
+}
+
+#[tokio::test]
+async fn an_organization_named_by_the_page_or_the_flow_or_the_email_gets_its_own_theme() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, with_acme).await;
+        let mut client = crate::app::Client::new(&app);
+
+        let plain = client.get("/sign-in").await;
+        assert!(plain.body.contains("<h1 data-part=\"heading\">Sign in</h1>"));
+        assert!(!plain.body.contains("organization=acme"));
+
+        // ?organization= : the theme, its stylesheet, remembered for the browser session.
+        let acme = client.get("/sign-in?organization=acme").await;
+        assert!(acme.body.contains("Sign in to Acme"), "{}", acme.body);
+        assert!(acme.body.contains("&amp;organization=acme\">"), "its stylesheet");
+        let css = reqwest::get(format!("{}/assets/vestibule.css?organization=acme", app.base))
+            .await
+            .expect("css")
+            .text()
+            .await
+            .expect("body");
+        assert!(css.contains("--vst-color-primary:#be123c;"));
+        let again = client.get("/forgot-password").await;
+        assert!(again.body.contains("organization=acme"), "remembered");
+        let forgotten = client.get("/sign-in?organization=").await;
+        assert!(!forgotten.body.contains("Sign in to Acme"), "an empty value forgets it");
+        let unknown = client.get("/sign-in?organization=nope").await;
+        assert!(!unknown.body.contains("organization=nope"), "unknown slugs are not echoed");
+
+        // The OpenID request's `organization`, carried in the return address.
+        let flow = client
+            .get("/sign-in?redirect_url=%2Foauth2%2Fauthorize%3Fclient_id%3Dweb%26organization%3Dacme")
+            .await;
+        assert!(flow.body.contains("Sign in to Acme"), "{}", flow.body);
+
+        // A failed sign-in with an address on the organization's domain.
+        let failed = client
+            .submit(
+                "/sign-in",
+                "/sign-in",
+                &[("email", "nobody@acme.example"), ("password", "wrong password, sorry")],
+            )
+            .await;
+        assert!(failed.body.contains("Sign in to Acme"), "{}", failed.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_visitor_chooses_light_or_dark_and_the_choice_is_kept() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |_| {}).await;
+        let mut client = crate::app::Client::new(&app);
+        let system = client.get("/sign-in").await;
+        assert!(
+            !system.body.contains("data-appearance="),
+            "the system setting"
+        );
+        assert!(system.body.contains("data-part=\"appearance-picker\""));
+
+        let dark = client.get("/sign-in?appearance=dark").await;
+        assert!(
+            dark.body.contains(" data-appearance=\"dark\">"),
+            "{}",
+            dark.body
+        );
+        let kept = client.get("/sign-up").await;
+        assert!(
+            kept.body.contains(" data-appearance=\"dark\">"),
+            "remembered"
+        );
+        let css = reqwest::get(format!("{}/assets/vestibule.css", app.base))
+            .await
+            .expect("css")
+            .text()
+            .await
+            .expect("body");
+        assert!(css.contains("[data-appearance=\"dark\"]{color-scheme:dark;"));
+
+        let auto = client.get("/sign-in?appearance=auto").await;
+        assert!(
+            !auto.body.contains("data-appearance="),
+            "auto forgets the choice"
+        );
+        assert!(
+            !client
+                .get("/sign-up")
+                .await
+                .body
+                .contains("data-appearance=")
+        );
+    })
+    .await;
+}

@@ -64,7 +64,7 @@ async fn authorize(
                 .iter()
                 .find(|(k, _)| k == "ui_locales")
                 .map(|(_, v)| v.as_str());
-            let words = words_for(&request.headers, ui_locales, &active.locales);
+            let words = words_for(&request.headers, ui_locales, &active.look.locales);
             return Ok(untrusted_in(words, reason));
         }
         Err(Refusal::Redirect {

@@ -54,7 +54,7 @@ async fn end_session(
     ) {
         Ok(request) => request,
         Err(refusal) => {
-            let words = words_for(&caller.headers, None, &active.locales);
+            let words = words_for(&caller.headers, None, &active.look.locales);
             return Ok(refused(words, refusal));
         }
     };

@@ -1,15 +1,29 @@
 //! `GET /assets/vestibule.css`: the stylesheet built from the theme when the config loaded, and
 //! `GET /assets/webauthn.js`: the passkey ceremonies' script.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::state::AppState;
 
-/// `GET /assets/vestibule.css`
-pub async fn stylesheet(State(state): State<AppState>) -> Response {
-    let css = state.live.load().stylesheet.clone();
+/// `?organization=` of the stylesheet URL.
+#[derive(Debug, serde::Deserialize)]
+pub struct StylesheetQuery {
+    organization: Option<String>,
+}
+
+/// `GET /assets/vestibule.css`, `?organization=slug` for an Organization's own theme.
+pub async fn stylesheet(
+    State(state): State<AppState>,
+    Query(query): Query<StylesheetQuery>,
+) -> Response {
+    let css = state
+        .live
+        .load()
+        .look(query.organization.as_deref())
+        .stylesheet
+        .clone();
     let mut response = css.into_response();
     let h = response.headers_mut();
     h.insert(

@@ -14,6 +14,7 @@ use crate::http::cookies;
 use crate::http::state::AppState;
 use crate::i18n::negotiate::{self, Wanted};
 use crate::i18n::{Locales, Translator};
+use crate::runtime::Active;
 
 /// Forms are small; anything bigger is not ours.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -26,6 +27,10 @@ pub struct CsrfToken {
     pub token: String,
     /// The words of the negotiated locale.
     pub words: Translator,
+    /// The declared Organization whose own theme the pages use, if the request names one.
+    pub organization: Option<String>,
+    /// The visitor's own appearance choice (`light` or `dark`), for themes that follow it.
+    pub appearance: Option<&'static str>,
 }
 
 /// The locale picker's cookie: the visitor's own choice of language.
@@ -35,15 +40,84 @@ fn query_field(query: &[u8], name: &str) -> Option<String> {
     form_field(query, name).map(std::borrow::Cow::into_owned)
 }
 
-/// `ui_locales` of the OpenID authorize request a page returns to: the hosted pages carry
-/// it in `redirect_url` (the query on a GET, a form field on a POST).
-fn ui_locales(request: &Request, form: Option<&[u8]>) -> Option<String> {
+/// The organization choice's cookie (for the browser session): the Organization whose theme
+/// the pages use after `?organization=slug`.
+pub const ORGANIZATION_COOKIE: &str = "__Host-vestibule_organization";
+
+/// The appearance choice's cookie: `light`, `dark` (or gone: the system setting).
+pub const APPEARANCE_COOKIE: &str = "__Host-vestibule_appearance";
+
+/// A parameter of the OpenID authorize request a page returns to (`ui_locales`,
+/// `organization`): the hosted pages carry it in `redirect_url` (the query on a GET, a form
+/// field on a POST).
+fn flow_param(request: &Request, form: Option<&[u8]>, name: &str) -> Option<String> {
     let redirect = match form {
         Some(body) => query_field(body, "redirect_url"),
         None => query_field(request.uri().query()?.as_bytes(), "redirect_url"),
     }?;
     let query = redirect.split_once('?')?.1;
-    query_field(query.as_bytes(), "ui_locales")
+    query_field(query.as_bytes(), name)
+}
+
+fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .uri()
+        .query()
+        .and_then(|q| query_field(q.as_bytes(), name))
+}
+
+/// The Organization whose theme a page uses: `?organization=slug` (remembered for the browser
+/// session; empty forgets it), else the OpenID request's `organization`, else the declared
+/// Organization of the email domain a form posts, else the remembered one. Only Organizations
+/// with a theme of their own count. The second value: the cookie to set, if any.
+fn organization(
+    request: &Request,
+    form: Option<&[u8]>,
+    active: &Active,
+) -> (Option<String>, Option<String>) {
+    let themed = |slug: &str| active.organization_looks.contains_key(slug);
+    if let Some(slug) = query_param(request, "organization") {
+        let known = themed(&slug).then_some(slug);
+        return (known.clone(), Some(known.unwrap_or_default()));
+    }
+    if let Some(slug) = flow_param(request, form, "organization").filter(|s| themed(s)) {
+        return (Some(slug), None);
+    }
+    let domain = form
+        .and_then(|body| query_field(body, "email"))
+        .and_then(|email| email.rsplit_once('@').map(|(_, d)| d.trim().to_lowercase()));
+    if let Some(domain) = domain
+        && let Some(org) = active
+            .config
+            .organizations
+            .declared
+            .iter()
+            .find(|o| o.domains.contains_key(&domain) && themed(&o.slug))
+    {
+        return (Some(org.slug.clone()), None);
+    }
+    let remembered = cookies::get(request.headers(), ORGANIZATION_COOKIE)
+        .filter(|s| themed(s))
+        .map(str::to_owned);
+    (remembered, None)
+}
+
+/// The visitor's appearance: `?appearance=light|dark|auto` (remembered; `auto` forgets), else
+/// the remembered choice. The second value: the cookie to set, if any.
+fn appearance(request: &Request) -> (Option<&'static str>, Option<&'static str>) {
+    let parse = |v: &str| match v {
+        "light" => Some("light"),
+        "dark" => Some("dark"),
+        _ => None,
+    };
+    if let Some(asked) = query_param(request, "appearance") {
+        let choice = parse(&asked);
+        return (choice, Some(choice.unwrap_or("")));
+    }
+    (
+        cookies::get(request.headers(), APPEARANCE_COOKIE).and_then(parse),
+        None,
+    )
 }
 
 /// The locale for a request: `?locale=` (the picker, remembered in a cookie), then the
@@ -63,7 +137,7 @@ fn negotiate(
         let tag = words.locale().to_owned();
         return (words, Some(tag));
     }
-    let from_flow = ui_locales(request, form);
+    let from_flow = flow_param(request, form, "ui_locales");
     (
         words_for(request.headers(), from_flow.as_deref(), locales).clone(),
         None,
@@ -133,7 +207,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         // Refusals are worded before the form is read: without the flow's `ui_locales`.
         let (words, same) = {
             let live = state.live.load();
-            let words = negotiate(&request, None, &live.locales).0;
+            let words = negotiate(&request, None, &live.look.locales).0;
             (words, same_origin(request.headers(), &live.origin))
         };
         if !same {
@@ -165,11 +239,20 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         Some(t) => (t, false),
         None => (crypto::random_token(), true),
     };
-    let (words, picked) = negotiate(&request, form.as_deref(), &state.live.load().locales);
+    let (words, picked, organization, remember_organization) = {
+        let active = state.live.load();
+        let (organization, remember) = organization(&request, form.as_deref(), &active);
+        let locales = &active.look(organization.as_deref()).locales;
+        let (words, picked) = negotiate(&request, form.as_deref(), locales);
+        (words, picked, organization, remember)
+    };
+    let (appearance, remember_appearance) = appearance(&request);
     let mut request = request;
     request.extensions_mut().insert(CsrfToken {
         token: token.clone(),
         words: words.clone(),
+        organization,
+        appearance,
     });
     // A handler's error page is worded in English; here it gets the request's locale.
     let mut response = super::error::localize(next.run(request).await, &words);
@@ -178,6 +261,22 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
             header::SET_COOKIE,
             cookies::set(LOCALE_COOKIE, &tag, Some(365 * 24 * 3600)),
         );
+    }
+    if let Some(slug) = remember_organization {
+        let cookie = if slug.is_empty() {
+            cookies::clear(ORGANIZATION_COOKIE)
+        } else {
+            cookies::set(ORGANIZATION_COOKIE, &slug, None)
+        };
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    if let Some(choice) = remember_appearance {
+        let cookie = if choice.is_empty() {
+            cookies::clear(APPEARANCE_COOKIE)
+        } else {
+            cookies::set(APPEARANCE_COOKIE, choice, Some(365 * 24 * 3600))
+        };
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     if fresh {
         response.headers_mut().append(

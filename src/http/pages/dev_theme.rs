@@ -24,6 +24,7 @@ pub async fn preview(
     }
     let active = state.live.load();
     let samples: Vec<Value> = active
+        .look(csrf.organization.as_deref())
         .templates
         .samples(&csrf.words)
         .into_iter()

@@ -184,6 +184,8 @@ pub fn page(
         active,
         csrf_token: &csrf.token,
         words: &csrf.words,
+        organization: csrf.organization.as_deref(),
+        appearance: csrf.appearance,
     };
     let mut response = render(template, &shared, title, values)?;
     *response.status_mut() = status;

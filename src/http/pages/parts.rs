@@ -12,6 +12,8 @@ pub const PARTS: &[&str] = &[
     "account-email",
     "app",
     "app-list",
+    "appearance",
+    "appearance-picker",
     "branding",
     "button",
     "button.passkey",

@@ -19,6 +19,10 @@ pub struct PageContext<'a> {
     pub csrf_token: &'a str,
     /// The words of the request's locale.
     pub words: &'a Translator,
+    /// The Organization whose theme applies, if the request names one with its own.
+    pub organization: Option<&'a str>,
+    /// The visitor's appearance choice (`light`, `dark`), if any.
+    pub appearance: Option<&'a str>,
 }
 
 /// Renders `template` with the shared context plus `page`.
@@ -30,14 +34,27 @@ pub fn render(
 ) -> Result<Response, PageError> {
     let active = shared.active;
     let words = shared.words;
-    let theme = &active.config.theme;
+    let look = active.look(shared.organization);
+    let theme = &look.theme;
+    let stylesheet_url = match shared
+        .organization
+        .filter(|_| !std::ptr::eq(look, &active.look))
+    {
+        Some(slug) => format!(
+            "/assets/vestibule.css?v={}&organization={slug}",
+            look.version
+        ),
+        None => format!("/assets/vestibule.css?v={}", look.version),
+    };
     // Titles are catalog keys on the pages that use the catalog, plain text on the rest.
     let title = words.lookup(title).unwrap_or_else(|| title.to_owned());
     let base = context! {
         lang => words.locale(),
         dir => words.dir().as_str(),
         t => Words::value(words),
-        locales => active.locales.tags().map(str::to_owned).collect::<Vec<_>>(),
+        locales => look.locales.tags().map(str::to_owned).collect::<Vec<_>>(),
+        appearance => shared.appearance.filter(|_| look.follows_visitor()),
+        appearance_picker => look.follows_visitor(),
         show_footer_branding => theme.show_footer_branding,
         font_url => theme.font_url.as_deref(),
         layout => match theme.layout {
@@ -48,11 +65,11 @@ pub fn render(
         title => title,
         page => template.trim_end_matches(".html"),
         product => active.product_name(),
-        logo => active.config.theme.logo.as_ref().map(|l| context! { url => &l.url, alt => &l.alt }),
-        css_version => active.config.hash.get(7..19).unwrap_or_default(),
+        logo => theme.logo.as_ref().map(|l| context! { url => &l.url, alt => &l.alt }),
+        stylesheet_url => stylesheet_url,
         csrf_token => shared.csrf_token,
     };
-    let html = active
+    let html = look
         .templates
         .render(template, context! { ..page, ..base })
         .map_err(|e| PageError::Internal(format!("{template}: {e}")))?;
