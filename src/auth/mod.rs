@@ -239,8 +239,20 @@ pub async fn consume_link(
 }
 
 /// Sends an email; a failure is logged and counted, never fatal: the user can ask again.
-pub async fn send(ctx: &Ctx<'_>, message: Message) {
+pub async fn send(ctx: &Ctx<'_>, mut message: Message) {
     let metrics = &ctx.services.metrics;
+    // The theme's email templates and tokens make the HTML part; the plain one stays as composed.
+    let look = &ctx.active.look;
+    match crate::email::messages::themed_html(
+        &message,
+        &look.templates,
+        &look.theme,
+        ctx.words(),
+        &product(ctx),
+    ) {
+        Ok(html) => message.html = html,
+        Err(e) => tracing::warn!(error = %e, "email template failed; sending the plain HTML part"),
+    }
     match ctx.active.mailer.send(&message).await {
         Ok(()) => metrics.email(EmailResult::Sent),
         Err(e) => {

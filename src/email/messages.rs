@@ -30,6 +30,7 @@ pub fn verification_code(
     let expiry = minutes_phrase(words, minutes);
     let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        "email.verify-code",
         words,
         to,
         say("email.verify.subject", &[]),
@@ -57,6 +58,7 @@ pub fn password_reset(
     let expiry = minutes_phrase(words, minutes);
     let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        "email.password-reset",
         words,
         to,
         say("email.reset.subject", &[]),
@@ -76,6 +78,7 @@ pub fn password_reset(
 pub fn password_changed(words: &Translator, to: &str, product: &str) -> Message {
     let say = |key: &str| say(words, key, product, &[]);
     compose(
+        "email.security-notice",
         words,
         to,
         say("email.passwordChanged.subject"),
@@ -98,6 +101,7 @@ pub fn link_code(
     let expiry = minutes_phrase(words, minutes);
     let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        "email.message",
         words,
         to,
         say("email.linkCode.subject", &[("provider", provider)]),
@@ -131,6 +135,7 @@ pub fn identity_changed(
         )
     };
     compose(
+        "email.security-notice",
         words,
         to,
         subject,
@@ -177,6 +182,7 @@ pub fn mfa_changed(words: &Translator, to: &str, product: &str, change: MfaChang
     };
     let say = |key: &str| say(words, key, product, &[("count", &left)]);
     compose(
+        "email.security-notice",
         words,
         to,
         say(&format!("{key}.subject")),
@@ -191,6 +197,7 @@ pub fn mfa_changed(words: &Translator, to: &str, product: &str, change: MfaChang
 pub fn new_sign_in(words: &Translator, to: &str, product: &str, device: &str, ip: &str) -> Message {
     let say = |key: &str| say(words, key, product, &[("device", device), ("ip", ip)]);
     compose(
+        "email.security-notice",
         words,
         to,
         say("email.newSignIn.subject"),
@@ -212,6 +219,7 @@ pub fn account_exists(
 ) -> Message {
     let say = |key: &str| say(words, key, product, &[]);
     compose(
+        "email.message",
         words,
         to,
         say("email.accountExists.subject"),
@@ -241,6 +249,7 @@ pub fn email_change_code(
     let expiry = minutes_phrase(words, minutes);
     let say = |key: &str, pairs: &[(&str, &str)]| say(words, key, product, pairs);
     compose(
+        "email.message",
         words,
         to,
         say("email.emailChange.subject", &[]),
@@ -262,6 +271,7 @@ pub fn email_changed_notice(
 ) -> Message {
     let say = |key: &str| say(words, key, product, &[("email", new_email_masked)]);
     compose(
+        "email.security-notice",
         words,
         to,
         say("email.emailChanged.subject"),
@@ -279,6 +289,7 @@ pub fn email_changed_notice(
 pub fn password_reset_unknown_account(words: &Translator, to: &str, product: &str) -> Message {
     let say = |key: &str| say(words, key, product, &[]);
     compose(
+        "email.message",
         words,
         to,
         say("email.resetUnknown.subject"),
@@ -287,6 +298,51 @@ pub fn password_reset_unknown_account(words: &Translator, to: &str, product: &st
             Para::Text(say("email.resetUnknown.notYou")),
         ],
     )
+}
+
+/// One paragraph of a message, as an email template receives it (`{kind, text, url}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Block {
+    /// A paragraph of text.
+    Text {
+        /// The paragraph.
+        text: String,
+    },
+    /// A one-time code.
+    Code {
+        /// The code.
+        text: String,
+    },
+    /// Text, then a link to `url`.
+    Link {
+        /// The sentence before the link.
+        text: String,
+        /// The link.
+        url: String,
+    },
+}
+
+/// The HTML part of `message` from the theme's `templates` (its email component, else the
+/// `email.layout` frame), styled inline with the theme's tokens.
+pub fn themed_html(
+    message: &Message,
+    templates: &crate::ui::Templates,
+    theme: &crate::config::runtime::ThemeConfig,
+    words: &Translator,
+    product: &str,
+) -> Result<String, crate::ui::RenderError> {
+    use minijinja::{Value, context};
+    let context = context! {
+        subject => &message.subject,
+        blocks => Value::from(minijinja::value::Serde(&message.blocks)),
+        tokens => &theme.tokens,
+        logo => theme.logo.as_ref().map(|l| context! { url => &l.url, alt => &l.alt }),
+        product => product,
+        lang => words.locale(),
+        dir => words.dir().as_str(),
+    };
+    templates.render(message.component, context)
 }
 
 /// One paragraph of a message, rendered in both parts.
@@ -300,7 +356,13 @@ enum Para<'a> {
     },
 }
 
-fn compose(words: &Translator, to: &str, subject: String, paras: &[Para<'_>]) -> Message {
+fn compose(
+    component: &'static str,
+    words: &Translator,
+    to: &str,
+    subject: String,
+    paras: &[Para<'_>],
+) -> Message {
     let mut text = String::new();
     // Inline styles only: mail clients drop <style> and know no CSS custom properties.
     let mut html = format!(
@@ -338,11 +400,26 @@ fn compose(words: &Translator, to: &str, subject: String, paras: &[Para<'_>]) ->
     text.truncate(text.trim_end().len());
     text.push('\n');
     html.push_str("</body>\n</html>\n");
+    let blocks = paras
+        .iter()
+        .map(|p| match p {
+            Para::Text(t) => Block::Text { text: t.clone() },
+            Para::Code(code) => Block::Code {
+                text: (*code).to_owned(),
+            },
+            Para::Link { before, url } => Block::Link {
+                text: before.clone(),
+                url: (*url).to_owned(),
+            },
+        })
+        .collect();
     Message {
         to: to.to_owned(),
         subject,
         text,
         html,
+        component,
+        blocks,
     }
 }
 

@@ -24,6 +24,12 @@ pub struct Message {
     pub text: String,
     /// HTML part.
     pub html: String,
+    /// The email component a theme may replace (`email.verify-code`, ...).
+    #[serde(skip)]
+    pub component: &'static str,
+    /// The paragraphs, for the theme's email templates.
+    #[serde(skip)]
+    pub blocks: Vec<messages::Block>,
 }
 
 /// Why an email was not sent.
@@ -158,6 +164,9 @@ mod tests {
             subject: "Hello".into(),
             text: "Code: 123456".into(),
             html: "<p>Code: 123456</p>".into(),
+
+            component: "email.message",
+            blocks: Vec::new(),
         }
     }
 

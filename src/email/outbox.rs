@@ -106,6 +106,9 @@ mod tests {
             subject: format!("subject {n}"),
             text: "text".into(),
             html: "<p>html</p>".into(),
+
+            component: "email.message",
+            blocks: Vec::new(),
         }
     }
 

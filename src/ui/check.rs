@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use minijinja::{ErrorKind, Value, context};
 use regex::Regex;
 
-use super::components::{self, COMPONENTS, FormRule, SAMPLE_CSRF};
+use super::components::{self, COMPONENTS, FormRule, SAMPLE_CSRF, Shown};
 use super::html::{self, Tag};
 use super::{FUEL, OUTPUT_LIMIT, RenderError, Words, environment, render};
 
@@ -173,6 +173,9 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
                     for message in output_problems(&output, &state.forms, component.name) {
                         add(None, message);
                     }
+                    for message in missing(&output, &state.shows) {
+                        add(None, message);
+                    }
                 }
             }
         }
@@ -292,6 +295,30 @@ fn output_problems(output: &str, forms: &[FormRule], component: &str) -> Vec<Str
                     wanted.name, wanted.autocomplete
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// What an email's output does not show of `shows`.
+fn missing(output: &str, shows: &[Shown]) -> Vec<String> {
+    let tags = html::tags(output);
+    let mut problems = Vec::new();
+    for shown in shows {
+        match shown {
+            Shown::Text(text) if !output.contains(text) => problems.push(format!(
+                "the block text {text:?} is missing: an email must show every block"
+            )),
+            Shown::Link(url)
+                if !tags
+                    .iter()
+                    .any(|t| t.name == "a" && !t.end && t.attribute("href") == Some(url)) =>
+            {
+                problems.push(format!(
+                    "no link to {url} any more: an email must link every `link` block's url"
+                ));
+            }
+            _ => {}
         }
     }
     problems
@@ -462,6 +489,22 @@ mod tests {
         );
         let kept = "<!doctype html><html lang=\"{{ lang }}\"><body class=brand>{% block content %}{% endblock %}</body></html>";
         assert_eq!(problems("layout", kept), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_email_override_keeps_the_code_and_the_link() {
+        let kept = "<html><body>{% for b in blocks %}{% if b.kind == 'link' %}<a href=\"{{ b.url }}\">{{ b.text }}</a>{% else %}<p>{{ b.text }}</p>{% endif %}{% endfor %}</body></html>";
+        assert_eq!(problems("email.verify-code", kept), Vec::<String>::new());
+        let no_link = "{% for b in blocks %}<p>{{ b.text }}</p>{% endfor %}";
+        assert_refused(
+            &problems("email.layout", no_link),
+            "no link to https://auth.example.com/verify-email",
+        );
+        let no_code = "{% for b in blocks if b.kind != 'code' %}<p>{{ b.text }}</p>{% endfor %}";
+        assert_refused(
+            &problems("email.verify-code", no_code),
+            "\"246810\" is missing",
+        );
     }
 
     #[test]

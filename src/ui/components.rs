@@ -47,6 +47,17 @@ pub(crate) struct SampleState {
     pub values: Value,
     /// The forms the output must contain.
     pub forms: Vec<FormRule>,
+    /// What else it must show (an email's code and link).
+    pub shows: Vec<Shown>,
+}
+
+/// Something an email override must still show.
+#[derive(Debug, Clone)]
+pub(crate) enum Shown {
+    /// This text, somewhere (a one-time code).
+    Text(&'static str),
+    /// A link to exactly this address.
+    Link(&'static str),
 }
 
 /// A form an override must keep: where it posts, the inputs a browser and a password manager
@@ -117,6 +128,7 @@ fn form_states(base: Value, filled: Value, rule: impl Fn(&Value) -> FormRule) ->
     .map(|(name, values)| SampleState {
         name,
         forms: vec![rule(&values)],
+        shows: Vec::new(),
         values,
     })
     .collect()
@@ -216,14 +228,79 @@ fn account_sessions_states() -> Vec<SampleState> {
             name: "only this device",
             values: json!({"email": "ada@example.com", "sessions": [current]}),
             forms: Vec::new(),
+            shows: Vec::new(),
         },
         SampleState {
             name: "with other sessions",
             values: json!({"email": "ada@example.com", "sessions": [current, other]}),
             forms: vec![revoke("s2")],
+            shows: Vec::new(),
         },
     ]
 }
+
+/// A sample code and link, as a verification email carries them.
+const SAMPLE_CODE: &str = "246810";
+const SAMPLE_LINK: &str = "https://auth.example.com/verify-email?token=sample-link-token";
+const SAMPLE_TEXT: &str = "If you did not ask for this, ignore this message.";
+
+fn email_states() -> Vec<SampleState> {
+    let tokens = json!({
+        "background": "#f8fafc", "foreground": "#0f172a", "surface": "#ffffff",
+        "border": "#e2e8f0", "primary": "#4f46e5", "muted": "#64748b", "radius": "8px",
+        "font-family": "system-ui, sans-serif", "heading-font-family": "system-ui, sans-serif",
+        "font-size": "16px",
+    });
+    vec![
+        SampleState {
+            name: "with a code and a link",
+            values: json!({
+                "subject": "Verify your email address for Vestibule",
+                "tokens": tokens,
+                "blocks": [
+                    {"kind": "text", "text": "Your verification code:"},
+                    {"kind": "code", "text": SAMPLE_CODE},
+                    {"kind": "link", "text": "Or open this link:", "url": SAMPLE_LINK},
+                    {"kind": "text", "text": SAMPLE_TEXT},
+                ],
+            }),
+            forms: Vec::new(),
+            shows: vec![
+                Shown::Text(SAMPLE_CODE),
+                Shown::Link(SAMPLE_LINK),
+                Shown::Text(SAMPLE_TEXT),
+            ],
+        },
+        SampleState {
+            name: "a notice",
+            values: json!({
+                "subject": "Your password was changed",
+                "tokens": tokens,
+                "logo": {"url": "https://example.com/logo.png", "alt": "Example"},
+                "blocks": [{"kind": "text", "text": SAMPLE_TEXT}],
+            }),
+            forms: Vec::new(),
+            shows: vec![Shown::Text(SAMPLE_TEXT)],
+        },
+    ]
+}
+
+/// What an email template receives.
+const EMAIL_CONTEXT: &[(&str, &str)] = &[
+    ("subject", "the subject line"),
+    (
+        "blocks",
+        "the paragraphs, each `{kind, text, url}`: `kind` is `text`, `code` (a one-time code) \
+         or `link` (`text` before the link to `url`)",
+    ),
+    (
+        "tokens",
+        "the theme's tokens by name (`tokens.primary`, `tokens['font-family']`): inline styles \
+         only, mail clients ignore `<style>` and custom properties",
+    ),
+    ("logo", "`{url, alt}` when the theme has a logo"),
+    ("product, lang, dir", "as on pages"),
+];
 
 /// Every component a theme may replace, by name.
 pub const COMPONENTS: &[Component] = &[
@@ -316,6 +393,41 @@ pub const COMPONENTS: &[Component] = &[
         )],
         checked_on: None,
         states: account_sessions_states,
+    },
+    Component {
+        name: "email.layout",
+        summary: "The HTML part of every email (the plain-text part is always the catalog's text).",
+        context: EMAIL_CONTEXT,
+        checked_on: None,
+        states: email_states,
+    },
+    Component {
+        name: "email.verify-code",
+        summary: "The email-verification message: a code and a link. Default: the `email.layout` frame.",
+        context: EMAIL_CONTEXT,
+        checked_on: None,
+        states: email_states,
+    },
+    Component {
+        name: "email.password-reset",
+        summary: "The password-reset message: a link. Default: the `email.layout` frame.",
+        context: EMAIL_CONTEXT,
+        checked_on: None,
+        states: email_states,
+    },
+    Component {
+        name: "email.security-notice",
+        summary: "Security notices (password, email, sign-in methods, two-step verification, new sign-in). Default: the `email.layout` frame.",
+        context: EMAIL_CONTEXT,
+        checked_on: None,
+        states: email_states,
+    },
+    Component {
+        name: "email.message",
+        summary: "Every other email (linking codes, email-change codes, account exists). Default: the `email.layout` frame.",
+        context: EMAIL_CONTEXT,
+        checked_on: None,
+        states: email_states,
     },
 ];
 

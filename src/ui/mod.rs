@@ -50,6 +50,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "account.sessions",
         include_str!("../../templates/components/account.sessions.html"),
     ),
+    (
+        "email.layout",
+        include_str!("../../templates/email/layout.html"),
+    ),
+    (
+        "email.verify-code",
+        include_str!("../../templates/email/verify-code.html"),
+    ),
+    (
+        "email.password-reset",
+        include_str!("../../templates/email/password-reset.html"),
+    ),
+    (
+        "email.security-notice",
+        include_str!("../../templates/email/security-notice.html"),
+    ),
+    (
+        "email.message",
+        include_str!("../../templates/email/message.html"),
+    ),
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
     ("sign_up.html", include_str!("../../templates/sign_up.html")),
     (

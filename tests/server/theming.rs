@@ -180,3 +180,62 @@ async fn a_visitor_chooses_light_or_dark_and_the_choice_is_kept() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn emails_use_the_theme_tokens_and_its_email_override() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |config| {
+            config
+                .theme
+                .tokens
+                .insert("primary".into(), "#0e7490".into());
+            config.theme.templates.insert(
+                "email.verify-code".into(),
+                "<html><body class=\"acme-mail\">{% for b in blocks %}{% if b.kind == 'link' %}\
+                 <a href=\"{{ b.url }}\">{{ b.text }}</a>{% else %}<p>{{ b.text }}</p>{% endif %}\
+                 {% endfor %}</body></html>"
+                    .into(),
+            );
+        })
+        .await;
+        let client = signed_up(&app, "mae@example.com").await;
+        let verify = app
+            .outbox
+            .entries()
+            .into_iter()
+            .find(|m| m.to == "mae@example.com")
+            .expect("the verification email");
+        assert!(
+            verify.html.contains("class=\"acme-mail\""),
+            "{}",
+            verify.html
+        );
+        assert!(
+            verify.text.contains("/verify-email?token="),
+            "the text part is the catalog's"
+        );
+
+        // Another kind of email: the built-in frame, styled inline with the tokens.
+        let mut client = client;
+        let token = client.get("/account").await.csrf();
+        client
+            .post(
+                "/account/password",
+                &[
+                    ("csrf_token", &token),
+                    ("current_password", PASSWORD),
+                    ("new_password", "another long passphrase, fresh"),
+                ],
+            )
+            .await;
+        let notice = crate::app::last_mail(&app, "mae@example.com");
+        assert!(!notice.html.contains("acme-mail"), "{}", notice.html);
+        assert!(
+            notice.html.contains("background:#ffffff"),
+            "{}",
+            notice.html
+        );
+        assert!(!notice.html.contains("<style") && !notice.html.contains("var(--"));
+    })
+    .await;
+}
