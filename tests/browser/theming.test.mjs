@@ -3,7 +3,8 @@
 // light and the dark appearance, saves screenshots under target/theme-screenshots/, and checks
 // the computed styles against the themes' tokens: the primary button's background is the
 // theme's primary color, dark mode changes the page background, and the branded theme's
-// whole-component override of the sign-in form replaced the built-in one and still signs in.
+// whole-component override of the sign-in form replaced the built-in one and still signs in, with
+// the keyboard alone.
 //
 // Prerequisites, the server start and the mailbox helpers come from support.mjs (run
 // `cargo build` first); missing tools skip with a notice, or fail under VESTIBULE_STRICT=1.
@@ -90,13 +91,25 @@ async function tour(dev, example, appearance) {
   await page.waitForURL((u) => u.pathname === '/account');
   await shoot(page, name('account'));
 
-  // Signed out, then in again through whatever sign-in form the theme renders.
+  // Signed out, then in again through whatever sign-in form the theme renders, with the
+  // keyboard alone: Tab reaches each input, focus is visible, Enter submits.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL((u) => u.pathname === '/sign-in');
   const overridden = await page.locator('form.nordlicht-sign-in').count();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  const tabTo = async (name) => {
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate((n) => document.activeElement?.getAttribute('name') === n, name)) return;
+    }
+    assert.fail(`Tab never reaches the ${name} input`);
+  };
+  await tabTo('email');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused input shows its focus');
+  await page.keyboard.type(email);
+  await tabTo('password');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
   await page.waitForURL((u) => u.pathname === '/account');
   await context.close();
   return { background, button, overridden };

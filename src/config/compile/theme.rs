@@ -211,6 +211,18 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        if let Some(href) = &logo.href {
+            let local = href.starts_with('/') && !href.starts_with("//");
+            if !local && uri::check_endpoint(href).is_err() {
+                bad(
+                    "spec.logo.href".into(),
+                    format!(
+                        "{:?} must be an https URL or a path on this server",
+                        truncate(href)
+                    ),
+                );
+            }
+        }
     }
     for (locale, strings) in &spec.strings {
         if !LOCALE.is_match(locale) {
@@ -840,7 +852,7 @@ templates: {verify.form: \"{% include \\\"sign-up.form\\\" %}\"}",
   shadow: \"0 0 0 red;}body{x:y\"
   fontUrl: \"https://evil.example/font.css\"
 dark: {surface: \"url(x)\"}
-logo: {url: \"http://cdn.example.com/logo.png\"}
+logo: {url: \"http://cdn.example.com/logo.png\", href: \"javascript:alert(1)\"}
 strings: {english: {ok: x}, en: {\"not ok\": x, signIn.nope: x, signIn.continueWith: \"Go {provider} {who}\"}}
 css: \"</STYLE><script>\"
 defaultLocale: ja
@@ -860,6 +872,10 @@ templates: {nav: x, sign-in.form: \"<p>\\n{{ email|safe }}\"}",
                 "is not a web-font stylesheet from an allowed host; use https on fonts.googleapis.com or fonts.bunny.net",
             ),
             ("spec.logo.url", "must be an https URL or a data:image/"),
+            (
+                "spec.logo.href",
+                "must be an https URL or a path on this server",
+            ),
             ("spec.strings.english", "is not a locale"),
             ("spec.strings.en.not ok", "is not a string id"),
             ("spec.strings.english.ok", "unknown string key \"ok\""),
@@ -884,7 +900,7 @@ templates: {nav: x, sign-in.form: \"<p>\\n{{ email|safe }}\"}",
         ] {
             has_diagnostic(&diagnostics, on, path, message);
         }
-        assert_eq!(diagnostics.len(), 16, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 17, "{diagnostics:#?}");
     }
 
     #[test]

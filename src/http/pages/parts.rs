@@ -37,6 +37,7 @@ pub const PARTS: &[&str] = &[
     "locale",
     "locale-picker",
     "logo",
+    "logo-link",
     "message",
     "message-text",
     "mfa.backup",

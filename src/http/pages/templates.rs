@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Value, context};
 
 use super::error::PageError;
-use crate::config::runtime::{LayoutVariant, SocialButtonsPlacement};
+use crate::config::runtime::{ColorScheme, LayoutVariant, SocialButtonsPlacement};
 use crate::i18n::Translator;
 use crate::runtime::Active;
 use crate::ui::Words;
@@ -65,7 +65,16 @@ pub fn render(
         title => title,
         page => template.trim_end_matches(".html"),
         product => active.product_name(),
-        logo => theme.logo.as_ref().map(|l| context! { url => &l.url, alt => &l.alt }),
+        // A theme that is always dark shows the dark logo; an `auto` one lets the browser pick.
+        logo => theme.logo.as_ref().map(|l| context! {
+            url => match theme.color_scheme {
+                ColorScheme::Dark => l.dark_url.as_ref().unwrap_or(&l.url),
+                _ => &l.url,
+            },
+            dark_url => (theme.color_scheme == ColorScheme::Auto).then_some(l.dark_url.as_ref()).flatten(),
+            alt => &l.alt,
+            href => &l.href,
+        }),
         stylesheet_url => stylesheet_url,
         csrf_token => shared.csrf_token,
     };

@@ -551,6 +551,50 @@ async fn prompt_login_and_max_age_make_a_signed_in_user_sign_in_again() {
 }
 
 #[tokio::test]
+async fn ui_locales_of_the_authorize_request_beat_accept_language_through_sign_in() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut stranger = Client::new(&app);
+        stranger.accept_language = Some("fr".into());
+        let page = stranger
+            .get(&authorize_path(&[("ui_locales", "de en")]))
+            .await;
+        assert!(
+            page.location().starts_with("/sign-in?"),
+            "{}",
+            page.location()
+        );
+        let sign_in = stranger.get(page.location()).await;
+        assert!(
+            sign_in.body.contains("<html lang=\"de\""),
+            "{}",
+            sign_in.body
+        );
+        assert!(sign_in.body.contains(">Anmelden</button>"));
+        // The sign-up link keeps the flow, and with it the locale.
+        let sign_up = stranger
+            .get(&format!(
+                "/sign-up?redirect_url={}",
+                url::form_urlencoded::byte_serialize(
+                    authorize_path(&[("ui_locales", "de")]).as_bytes()
+                )
+                .collect::<String>()
+            ))
+            .await;
+        assert!(
+            sign_up.body.contains("<html lang=\"de\""),
+            "{}",
+            sign_up.body
+        );
+        // Without ui_locales, the header decides.
+        let page = stranger.get(&authorize_path(&[])).await;
+        let french = stranger.get(page.location()).await;
+        assert!(french.body.contains("<html lang=\"fr\""), "{}", french.body);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn login_hint_fills_in_the_sign_in_form() {
     each_backend(async |store| {
         let app = spawn(store).await;
