@@ -239,6 +239,54 @@ fn account_sessions_states() -> Vec<SampleState> {
     ]
 }
 
+fn account_password_states() -> Vec<SampleState> {
+    vec![SampleState {
+        name: "signed in",
+        values: json!({"email": "ada@example.com"}),
+        forms: vec![form(
+            "/account/password",
+            vec![
+                input("current_password", "password", "current-password"),
+                input("new_password", "password", "new-password"),
+            ],
+            Vec::new(),
+        )],
+        shows: Vec::new(),
+    }]
+}
+
+fn account_email_states() -> Vec<SampleState> {
+    vec![SampleState {
+        name: "signed in",
+        values: json!({"email": "ada@example.com"}),
+        forms: vec![form(
+            "/account/email",
+            vec![
+                input("email", "email", "email"),
+                input("current_password", "password", "current-password"),
+            ],
+            Vec::new(),
+        )],
+        shows: Vec::new(),
+    }]
+}
+
+fn totp_states() -> Vec<SampleState> {
+    form_states(
+        json!({"action": "/sign-in/second-factor", "redirect_url": "", "remember_days": 0, "has_totp": true}),
+        json!({"redirect_url": SAMPLE_RETURN, "remember_days": 30}),
+        |v| {
+            let mut hidden = vec![("kind", "totp".to_owned())];
+            hidden.extend(with_return(v));
+            form(
+                "/sign-in/second-factor",
+                vec![input("code", "text", "one-time-code")],
+                hidden,
+            )
+        },
+    )
+}
+
 /// A sample code and link, as a verification email carries them.
 const SAMPLE_CODE: &str = "246810";
 const SAMPLE_LINK: &str = "https://auth.example.com/verify-email?token=sample-link-token";
@@ -393,6 +441,37 @@ pub const COMPONENTS: &[Component] = &[
         )],
         checked_on: None,
         states: account_sessions_states,
+    },
+    Component {
+        name: "account.password",
+        summary: "The change-password section of `/account`.",
+        context: &[],
+        checked_on: None,
+        states: account_password_states,
+    },
+    Component {
+        name: "account.email",
+        summary: "The change-email section of `/account`.",
+        context: &[],
+        checked_on: None,
+        states: account_email_states,
+    },
+    Component {
+        name: "mfa.totp-form",
+        summary: "The authenticator-code form of the second-factor challenge.",
+        context: &[
+            ("action", "where the form posts"),
+            (
+                "redirect_url",
+                "where the flow returns afterwards (hidden field), or empty",
+            ),
+            (
+                "remember_days",
+                "days a device may be remembered (a checkbox `remember`), or 0",
+            ),
+        ],
+        checked_on: None,
+        states: totp_states,
     },
     Component {
         name: "email.layout",

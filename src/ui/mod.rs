@@ -51,6 +51,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/components/account.sessions.html"),
     ),
     (
+        "account.password",
+        include_str!("../../templates/components/account.password.html"),
+    ),
+    (
+        "account.email",
+        include_str!("../../templates/components/account.email.html"),
+    ),
+    (
+        "mfa.totp-form",
+        include_str!("../../templates/components/mfa.totp-form.html"),
+    ),
+    (
         "email.layout",
         include_str!("../../templates/email/layout.html"),
     ),
