@@ -65,7 +65,9 @@ pub fn reference() -> String {
 
     md.push_str(
         "## Components\n\n\
-         `spec.templates.<name>` replaces a component with a minijinja template. The sandbox: no \
+         `spec.templates.<name>` replaces a component with a minijinja template. A built-in \
+         component's root element carries `data-component=\"NAME\"` (style it with \
+         `[data-component=\"sign-in.form\"]`). The sandbox: no \
          file system or network, `include`/`import`/`from`/`extends` of `\"macros.html\"` and the \
          other components only, output always HTML-escaped (`|safe` and `autoescape` refused), \
          bounded fuel, recursion and output size. When the theme compiles, each override is \
