@@ -353,6 +353,9 @@ pub struct ProviderConfig {
     pub provider_type: ProviderType,
     /// Button label.
     pub display_name: String,
+    /// The provider's mark on its button (checked by `compile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.
@@ -402,6 +405,7 @@ impl ProviderConfig {
             slug: slug.to_owned(),
             provider_type,
             display_name: slug.to_owned(),
+            icon_url: None,
             client_id: client_id.to_owned(),
             client_secret,
             scopes: Vec::new(),

@@ -70,6 +70,11 @@ pub struct OAuthProviderSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub display_name: Option<String>,
+    /// The provider's mark on its button: an `https` URL or a `data:image/...` URI (use the
+    /// provider's official asset). Default: the display name's first letter in a badge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 16384))]
+    pub icon_url: Option<String>,
     /// OAuth client id registered with the provider.
     #[schemars(length(min = 1, max = 512))]
     pub client_id: String,

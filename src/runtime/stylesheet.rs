@@ -26,6 +26,8 @@ body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:ce
 [data-part="link"]{color:var(--vst-color-link)}
 [data-part="social-buttons"]{display:flex;flex-direction:column;gap:calc(var(--vst-spacing)*2)}
 [data-part="button.social"]{display:flex;align-items:center;justify-content:center;gap:calc(var(--vst-spacing)*2);width:100%;padding:calc(var(--vst-spacing)*2.5);border:1px solid var(--vst-color-border);border-radius:calc(var(--vst-radius)*.75);background:var(--vst-color-surface);color:var(--vst-color-foreground);font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
+[data-part="button.social-icon"]{display:inline-flex;align-items:center;justify-content:center;width:20px;height:20px;flex:none}
+span[data-part="button.social-icon"]{border-radius:50%;border:1px solid var(--vst-color-border);font-size:.75em;line-height:1}
 [data-part="button.social"]:focus-visible,[data-part="link"]:focus-visible,[data-part="locale"]:focus-visible{outline:2px solid var(--vst-color-focus-ring);outline-offset:2px}
 [data-part="divider"]{display:flex;align-items:center;gap:calc(var(--vst-spacing)*3);margin:calc(var(--vst-spacing)*5) 0;color:var(--vst-color-muted);font-size:.85em}
 [data-part="divider"]::before,[data-part="divider"]::after{content:"";flex:1;border-top:1px solid var(--vst-color-border)}

@@ -272,7 +272,7 @@ async fn a_verified_primary_address_links_to_the_existing_account_and_pkce_reach
         let sign_in = Client::new(&app).get("/sign-in").await;
         assert!(
             sign_in.body.contains(
-                r#"data-provider="github" data-provider-type="github" href="&#x2f;oauth&#x2f;github&#x2f;start">Continue with GitHub</a>"#
+                r#"data-provider="github" data-provider-type="github" href="&#x2f;oauth&#x2f;github&#x2f;start"><span data-part="button.social-icon" aria-hidden="true">G</span><span>Continue with GitHub</span></a>"#
             ),
             "{}",
             sign_in.body

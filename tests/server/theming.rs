@@ -239,3 +239,31 @@ async fn emails_use_the_theme_tokens_and_its_email_override() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn provider_buttons_carry_their_mark_and_follow_the_theme_placement() {
+    use vestibule::config::runtime::SocialButtonsPlacement;
+    each_backend(async |store| {
+        let icon = "data:image/svg+xml;base64,PHN2Zy8+";
+        let app = spawn_app_with(store, |config| {
+            config.theme.social_buttons = SocialButtonsPlacement::Bottom;
+            if let Some(google) = config.providers.iter_mut().find(|p| p.slug == "google") {
+                google.icon_url = Some(icon.into());
+            }
+        })
+        .await;
+        let page = crate::app::Client::new(&app).get("/sign-in").await;
+        let body = &page.body;
+        assert!(
+            body.contains("<img data-part=\"button.social-icon\" src=\"data:image&#x2f;svg+xml;base64,PHN2Zy8+\" alt=\"\""),
+            "{body}"
+        );
+        assert!(body.contains("<span data-part=\"button.social-icon\" aria-hidden=\"true\">G</span><span>Continue with GitHub</span>"));
+        let form = body.find("data-component=\"sign-in.form\"").expect("form");
+        let buttons = body.find("data-part=\"social-buttons\"").expect("buttons");
+        assert!(buttons > form, "socialButtons: bottom puts them after the form");
+        let divider = body.find("data-part=\"divider\"").expect("divider");
+        assert!(form < divider && divider < buttons, "the divider between");
+    })
+    .await;
+}

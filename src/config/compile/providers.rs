@@ -135,6 +135,16 @@ impl Compiler<'_> {
                     "not implemented yet: users have no metadata to copy claims into",
                 );
             }
+            if let Some(icon) = &s.icon_url
+                && !icon.starts_with("data:image/")
+                && uri::check_endpoint(icon).is_err()
+            {
+                self.error(
+                    &pid,
+                    "spec.iconUrl",
+                    "must be an https URL or a data:image/... URI",
+                );
+            }
             let mut domains = BTreeSet::new();
             for (i, d) in s.allowed_domains.iter().enumerate() {
                 if let Err(e) = uri::check_domain(d) {
@@ -185,6 +195,7 @@ impl Compiler<'_> {
                     .display_name
                     .clone()
                     .unwrap_or_else(|| default_display_name(s.provider_type).to_owned()),
+                icon_url: s.icon_url.clone(),
                 client_id: s.client_id.clone(),
                 client_secret,
                 scopes,

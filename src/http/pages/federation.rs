@@ -603,6 +603,8 @@ pub fn buttons(active: &Active, return_to: &str) -> Vec<minijinja::Value> {
             context! {
                 slug => &p.slug,
                 name => &p.display_name,
+                icon => &p.icon_url,
+                initial => p.display_name.chars().next().map(|c| c.to_uppercase().to_string()),
                 kind => format!("{:?}", p.provider_type).to_lowercase(),
                 href => format!("/oauth/{}/start{}", p.slug, super::redirect_query(return_to)),
             }

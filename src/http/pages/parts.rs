@@ -18,6 +18,7 @@ pub const PARTS: &[&str] = &[
     "button",
     "button.passkey",
     "button.social",
+    "button.social-icon",
     "card",
     "consent.scope",
     "consent.scopes",
