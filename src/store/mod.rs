@@ -20,6 +20,7 @@ mod federation;
 mod grants;
 mod identities;
 mod mfa;
+mod organizations;
 mod passkeys;
 mod retention;
 mod sessions;
@@ -39,6 +40,7 @@ pub use federation::{Flow, NewFlow, PendingLink};
 pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use mfa::{Factors, MfaPending, PendingPurpose, TotpFactor};
+pub use organizations::{Invitation, Membership, NewInvitation, NewOrganization, Organization};
 pub use passkeys::{Ceremony, CeremonyPurpose, StoredPasskey};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};
@@ -66,6 +68,9 @@ pub enum Backend {
 pub enum StoreError {
     #[error("email address is already registered")]
     EmailTaken,
+    /// The organization slug is in use.
+    #[error("this organization slug is already taken")]
+    SlugTaken,
     /// The provider's subject is already linked to an account (this one or another).
     #[error("this sign-in identity is already linked to an account")]
     IdentityTaken,

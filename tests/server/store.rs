@@ -2074,3 +2074,150 @@ async fn a_grant_ends_when_its_session_expires() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn organizations_memberships_and_single_use_invitations() {
+    use vestibule::store::{NewInvitation, NewOrganization};
+    each_backend(async |store| {
+        let ada = user(&store, "ada@example.com").await;
+        let bob = user(&store, "bob@example.com").await;
+        let acme = store
+            .create_organization(&NewOrganization {
+                slug: "acme".into(),
+                name: "Acme".into(),
+                managed: false,
+                creator: Some((ada.id.clone(), "admin".into())),
+                now: T0,
+            })
+            .await
+            .expect("created");
+        assert_eq!(acme.created_by.as_deref(), Some(ada.id.as_str()));
+        assert!(!acme.managed);
+        assert_eq!(
+            store.organization_by_slug("acme").await.expect("read"),
+            Some(acme.clone())
+        );
+        // The creator is a member, with the creator's role, in the same transaction.
+        let mine = store.organizations_of_user(&ada.id).await.expect("read");
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].0.id, acme.id);
+        assert_eq!(mine[0].1.role, "admin");
+
+        // A taken slug writes nothing, not even the creator's membership.
+        let taken = store
+            .create_organization(&NewOrganization {
+                slug: "acme".into(),
+                name: "Other".into(),
+                managed: true,
+                creator: Some((bob.id.clone(), "admin".into())),
+                now: T0,
+            })
+            .await;
+        assert!(matches!(taken, Err(StoreError::SlugTaken)), "{taken:?}");
+        assert!(
+            store
+                .organizations_of_user(&bob.id)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+
+        // Invitations: single use, expiring, revocable only within their organization.
+        let invite = |hash: &str, expires_at: i64| NewInvitation {
+            organization_id: acme.id.clone(),
+            email: "bob@example.com".into(),
+            role: "member".into(),
+            token_hash: hash.into(),
+            invited_by: Some(ada.id.clone()),
+            now: T0,
+            expires_at,
+        };
+        store
+            .create_invitation(&invite("h1", T0 + 60 * MINUTE))
+            .await
+            .expect("invite");
+        let taken = store
+            .take_invitation("h1", T0 + MINUTE)
+            .await
+            .expect("take");
+        assert_eq!(taken.as_ref().map(|i| i.role.as_str()), Some("member"));
+        assert_eq!(
+            store
+                .take_invitation("h1", T0 + MINUTE)
+                .await
+                .expect("again"),
+            None
+        );
+        store
+            .create_invitation(&invite("h2", T0 + MINUTE))
+            .await
+            .expect("invite");
+        assert_eq!(
+            store
+                .take_invitation("h2", T0 + MINUTE)
+                .await
+                .expect("late"),
+            None
+        );
+        let pending = store
+            .create_invitation(&invite("h3", T0 + 60 * MINUTE))
+            .await
+            .expect("invite");
+        assert_eq!(
+            store
+                .pending_invitations(&acme.id, T0)
+                .await
+                .expect("read")
+                .len(),
+            2,
+            "h2 and h3 are pending at T0"
+        );
+        assert!(
+            !store
+                .revoke_invitation("other-org", &pending.id, T0)
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            store
+                .revoke_invitation(&acme.id, &pending.id, T0)
+                .await
+                .expect("revoke")
+        );
+        assert_eq!(
+            store
+                .take_invitation("h3", T0 + MINUTE)
+                .await
+                .expect("revoked"),
+            None
+        );
+
+        // Membership: join, change role (one row), leave.
+        store
+            .set_membership(&acme.id, &bob.id, "member", T0)
+            .await
+            .expect("join");
+        store
+            .set_membership(&acme.id, &bob.id, "admin", T0 + MINUTE)
+            .await
+            .expect("promote");
+        let members = store.members(&acme.id).await.expect("members");
+        assert_eq!(members.len(), 2);
+        let bobs = store
+            .membership(&acme.id, &bob.id)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(
+            (bobs.role.as_str(), bobs.created_at, bobs.updated_at),
+            ("admin", T0, T0 + MINUTE)
+        );
+        assert!(store.remove_member(&acme.id, &bob.id).await.expect("leave"));
+        assert!(!store.remove_member(&acme.id, &bob.id).await.expect("again"));
+        assert_eq!(
+            store.membership(&acme.id, &bob.id).await.expect("read"),
+            None
+        );
+    })
+    .await;
+}
