@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod mfa;
 pub mod oidc;
+pub mod organizations;
 pub mod password;
 pub mod redirect;
 pub mod sessions;

@@ -188,11 +188,14 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
         state.auth.rate_limits = false;
     }
     let clients = active_clients(&live);
+    let sync = sync_on_apply(&state);
+    sync(&live.load());
     tokio::spawn(follow(
         source,
         live,
         state.metrics.config.clone(),
         Some(outbox),
+        sync,
     ));
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
@@ -219,4 +222,17 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     })
     .await?;
     Ok(())
+}
+
+/// Syncs the declared Organizations of every config applied (and of the first) into the
+/// database, in the background.
+pub(super) fn sync_on_apply(state: &AppState) -> impl Fn(&Active) + Send + 'static {
+    let services = state.auth.clone();
+    move |active: &Active| {
+        crate::auth::organizations::spawn_sync(
+            services.store.clone(),
+            active.config.clone(),
+            services.clock.now(),
+        );
+    }
 }

@@ -185,7 +185,15 @@ async fn serve_from<S: ConfigSource>(
     let store = Store::connect(&url, max_connections).await?;
     let live = Arc::new(LiveConfig::new(active));
     let state = AppState::new(store, live.clone(), None);
-    tokio::spawn(follow(source, live, state.metrics.config.clone(), None));
+    let sync = super::dev::sync_on_apply(&state);
+    sync(&live.load());
+    tokio::spawn(follow(
+        source,
+        live,
+        state.metrics.config.clone(),
+        None,
+        sync,
+    ));
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     tracing::info!(listen = %options.listen, "vestibule server listening");
     crate::http::serve(listener, state, shutdown_signal()).await?;

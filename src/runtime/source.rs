@@ -26,12 +26,14 @@ pub trait ConfigSource: Send + 'static {
     fn next(&mut self) -> impl Future<Output = Option<Candidate>> + Send;
 }
 
-/// Applies every candidate from `source` to `live`, keeping the last good config on failure.
+/// Applies every candidate from `source` to `live`, keeping the last good config on failure;
+/// `applied` hears of each config swapped in (to sync what the database keeps of it).
 pub async fn follow<S: ConfigSource>(
     mut source: S,
     live: Arc<LiveConfig>,
     metrics: ConfigMetrics,
     outbox: Option<Outbox>,
+    applied: impl Fn(&Active) + Send + 'static,
 ) {
     while let Some(candidate) = source.next().await {
         let activated = candidate.and_then(|(config, secrets)| {
@@ -49,6 +51,7 @@ pub async fn follow<S: ConfigSource>(
                     continue;
                 }
                 live.swap(active);
+                applied(&live.load());
                 metrics.config_reload(true);
                 tracing::info!(config_hash = %hash, "config applied");
             }

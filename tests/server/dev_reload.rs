@@ -709,3 +709,54 @@ async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test]
+async fn declared_organizations_reach_the_database_and_follow_yaml_edits() {
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-orgs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/b2b-organizations"),
+        &dir,
+    );
+    let data = root.join("data");
+    let server = start(&dir, &data);
+    eventually(&server, "/readyz", "the first config", |b| {
+        b.contains("configHash")
+    })
+    .await;
+    let url = format!("sqlite://{}", data.join("vestibule.sqlite").display());
+    let store = vestibule::store::Store::connect(&url, 1)
+        .await
+        .expect("the dev database");
+    let organization = async |slug: &str| store.organization_by_slug(slug).await.expect("read");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let acme = loop {
+        if let Some(acme) = organization("acme").await {
+            break acme;
+        }
+        assert!(Instant::now() < deadline, "acme never synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(acme.managed, "declared: managed");
+    assert_eq!(acme.name, "Acme Corporation");
+    assert!(organization("globex").await.is_some());
+
+    // An edit in the YAML reaches the row, same process.
+    edit(
+        &dir.join("organizations.yaml"),
+        "displayName: Acme Corporation",
+        "displayName: Acme Corp",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while organization("acme").await.map(|o| o.name) != Some("Acme Corp".into()) {
+        assert!(Instant::now() < deadline, "the rename never synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let renamed = organization("acme").await.expect("acme");
+    assert_eq!(renamed.id, acme.id, "the same organization, renamed");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -2221,3 +2221,134 @@ async fn organizations_memberships_and_single_use_invitations() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_ones() {
+    use vestibule::store::{DeclaredOrganization, NewOrganization};
+    each_backend(async |store| {
+        let ada = user(&store, "ada@example.com").await;
+        let declared = DeclaredOrganization {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            roles: [("billing".to_owned(), vec!["org:billing:read".to_owned()])].into(),
+            domains: [("acme.example".to_owned(), "autoJoin".to_owned())].into(),
+            members: [
+                ("ada@example.com".to_owned(), "admin".to_owned()),
+                ("nobody@example.com".to_owned(), "member".to_owned()),
+            ]
+            .into(),
+        };
+        let first = store
+            .sync_declared_organization(&declared, T0)
+            .await
+            .expect("sync");
+        assert_eq!(
+            first.writes, 4,
+            "organization, role, domain, one membership: {first:?}"
+        );
+        assert_eq!(first.missing_members, ["nobody@example.com"]);
+        let acme = store
+            .organization_by_slug("acme")
+            .await
+            .expect("read")
+            .expect("created");
+        assert!(acme.managed);
+        let ada_in = store
+            .membership(&acme.id, &ada.id)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(ada_in.role, "admin");
+
+        // The same declaration again: nothing written.
+        let again = store
+            .sync_declared_organization(&declared, T0 + MINUTE)
+            .await
+            .expect("sync");
+        assert_eq!(again.writes, 0, "{again:?}");
+
+        // One role changed: one write, and the member's role follows.
+        let mut edited = declared.clone();
+        edited
+            .members
+            .insert("ada@example.com".into(), "member".into());
+        let changed = store
+            .sync_declared_organization(&edited, T0 + 2 * MINUTE)
+            .await
+            .expect("sync");
+        assert_eq!(changed.writes, 1, "{changed:?}");
+        let ada_in = store
+            .membership(&acme.id, &ada.id)
+            .await
+            .expect("read")
+            .expect("member");
+        assert_eq!(
+            (ada_in.role.as_str(), ada_in.updated_at),
+            ("member", T0 + 2 * MINUTE)
+        );
+
+        // A runtime organization's slug is a conflict: it is left as it is.
+        store
+            .create_organization(&NewOrganization {
+                slug: "beta".into(),
+                name: "Beta (runtime)".into(),
+                managed: false,
+                creator: Some((ada.id.clone(), "admin".into())),
+                now: T0,
+            })
+            .await
+            .expect("runtime org");
+        let clash = DeclaredOrganization {
+            slug: "beta".into(),
+            name: "Beta (declared)".into(),
+            domains: [("acme.example".to_owned(), "suggest".to_owned())].into(),
+            ..Default::default()
+        };
+        let outcome = store
+            .sync_declared_organization(&clash, T0)
+            .await
+            .expect("sync");
+        assert!(outcome.slug_conflict && outcome.writes == 0, "{outcome:?}");
+        let beta = store
+            .organization_by_slug("beta")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(beta.name, "Beta (runtime)");
+        assert!(!beta.managed);
+
+        // A domain another organization holds is reported, not taken over.
+        let gamma = DeclaredOrganization {
+            slug: "gamma".into(),
+            name: "Gamma".into(),
+            domains: [("acme.example".to_owned(), "suggest".to_owned())].into(),
+            ..Default::default()
+        };
+        let outcome = store
+            .sync_declared_organization(&gamma, T0)
+            .await
+            .expect("sync");
+        assert_eq!(outcome.domain_conflicts, ["acme.example"]);
+
+        // No longer declared: kept, unmanaged (Retain); the runtime organization untouched.
+        let released = store
+            .release_undeclared_organizations(&["gamma".to_owned()], T0 + 3 * MINUTE)
+            .await
+            .expect("release");
+        assert_eq!(released, 1, "acme only");
+        let acme = store
+            .organization_by_slug("acme")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert!(!acme.managed);
+        assert!(
+            store
+                .membership(&acme.id, &ada.id)
+                .await
+                .expect("read")
+                .is_some()
+        );
+    })
+    .await;
+}

@@ -336,7 +336,13 @@ async fn follow_applies_a_config_map_change_without_restart() {
         Active::build(first, secrets, None).expect("activates"),
     ));
     let metrics = Metrics::new(&AuthMetrics::default());
-    let following = tokio::spawn(follow(source, live.clone(), metrics.config.clone(), None));
+    let following = tokio::spawn(follow(
+        source,
+        live.clone(),
+        metrics.config.clone(),
+        None,
+        |_| {},
+    ));
     let (cm_watch, secret_watch) = take_watches(&mut handle).await;
     assert_eq!(live.load().config.hash, config.hash);
 
