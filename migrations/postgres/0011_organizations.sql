@@ -14,7 +14,10 @@ CREATE TABLE organizations (
     managed          BIGINT NOT NULL CHECK (managed IN (0, 1)),
     created_by       TEXT REFERENCES users (id) ON DELETE SET NULL,
     created_at       BIGINT NOT NULL,
-    updated_at       BIGINT NOT NULL
+    updated_at       BIGINT NOT NULL,
+    -- Set when a managed organization stopped being declared (kept, unmanaged): declaring it
+    -- again adopts it, where a runtime organization's slug stays a conflict.
+    released_at      BIGINT
 );
 
 -- Roles an organization adds to the instance-wide ones; permissions space-separated, sorted.

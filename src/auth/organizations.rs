@@ -74,7 +74,17 @@ pub async fn sync_declared(
 /// Syncs in the background and logs the outcome (conflicts as warnings: `vestibule dev` shows
 /// them on its terminal). Emails are never logged.
 pub fn spawn_sync(store: Store, config: RuntimeConfig, now: i64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // One sync at a time in this process, and only of the newest config: a sync that finds a
+    // newer one queued behind it steps aside, so an older config never lands last.
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    static NEWEST: AtomicU64 = AtomicU64::new(0);
+    let mine = NEWEST.fetch_add(1, Ordering::SeqCst) + 1;
     tokio::spawn(async move {
+        let _turn = SERIAL.lock().await;
+        if NEWEST.load(Ordering::SeqCst) != mine {
+            return;
+        }
         match sync_declared(&store, &config, now).await {
             Ok(report) => {
                 for slug in &report.slug_conflicts {

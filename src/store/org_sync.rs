@@ -38,6 +38,17 @@ pub struct SyncOutcome {
 }
 
 impl Store {
+    /// Several replicas load the same config at once: one syncs at a time (SQLite's write
+    /// transaction is already exclusive).
+    async fn sync_lock(&self, tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7236155102)")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Brings the database in line with `declared`, in one transaction.
     pub async fn sync_declared_organization(
         &self,
@@ -45,13 +56,7 @@ impl Store {
         now: i64,
     ) -> Result<SyncOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        if self.backend() == super::Backend::Postgres {
-            // Several replicas load the same config at once: one syncs at a time (SQLite's
-            // write transaction is already exclusive).
-            sqlx::query("SELECT pg_advisory_xact_lock(7236155102)")
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.sync_lock(&mut tx).await?;
         let outcome = sync_one(&mut tx, declared, now).await?;
         if outcome.writes == 0 {
             tx.rollback().await?;
@@ -61,8 +66,8 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Marks managed organizations that are no longer declared as unmanaged (they are kept, as
-    /// the `Retain` deletion policy says); how many changed.
+    /// Marks managed organizations that are no longer declared as released (kept, unmanaged, as
+    /// the `Retain` deletion policy says; declaring one again adopts it); how many changed.
     pub async fn release_undeclared_organizations(
         &self,
         declared_slugs: &[String],
@@ -96,18 +101,32 @@ async fn sync_one(
     now: i64,
 ) -> Result<SyncOutcome, StoreError> {
     let mut outcome = SyncOutcome::default();
-    let existing = sqlx::query("SELECT id, name, managed FROM organizations WHERE slug = $1")
-        .bind(&declared.slug)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existing =
+        sqlx::query("SELECT id, name, managed, released_at FROM organizations WHERE slug = $1")
+            .bind(&declared.slug)
+            .fetch_optional(&mut **tx)
+            .await?;
     let id = match existing {
         Some(row) => {
             let managed: i64 = row.try_get("managed")?;
-            if managed == 0 {
+            let released: Option<i64> = row.try_get("released_at")?;
+            let id: String = row.try_get("id")?;
+            if managed == 0 && released.is_none() {
                 outcome.slug_conflict = true;
                 return Ok(outcome);
             }
-            let id: String = row.try_get("id")?;
+            if managed == 0 {
+                // Released earlier, declared again: managed once more.
+                outcome.writes += sqlx::query(
+                    "UPDATE organizations SET managed = 1, released_at = NULL, updated_at = $2 \
+                     WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            }
             let name: String = row.try_get("name")?;
             if name != declared.name {
                 outcome.writes += sqlx::query(

