@@ -170,7 +170,9 @@ async function sessionUser(context) {
 async function signInThroughUpstream(page, login) {
   await page.goto(`${dev.base}/sign-in`);
   const button = page.locator('[data-part="button.social"][data-provider="upstream"]');
-  assert.equal((await button.textContent()).trim(), 'Continue with Upstream ID');
+  // The label, beside the provider's mark (a letter badge here: aria-hidden, not in the name).
+  assert.equal((await button.locator('span:not([aria-hidden="true"])').textContent()).trim(), 'Continue with Upstream ID');
+  assert.equal(await button.locator('[data-part="button.social-icon"]').count(), 1, 'the provider mark');
   await button.click();
   await signInUpstream(page, idp, login);
 }
