@@ -99,6 +99,20 @@ async fn eventually(
     }
 }
 
+/// Waits up to `seconds` for the dev server's stderr to hold every one of `wanted`, then returns it
+/// (failing with the log when it never does).
+async fn stderr_with(server: &DevServer, wanted: &[&str], seconds: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        if wanted.iter().all(|w| log.contains(w)) {
+            return log;
+        }
+        assert!(Instant::now() < deadline, "expected {wanted:?} in:\n{log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read");
     assert!(text.contains(from), "{from:?} not in {}", file.display());
@@ -153,18 +167,7 @@ async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_kee
         "{}:{line}: Vestibule/quickstart: spec.passwords.minLength: must be at least 8",
         file.display()
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !server
-        .stderr
-        .lock()
-        .map(|s| s.contains(&expected))
-        .unwrap_or(false)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    let log = stderr_with(&server, &[&expected], 5).await;
     assert!(log.contains("still serving the previous config"), "{log}");
     let page = get(&server.base, "/sign-up").await.unwrap_or_default();
     assert!(
@@ -661,18 +664,7 @@ async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old
         b.contains("spec.templates")
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !server
-        .stderr
-        .lock()
-        .map(|s| s.contains(&expected))
-        .unwrap_or(false)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    stderr_with(&server, &[&expected], 5).await;
     let page = get(&server.base, "/sign-in").await.unwrap_or_default();
     assert!(page.contains("nordlicht-sign-in"), "the last good override");
     assert!(
@@ -694,18 +686,7 @@ async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old
         .expect("the safe line")
         + 1;
     let expected = format!("{}:{line}: Theme/nordlicht", file.display());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !server
-        .stderr
-        .lock()
-        .map(|s| s.contains(&expected) && s.contains("`safe` is refused"))
-        .unwrap_or(false)
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let log = server.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-    assert!(log.contains(&expected), "expected {expected:?} in:\n{log}");
+    stderr_with(&server, &[&expected, "`safe` is refused"], 15).await;
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
