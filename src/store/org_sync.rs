@@ -270,21 +270,9 @@ async fn sync_one(
         );
     }
     for (email, role) in &declared.members {
-        match current.get(email) {
+        let user_id = match current.get(email) {
             Some((_, have)) if have == role => continue,
-            Some((user_id, _)) => {
-                outcome.writes += sqlx::query(
-                    "UPDATE memberships SET role = $3, updated_at = $4 \
-                     WHERE organization_id = $1 AND user_id = $2",
-                )
-                .bind(&id)
-                .bind(user_id)
-                .bind(role)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            }
+            Some((user_id, _)) => user_id.clone(),
             None => {
                 let user = sqlx::query("SELECT id FROM users WHERE email = $1")
                     .bind(email)
@@ -294,20 +282,11 @@ async fn sync_one(
                     outcome.missing_members.push(email.clone());
                     continue;
                 };
-                let user_id: String = user.try_get("id")?;
-                outcome.writes += sqlx::query(
-                    "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $4)",
-                )
-                .bind(&id)
-                .bind(&user_id)
-                .bind(role)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+                user.try_get("id")?
             }
-        }
+        };
+        super::organizations::upsert_membership(&mut **tx, &id, &user_id, role, now).await?;
+        outcome.writes += 1;
     }
     Ok(outcome)
 }

@@ -421,7 +421,7 @@ impl Store {
     }
 }
 
-async fn upsert_membership<'e>(
+pub(super) async fn upsert_membership<'e>(
     executor: impl Executor<'e, Database = Any>,
     organization_id: &str,
     user_id: &str,

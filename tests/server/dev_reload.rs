@@ -33,6 +33,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A fresh copy of `examples/EXAMPLE` under the test temp dir: (the copy's root, its
+/// `resources` directory). The root also holds the data directory.
+fn example_copy(label: &str, example: &str) -> (PathBuf, PathBuf) {
+    let root =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("resources");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example),
+        &dir,
+    );
+    (root, dir)
+}
+
 fn start(dir: &Path, data: &Path) -> DevServer {
     start_with(dir, data, &[])
 }
@@ -122,14 +138,7 @@ fn edit(file: &Path, from: &str, to: &str) {
 #[tokio::test]
 async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_keeps_the_old_config()
 {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("dev-reload-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-reload", "quickstart");
     let server = start(&dir, &root.join("data"));
     let pid = server.child.id();
 
@@ -189,14 +198,7 @@ async fn editing_the_dev_directory_applies_without_restart_and_a_broken_edit_kee
 
 #[tokio::test]
 async fn making_mfa_required_in_the_dev_directory_forces_enrolment_at_the_next_sign_in() {
-    let root =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-mfa-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-mfa", "quickstart");
     let server = start(&dir, &root.join("data"));
     let first = eventually(&server, "/readyz", "the first config", |b| {
         b.contains("configHash")
@@ -259,14 +261,7 @@ fn field(html: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn logs_never_contain_passwords_codes_tokens_or_cookies() {
-    let root =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-logs", "quickstart");
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vestibule"))
         .args([
@@ -414,14 +409,7 @@ async fn jwks(base: &str, origin: &str) -> (serde_json::Value, reqwest::header::
 
 #[tokio::test]
 async fn dev_publishes_its_signing_keys_and_reuses_them_after_a_restart() {
-    let root =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-keys-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-keys", "quickstart");
     // A browser app whose origin may read the JWKS.
     std::fs::write(
         dir.join("spa.yaml"),
@@ -539,14 +527,7 @@ async fn dev_serves_from_the_database_given_by_database_url() {
     let Some(database) = crate::support::fresh_postgres_database().await else {
         return; // the notice is printed; strict mode fails inside
     };
-    let root =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-pg", "quickstart");
     let server = start_with(&dir, &root.join("data"), &["--database-url", &database.url]);
     eventually(&server, "/sign-up", "the sign-up page", |b| {
         b.contains("csrf_token")
@@ -591,14 +572,7 @@ async fn dev_serves_from_the_database_given_by_database_url() {
 
 #[tokio::test]
 async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old_theme() {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("dev-theme-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/branded-theme"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-theme", "branded-theme");
     let server = start(&dir, &root.join("data"));
     let page = eventually(&server, "/sign-in", "the override", |b| {
         b.contains("nordlicht-sign-in")
@@ -693,14 +667,7 @@ async fn a_theme_edit_restyles_the_next_page_and_a_broken_override_keeps_the_old
 
 #[tokio::test]
 async fn declared_organizations_reach_the_database_and_follow_yaml_edits() {
-    let root =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dev-orgs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("resources");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/b2b-organizations"),
-        &dir,
-    );
+    let (root, dir) = example_copy("dev-orgs", "b2b-organizations");
     let data = root.join("data");
     let server = start(&dir, &data);
     eventually(&server, "/readyz", "the first config", |b| {
