@@ -50,6 +50,32 @@ pub enum Reason {
     /// A passkey's answer did not hold (wrong origin, signature, presence or verification, an
     /// unknown or already registered credential, a used or expired challenge).
     PasskeyRejected,
+    /// Organizations are off, or users may not create them.
+    OrganizationsUnavailable,
+    /// No such organization, or the user is not a member (one reason for both: SECURITY 60).
+    OrganizationNotFound,
+    /// The member's role does not allow this.
+    NotPermitted,
+    /// An organization name must be 1 to 128 characters.
+    InvalidOrganizationName,
+    /// A slug must be a DNS label.
+    InvalidSlug,
+    /// Another organization has the slug.
+    SlugTaken,
+    /// The user created as many organizations as allowed.
+    OrganizationLimit(u32),
+    /// The organization has no such role.
+    UnknownRole,
+    /// A role with permissions the acting member lacks cannot be given or taken by them.
+    RoleAboveYours,
+    /// Members cannot change their own role.
+    OwnRole,
+    /// The organization would be left without a member who manages members.
+    LastAdmin,
+    /// The invitation was used, revoked, has expired or never existed.
+    InvalidInvitation,
+    /// The invitation was sent to an address this account does not have verified.
+    InvitationForAnotherAddress,
 }
 
 /// Why an auth operation failed.

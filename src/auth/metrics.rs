@@ -94,6 +94,8 @@ pub struct AuthMetrics {
     emails: Family<ResultLabels, Counter>,
     breach_checks: Family<ResultLabels, Counter>,
     provider_sign_ins: Family<ProviderLabels, Counter>,
+    organization_syncs: Family<ResultLabels, Counter>,
+    organization_sync_writes: Counter,
 }
 
 impl AuthMetrics {
@@ -120,6 +122,30 @@ impl AuthMetrics {
              (success, or the failure's reason: state, expired, denied, unreachable, token, ...)",
             self.provider_sign_ins.clone(),
         );
+        registry.register(
+            "organization_syncs",
+            "Syncs of the declared Organizations into the database, by result (unchanged: \
+             nothing written, changed, failed)",
+            self.organization_syncs.clone(),
+        );
+        registry.register(
+            "organization_sync_writes",
+            "Rows the declared-Organization syncs wrote",
+            self.organization_sync_writes.clone(),
+        );
+    }
+
+    /// Counts one sync of the declared organizations and the rows it wrote (`None`: failed).
+    pub fn organization_sync(&self, writes: Option<u64>) {
+        let result = match writes {
+            None => "failed",
+            Some(0) => "unchanged",
+            Some(_) => "changed",
+        };
+        self.organization_syncs
+            .get_or_create(&ResultLabels { result })
+            .inc();
+        self.organization_sync_writes.inc_by(writes.unwrap_or(0));
     }
 
     /// Counts one provider callback by its result (`success` or a failure reason).

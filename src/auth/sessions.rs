@@ -184,6 +184,11 @@ async fn begin(
             ip: ctx.client.ip.clone(),
             user_agent: ctx.client.user_agent.clone(),
             identity_id: identity_id.map(str::to_owned),
+            // The same person signing in again in this browser keeps working in the same
+            // organization.
+            organization_id: previous
+                .filter(|old| old.user.id == user.id)
+                .and_then(|old| old.session.organization_id.clone()),
             expires_at,
             now: ctx.now,
         })

@@ -189,7 +189,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
     }
     let clients = active_clients(&live);
     let sync = sync_on_apply(&state);
-    sync(&live.load());
+    sync(live.load());
     tokio::spawn(follow(
         source,
         live,
@@ -226,13 +226,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
 
 /// Syncs the declared Organizations of every config applied (and of the first) into the
 /// database, in the background.
-pub(super) fn sync_on_apply(state: &AppState) -> impl Fn(&Active) + Send + 'static {
+pub(super) fn sync_on_apply(state: &AppState) -> impl Fn(Arc<Active>) + Send + 'static {
     let services = state.auth.clone();
-    move |active: &Active| {
-        crate::auth::organizations::spawn_sync(
-            services.store.clone(),
-            active.config.clone(),
-            services.clock.now(),
-        );
-    }
+    move |active: Arc<Active>| crate::auth::organizations::spawn_sync(services.clone(), active)
 }

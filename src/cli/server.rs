@@ -186,7 +186,7 @@ async fn serve_from<S: ConfigSource>(
     let live = Arc::new(LiveConfig::new(active));
     let state = AppState::new(store, live.clone(), None);
     let sync = super::dev::sync_on_apply(&state);
-    sync(&live.load());
+    sync(live.load());
     tokio::spawn(follow(
         source,
         live,

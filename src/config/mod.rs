@@ -12,6 +12,7 @@ pub mod runtime;
 mod uri;
 
 pub use bundle::{Bundle, Resources};
+pub(crate) use compile::is_dns_label;
 pub use compile::{
     FONT_HOSTS, TokenDoc, compile, contrast_warnings, font_files_origin, token_reference,
 };

@@ -447,8 +447,43 @@ pub struct OrganizationsConfig {
     pub creator_role: String,
     /// Role of members without an explicit role.
     pub default_role: String,
+    /// How many organizations one user may create.
+    pub max_created_per_user: u32,
+    /// Roles every organization has: name → permissions (sorted), the built-in `admin` and
+    /// `member` included.
+    pub roles: BTreeMap<String, Vec<String>>,
     /// Organizations declared as resources.
     pub declared: Vec<OrganizationConfig>,
+}
+
+/// Add, remove members and change their roles.
+pub const MEMBERS_MANAGE: &str = "org:members:manage";
+/// Rename the organization and change its settings.
+pub const SETTINGS_MANAGE: &str = "org:settings:manage";
+/// Invite by email and revoke pending invitations.
+pub const INVITATIONS_MANAGE: &str = "org:invitations:manage";
+/// The permissions Vestibule itself checks on organization pages; the built-in `admin` role
+/// holds them all.
+pub const SYSTEM_PERMISSIONS: [&str; 3] = [INVITATIONS_MANAGE, MEMBERS_MANAGE, SETTINGS_MANAGE];
+
+impl OrganizationsConfig {
+    /// The roles of the organization with this slug (declared ones add to and redefine the
+    /// instance roles; runtime organizations have the instance roles).
+    pub fn roles_of(&self, slug: Option<&str>) -> BTreeMap<String, Vec<String>> {
+        let mut roles = self.roles.clone();
+        if let Some(org) = slug.and_then(|s| self.declared_by_slug(s)) {
+            roles.extend(org.roles.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        roles
+    }
+
+    /// The declared organization with this slug.
+    pub fn declared_by_slug(&self, slug: &str) -> Option<&OrganizationConfig> {
+        self.declared
+            .binary_search_by(|o| o.slug.as_str().cmp(slug))
+            .ok()
+            .and_then(|i| self.declared.get(i))
+    }
 }
 
 /// A declared organization.
@@ -461,7 +496,7 @@ pub struct OrganizationConfig {
     pub display_name: String,
     /// Domains: lower-case domain → enrollment.
     pub domains: BTreeMap<String, DomainEnrollment>,
-    /// Roles: name → permissions (sorted).
+    /// Roles the organization adds or redefines: name → permissions (sorted).
     pub roles: BTreeMap<String, Vec<String>>,
     /// Members: lower-case email → role.
     pub members: BTreeMap<String, String>,
@@ -471,6 +506,9 @@ pub struct OrganizationConfig {
     pub mfa: Option<MfaConfig>,
     /// Provider slugs members may use; empty: all.
     pub allowed_providers: Vec<String>,
+    /// Delete the organization from the database once it is no longer declared (else kept,
+    /// unmanaged).
+    pub delete_when_undeclared: bool,
 }
 
 /// An OIDC client.

@@ -300,6 +300,40 @@ pub fn password_reset_unknown_account(words: &Translator, to: &str, product: &st
     )
 }
 
+/// An invitation to join an organization, with the link that accepts it.
+pub fn invitation(
+    words: &Translator,
+    to: &str,
+    product: &str,
+    organization: &str,
+    accept: &str,
+    days: u32,
+) -> Message {
+    let days = days.to_string();
+    let say = |key: &str| {
+        say(
+            words,
+            key,
+            product,
+            &[("organization", organization), ("days", &days)],
+        )
+    };
+    compose(
+        "email.message",
+        words,
+        to,
+        say("email.invitation.subject"),
+        &[
+            Para::Link {
+                before: say("email.invitation.text"),
+                url: accept,
+            },
+            Para::Text(say("email.invitation.expiry")),
+            Para::Text(say("email.invitation.ignore")),
+        ],
+    )
+}
+
 /// One paragraph of a message, as an email template receives it (`{kind, text, url}`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

@@ -60,7 +60,8 @@ pub struct OrganizationSpec {
     #[serde(default)]
     #[schemars(length(max = 64))]
     pub domains: Vec<OrganizationDomain>,
-    /// Roles and their permissions. Absent: the Vestibule's default roles (`admin`, `member`).
+    /// Roles this organization adds to the Vestibule's (`spec.organizations.roles` and the
+    /// built-in `admin` and `member`); one with the same name replaces the Vestibule's here.
     #[serde(default)]
     #[schemars(length(max = 64))]
     pub roles: Vec<OrganizationRole>,
@@ -78,6 +79,20 @@ pub struct OrganizationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub allowed_providers: Vec<String>,
+    /// What happens to the organization in the database when this resource is deleted:
+    /// `Retain` keeps it (members and all) as an unmanaged organization, `Delete` removes it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// What deleting an `Organization` resource does to the organization it declared.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Keep it, unmanaged: its members stay; declaring the slug again adopts it.
+    #[default]
+    Retain,
+    /// Delete it with its memberships, invitations, roles and domains.
+    Delete,
 }
 
 /// An email domain of an organization.
@@ -102,7 +117,7 @@ pub struct OrganizationDomain {
 pub enum DomainEnrollment {
     /// Join automatically with the default role.
     AutoJoin,
-    /// Offered to join; an admin approves.
+    /// Offered to join (with the default role) on sign-up and on the organizations page.
     #[default]
     Suggest,
     /// Nothing happens.

@@ -526,6 +526,16 @@ pub struct Organizations {
     /// Role given to members who join without an explicit role.
     #[serde(default = "default_member_role")]
     pub default_role: String,
+    /// How many organizations one user may create (with `allowUserCreated`).
+    #[serde(default = "default_max_created_per_user")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_created_per_user: i32,
+    /// Roles every organization has, beside the built-in `admin` (all system permissions) and
+    /// `member` (none). A role named `admin` or `member` adds permissions to the built-in one;
+    /// an Organization may add its own roles or redefine these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub roles: Vec<super::organization::OrganizationRole>,
 }
 
 impl Default for Organizations {
@@ -535,8 +545,14 @@ impl Default for Organizations {
             allow_user_created: true,
             creator_role: default_creator_role(),
             default_role: default_member_role(),
+            max_created_per_user: default_max_created_per_user(),
+            roles: Vec::new(),
         }
     }
+}
+
+fn default_max_created_per_user() -> i32 {
+    10
 }
 
 fn default_creator_role() -> String {

@@ -33,7 +33,7 @@ pub async fn follow<S: ConfigSource>(
     live: Arc<LiveConfig>,
     metrics: ConfigMetrics,
     outbox: Option<Outbox>,
-    applied: impl Fn(&Active) + Send + 'static,
+    applied: impl Fn(Arc<Active>) + Send + 'static,
 ) {
     while let Some(candidate) = source.next().await {
         let activated = candidate.and_then(|(config, secrets)| {
@@ -51,7 +51,7 @@ pub async fn follow<S: ConfigSource>(
                     continue;
                 }
                 live.swap(active);
-                applied(&live.load());
+                applied(live.load());
                 metrics.config_reload(true);
                 tracing::info!(config_hash = %hash, "config applied");
             }

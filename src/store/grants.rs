@@ -32,6 +32,8 @@ pub struct NewGrant {
     pub expires_at: i64,
     /// The RFC 8707 resource its access tokens are for (`aud`); `None`: the client.
     pub resource: Option<String>,
+    /// The organization its tokens speak for (`org_*` claims, while the user is a member).
+    pub organization_id: Option<String>,
     /// SHA-256 of the authorization code.
     pub code_hash: String,
     /// The redirect URI the code was issued to (the token request must repeat it).
@@ -71,6 +73,8 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
     /// The RFC 8707 resource its access tokens are for (`aud`); `None`: the client.
     pub resource: Option<String>,
+    /// The organization its tokens speak for.
+    pub organization_id: Option<String>,
 }
 
 /// A redeemed code: the grant, and what the token request must match.
@@ -115,7 +119,7 @@ pub enum GrantRefusal {
 macro_rules! grant_columns {
     () => {
         "g.id, g.user_id, g.client_id, g.session_id, g.scopes, g.auth_time, g.factors, g.nonce, \
-         g.created_at, g.expires_at, g.revoked_at, g.resource"
+         g.created_at, g.expires_at, g.revoked_at, g.resource, g.organization_id"
     };
 }
 
@@ -142,6 +146,7 @@ impl Grant {
             expires_at: row.try_get("expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
             resource: row.try_get("resource")?,
+            organization_id: row.try_get("organization_id")?,
         })
     }
 }
@@ -206,12 +211,13 @@ impl Store {
             expires_at: new.expires_at,
             revoked_at: None,
             resource: new.resource.clone(),
+            organization_id: new.organization_id.clone(),
         };
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO oauth_grants (id, user_id, client_id, session_id, scopes, auth_time, \
-             factors, nonce, created_at, expires_at, resource) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             factors, nonce, created_at, expires_at, resource, organization_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&grant.id)
         .bind(&grant.user_id)
@@ -224,6 +230,7 @@ impl Store {
         .bind(grant.created_at)
         .bind(grant.expires_at)
         .bind(grant.resource.as_deref())
+        .bind(grant.organization_id.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(

@@ -42,7 +42,9 @@ pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use mfa::{Factors, MfaPending, PendingPurpose, TotpFactor};
 pub use org_sync::{DeclaredOrganization, SyncOutcome};
-pub use organizations::{Invitation, Membership, NewInvitation, NewOrganization, Organization};
+pub use organizations::{
+    Invitation, MemberChange, Membership, NewInvitation, NewOrganization, Organization,
+};
 pub use passkeys::{Ceremony, CeremonyPurpose, StoredPasskey};
 pub use retention::Swept;
 pub use sessions::{NewSession, Session};

@@ -22,6 +22,8 @@ pub struct DeclaredOrganization {
     pub domains: BTreeMap<String, String>,
     /// Members: lower-case email → role.
     pub members: BTreeMap<String, String>,
+    /// Delete it (not just release it) once it is no longer declared.
+    pub delete_when_undeclared: bool,
 }
 
 /// What syncing one declared organization did.
@@ -33,8 +35,10 @@ pub struct SyncOutcome {
     pub slug_conflict: bool,
     /// Declared domains another organization holds (not taken over).
     pub domain_conflicts: Vec<String>,
-    /// Declared members with no account yet (they get an invitation once pages can accept it).
-    pub missing_members: Vec<String>,
+    /// Declared members with no account yet, with their role (the sync invites them).
+    pub missing_members: Vec<(String, String)>,
+    /// The organization's id.
+    pub organization_id: Option<String>,
 }
 
 impl Store {
@@ -66,16 +70,18 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Marks managed organizations that are no longer declared as released (kept, unmanaged, as
-    /// the `Retain` deletion policy says; declaring one again adopts it); how many changed.
+    /// Managed organizations that are no longer declared: deleted where their deletion policy
+    /// says `Delete`, else released (kept, unmanaged; declaring the slug again adopts it). How
+    /// many changed.
     pub async fn release_undeclared_organizations(
         &self,
         declared_slugs: &[String],
         now: i64,
     ) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT id, slug FROM organizations WHERE managed = 1")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, slug, deletion_policy FROM organizations WHERE managed = 1")
+                .fetch_all(&self.pool)
+                .await?;
         let mut changed = 0;
         for row in rows {
             let slug: String = row.try_get("slug")?;
@@ -83,15 +89,53 @@ impl Store {
                 continue;
             }
             let id: String = row.try_get("id")?;
-            changed +=
-                sqlx::query("UPDATE organizations SET managed = 0, updated_at = $2 WHERE id = $1")
+            let policy: String = row.try_get("deletion_policy")?;
+            // One statement each: memberships, invitations, roles and domains go by cascade.
+            let done = if policy == "Delete" {
+                sqlx::query("DELETE FROM organizations WHERE id = $1 AND managed = 1")
                     .bind(&id)
-                    .bind(now)
                     .execute(&self.pool)
                     .await?
-                    .rows_affected();
+            } else {
+                sqlx::query(
+                    "UPDATE organizations SET managed = 0, released_at = $2, updated_at = $2 \
+                     WHERE id = $1 AND managed = 1",
+                )
+                .bind(&id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+            };
+            changed += done.rows_affected();
         }
         Ok(changed)
+    }
+
+    /// Whether the sync already invited `email` into the organization (invited once, even if
+    /// that invitation expired since).
+    pub async fn declared_invitation_sent(
+        &self,
+        organization_id: &str,
+        email: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM invitations WHERE organization_id = $1 AND email = $2 \
+             AND from_declaration = 1 LIMIT 1",
+        )
+        .bind(organization_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Marks the invitation as the one the sync sent for a declared member.
+    pub async fn mark_declared_invitation(&self, invitation_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE invitations SET from_declaration = 1 WHERE id = $1")
+            .bind(invitation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 
@@ -101,11 +145,18 @@ async fn sync_one(
     now: i64,
 ) -> Result<SyncOutcome, StoreError> {
     let mut outcome = SyncOutcome::default();
-    let existing =
-        sqlx::query("SELECT id, name, managed, released_at FROM organizations WHERE slug = $1")
-            .bind(&declared.slug)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let deletion_policy = if declared.delete_when_undeclared {
+        "Delete"
+    } else {
+        "Retain"
+    };
+    let existing = sqlx::query(
+        "SELECT id, name, managed, released_at, deletion_policy FROM organizations \
+             WHERE slug = $1",
+    )
+    .bind(&declared.slug)
+    .fetch_optional(&mut **tx)
+    .await?;
     let id = match existing {
         Some(row) => {
             let managed: i64 = row.try_get("managed")?;
@@ -122,6 +173,18 @@ async fn sync_one(
                      WHERE id = $1",
                 )
                 .bind(&id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            }
+            let policy: String = row.try_get("deletion_policy")?;
+            if policy != deletion_policy {
+                outcome.writes += sqlx::query(
+                    "UPDATE organizations SET deletion_policy = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(deletion_policy)
                 .bind(now)
                 .execute(&mut **tx)
                 .await?
@@ -145,19 +208,21 @@ async fn sync_one(
             let id = new_id();
             outcome.writes += sqlx::query(
                 "INSERT INTO organizations (id, slug, name, logo_url, public_metadata, \
-                 private_metadata, managed, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, NULL, '{}', '{}', 1, NULL, $4, $4)",
+                 private_metadata, managed, created_by, created_at, updated_at, deletion_policy) \
+                 VALUES ($1, $2, $3, NULL, '{}', '{}', 1, NULL, $4, $4, $5)",
             )
             .bind(&id)
             .bind(&declared.slug)
             .bind(&declared.name)
             .bind(now)
+            .bind(deletion_policy)
             .execute(&mut **tx)
             .await?
             .rows_affected();
             id
         }
     };
+    outcome.organization_id = Some(id.clone());
 
     // Roles.
     let mut roles: BTreeMap<String, String> = BTreeMap::new();
@@ -279,7 +344,7 @@ async fn sync_one(
                     .fetch_optional(&mut **tx)
                     .await?;
                 let Some(user) = user else {
-                    outcome.missing_members.push(email.clone());
+                    outcome.missing_members.push((email.clone(), role.clone()));
                     continue;
                 };
                 user.try_get("id")?

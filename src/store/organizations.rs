@@ -421,6 +421,199 @@ impl Store {
     }
 }
 
+/// What [`Store::change_member`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Done.
+    Done,
+    /// The user is not a member.
+    NotMember,
+    /// Nothing was changed: no member holding a managing role would be left.
+    LastManager,
+}
+
+impl Store {
+    /// Changes a member's role (`Some`) or removes them (`None`), unless that leaves no member
+    /// whose role is one of `manager_roles`; one transaction, with the organization's row
+    /// locked so two such changes cannot both remove the last two managers.
+    pub async fn change_member(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        role: Option<&str>,
+        manager_roles: &[String],
+        now: i64,
+    ) -> Result<MemberChange, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE organizations SET updated_at = updated_at WHERE id = $1")
+            .bind(organization_id)
+            .execute(&mut *tx)
+            .await?;
+        let changed = match role {
+            Some(role) => sqlx::query(
+                "UPDATE memberships SET role = $3, updated_at = $4 \
+                 WHERE organization_id = $1 AND user_id = $2",
+            )
+            .bind(organization_id)
+            .bind(user_id)
+            .bind(role)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            None => {
+                sqlx::query("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2")
+                    .bind(organization_id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(MemberChange::NotMember);
+        }
+        let roles: Vec<String> =
+            sqlx::query("SELECT role FROM memberships WHERE organization_id = $1")
+                .bind(organization_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("role"))
+                .collect::<Result<_, _>>()?;
+        if !roles.iter().any(|r| manager_roles.contains(r)) {
+            tx.rollback().await?;
+            return Ok(MemberChange::LastManager);
+        }
+        tx.commit().await?;
+        Ok(MemberChange::Done)
+    }
+
+    /// How many organizations `user_id` created (for the per-user limit).
+    pub async fn organizations_created_by(&self, user_id: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM organizations WHERE created_by = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The organization holding the verified domain, and its enrollment.
+    pub async fn organization_of_domain(
+        &self,
+        domain: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT organization_id, enrollment FROM organization_domains \
+             WHERE domain = $1 AND verified_at IS NOT NULL",
+        )
+        .bind(domain)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| {
+                Ok::<_, sqlx::Error>((r.try_get("organization_id")?, r.try_get("enrollment")?))
+            })
+            .transpose()?)
+    }
+
+    /// The pending invitation whose token hashes to `token_hash`, at `now`.
+    pub async fn pending_invitation(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations WHERE token_hash = $1 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(Invitation::from_row).transpose()?)
+    }
+
+    /// Whether `email` has a pending invitation to any organization (invite-only sign-up).
+    pub async fn is_invited(&self, email: &str, now: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM invitations WHERE email = $1 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 LIMIT 1",
+        )
+        .bind(email)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Accepts the pending invitation whose token hashes to `token_hash` for `user_id`, whose
+    /// verified address `email` it must have been sent to: uses it up and makes the user a
+    /// member with its role, in one transaction (a member already keeps their role, so an
+    /// invitation cannot demote the last admin). `None`: no such pending invitation for them.
+    pub async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        email: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(concat!(
+            "UPDATE invitations SET accepted_at = $3 WHERE token_hash = $1 AND email = $2 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
+             RETURNING ",
+            invitation_columns!()
+        ))
+        .bind(token_hash)
+        .bind(email)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let invitation = Invitation::from_row(&row)?;
+        sqlx::query(
+            "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (organization_id, user_id) DO NOTHING",
+        )
+        .bind(&invitation.organization_id)
+        .bind(user_id)
+        .bind(&invitation.role)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(invitation))
+    }
+
+    /// Adds `user_id` with `role` unless they are a member already; whether they were added.
+    pub async fn join_organization(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (organization_id, user_id) DO NOTHING",
+        )
+        .bind(organization_id)
+        .bind(user_id)
+        .bind(role)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
 pub(super) async fn upsert_membership<'e>(
     executor: impl Executor<'e, Database = Any>,
     organization_id: &str,

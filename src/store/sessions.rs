@@ -15,6 +15,8 @@ pub struct NewSession {
     pub user_agent: Option<String>,
     /// The provider identity that signed the user in, for a provider sign-in.
     pub identity_id: Option<String>,
+    /// The active organization to start with (a renewed session keeps the old one's).
+    pub organization_id: Option<String>,
     pub expires_at: i64,
     pub now: i64,
 }
@@ -28,6 +30,8 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The provider identity that signed the user in, for a provider sign-in.
     pub identity_id: Option<String>,
+    /// The active organization, while the user is a member (checked where it is used).
+    pub organization_id: Option<String>,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -43,6 +47,7 @@ impl Session {
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
             identity_id: row.try_get("identity_id")?,
+            organization_id: row.try_get("organization_id")?,
             created_at: row.try_get("created_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
             expires_at: row.try_get("expires_at")?,
@@ -73,8 +78,9 @@ impl Store {
         let id = new_id();
         sqlx::query(
             "INSERT INTO sessions \
-             (id, user_id, token_hash, factors, ip, user_agent, identity_id, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+             (id, user_id, token_hash, factors, ip, user_agent, identity_id, created_at, last_seen_at, \
+              expires_at, organization_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
         )
         .bind(&id)
         .bind(&session.user_id)
@@ -85,6 +91,7 @@ impl Store {
         .bind(session.identity_id.as_deref())
         .bind(session.now)
         .bind(session.expires_at)
+        .bind(session.organization_id.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(Session {
@@ -94,6 +101,7 @@ impl Store {
             ip: session.ip.clone(),
             user_agent: session.user_agent.clone(),
             identity_id: session.identity_id.clone(),
+            organization_id: session.organization_id.clone(),
             created_at: session.now,
             last_seen_at: session.now,
             expires_at: session.expires_at,
@@ -108,7 +116,7 @@ impl Store {
     ) -> Result<Option<(Session, User)>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.factors, s.ip, s.user_agent, s.identity_id, \
-                    s.created_at, s.last_seen_at, s.expires_at, \
+                    s.organization_id, s.created_at, s.last_seen_at, s.expires_at, \
                     u.email AS user_email, u.email_verified_at AS user_email_verified_at, \
                     u.password_hash AS user_password_hash, u.name AS user_name, u.picture AS user_picture, \
                     u.created_at AS user_created_at, u.updated_at AS user_updated_at \
@@ -140,11 +148,25 @@ impl Store {
         Ok(())
     }
 
+    /// Makes `organization_id` (or none) the session's active organization.
+    pub async fn set_session_organization(
+        &self,
+        session_id: &str,
+        organization_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET organization_id = $2 WHERE id = $1")
+            .bind(session_id)
+            .bind(organization_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The user's sessions that are not revoked, newest first.
     pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, factors, ip, user_agent, identity_id, created_at, last_seen_at, expires_at \
-             FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+            "SELECT id, user_id, factors, ip, user_agent, identity_id, organization_id, created_at, \
+             last_seen_at, expires_at FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at DESC, id DESC",
         )
         .bind(user_id)

@@ -123,6 +123,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "mfa_backup_codes.html",
         include_str!("../../templates/mfa_backup_codes.html"),
     ),
+    (
+        "organizations.html",
+        include_str!("../../templates/organizations.html"),
+    ),
+    (
+        "organization.html",
+        include_str!("../../templates/organization.html"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../../templates/invitation.html"),
+    ),
     ("mailbox.html", include_str!("../../templates/mailbox.html")),
     (
         "dev_theme.html",

@@ -8,6 +8,7 @@ mod federation;
 mod integrate_doc;
 mod mfa;
 mod oidc;
+mod organizations;
 mod pages;
 mod security;
 mod server_cmd;

@@ -71,6 +71,7 @@ fn new_session(user: &User, token_hash: &str, now: i64) -> NewSession {
         ip: Some("192.0.2.7".to_owned()),
         user_agent: Some("test-agent/1.0".to_owned()),
         identity_id: None,
+        organization_id: None,
         expires_at: now + 24 * 60 * MINUTE,
         now,
     }
@@ -1789,6 +1790,7 @@ fn new_grant(user: &User, session_id: Option<&str>, code_hash: &str) -> vestibul
         nonce: Some("n-1".to_owned()),
         expires_at: T0 + 24 * 60 * MINUTE,
         resource: None,
+        organization_id: None,
         code_hash: code_hash.to_owned(),
         redirect_uri: "https://shop.example/cb".to_owned(),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
@@ -2237,6 +2239,7 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
                 ("nobody@example.com".to_owned(), "member".to_owned()),
             ]
             .into(),
+            delete_when_undeclared: false,
         };
         let first = store
             .sync_declared_organization(&declared, T0)
@@ -2246,7 +2249,10 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
             first.writes, 4,
             "organization, role, domain, one membership: {first:?}"
         );
-        assert_eq!(first.missing_members, ["nobody@example.com"]);
+        assert_eq!(
+            first.missing_members,
+            [("nobody@example.com".to_owned(), "member".to_owned())]
+        );
         let acme = store
             .organization_by_slug("acme")
             .await
@@ -2322,6 +2328,7 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
             slug: "gamma".into(),
             name: "Gamma".into(),
             domains: [("acme.example".to_owned(), "suggest".to_owned())].into(),
+            delete_when_undeclared: true,
             ..Default::default()
         };
         let outcome = store
@@ -2348,6 +2355,32 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
                 .await
                 .expect("read")
                 .is_some()
+        );
+
+        // Declared again: adopted, not a conflict.
+        let adopted = store
+            .sync_declared_organization(&edited, T0 + 4 * MINUTE)
+            .await
+            .expect("sync");
+        assert!(!adopted.slug_conflict && adopted.writes == 1, "{adopted:?}");
+        assert!(
+            store
+                .organization_by_slug("acme")
+                .await
+                .expect("read")
+                .expect("kept")
+                .managed
+        );
+
+        // `Delete`: gone, with its memberships, once no longer declared.
+        let removed = store
+            .release_undeclared_organizations(&["acme".to_owned()], T0 + 5 * MINUTE)
+            .await
+            .expect("release");
+        assert_eq!(removed, 1, "gamma only");
+        assert_eq!(
+            store.organization_by_slug("gamma").await.expect("read"),
+            None
         );
     })
     .await;

@@ -568,13 +568,18 @@ async fn settle(
                 )
                 .await
             {
-                Ok((user, linked)) => Ok(Ok(Arrival::SignIn {
-                    user,
-                    identity: linked,
-                    return_to,
-                    created: true,
-                    linked: false,
-                })),
+                Ok((user, linked)) => {
+                    // A provider-verified address on an `autoJoin` domain joins like a
+                    // verified sign-up does.
+                    crate::auth::organizations::join_by_domain(ctx, &user).await?;
+                    Ok(Ok(Arrival::SignIn {
+                        user,
+                        identity: linked,
+                        return_to,
+                        created: true,
+                        linked: false,
+                    }))
+                }
                 // Someone registered the address or linked the subject a moment ago: the
                 // person signs in again and lands on the rule for an existing account.
                 Err(StoreError::EmailTaken | StoreError::IdentityTaken) => {

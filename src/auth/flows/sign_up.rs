@@ -29,15 +29,18 @@ pub async fn sign_up(
     password: &str,
 ) -> Result<SignUpOutcome, AuthError> {
     let config = &ctx.active.config;
-    match config.sign_up.mode {
-        SignUpMode::Public => {}
-        SignUpMode::InviteOnly => {
-            return Err(Reason::SignUpInviteOnly.into());
-        }
-        SignUpMode::Disabled => return Err(Reason::SignUpClosed.into()),
+    if config.sign_up.mode == SignUpMode::Disabled {
+        return Err(Reason::SignUpClosed.into());
     }
     limits::hit(ctx, &SIGN_UP_PER_IP, limits::ip(ctx)).await?;
     let email = normalize_email(email).ok_or(Reason::InvalidEmail)?;
+    // Invite-only: an address with a pending organization invitation may sign up (and then
+    // verify it, which the invitation needs).
+    if config.sign_up.mode == SignUpMode::InviteOnly
+        && !crate::auth::organizations::is_invited(ctx, &email).await?
+    {
+        return Err(Reason::SignUpInviteOnly.into());
+    }
     let domain = email.rsplit('@').next().unwrap_or_default();
     let domains = &config.sign_up.allowed_domains;
     if !domains.is_empty() && !domains.iter().any(|d| d == domain) {

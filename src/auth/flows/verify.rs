@@ -40,7 +40,7 @@ pub async fn verify_code(ctx: &Ctx<'_>, email: &str, code: &str) -> Result<User,
                 .await?;
             // The browser that just verified is the account's first device: no notice for it.
             crate::auth::devices::note_sign_in(ctx, &user, false).await?;
-            Ok(user)
+            verified(ctx, user).await
         }
         _ => Err(invalid()),
     }
@@ -55,6 +55,14 @@ pub async fn verify_link(ctx: &Ctx<'_>, token: &str) -> Result<User, AuthError> 
         .store
         .mark_email_verified(&user.id, ctx.now)
         .await?;
+    verified(ctx, user).await
+}
+
+/// What a newly verified address brings: membership of the organization whose `autoJoin`
+/// domain it is in.
+async fn verified(ctx: &Ctx<'_>, mut user: User) -> Result<User, AuthError> {
+    user.email_verified_at = Some(ctx.now);
+    crate::auth::organizations::join_by_domain(ctx, &user).await?;
     Ok(user)
 }
 

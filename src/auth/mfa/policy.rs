@@ -147,6 +147,7 @@ mod tests {
             theme: None,
             mfa: policy,
             allowed_providers: Vec::new(),
+            delete_when_undeclared: false,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct Authorization {
     pub ui_locales: Vec<String>,
     /// The RFC 8707 resource the access tokens are for, one of the Application's `resources`.
     pub resource: Option<String>,
+    /// The organization (slug or id) the tokens should speak for; the user must be a member.
+    pub organization: Option<String>,
 }
 
 /// Why a request was refused.
@@ -219,6 +221,7 @@ pub fn validate(
         prompt,
         max_age,
         login_hint: owned("login_hint"),
+        organization: owned("organization"),
         ui_locales: one("ui_locales")
             .ok()
             .flatten()

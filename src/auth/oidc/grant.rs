@@ -85,6 +85,7 @@ pub async fn issue_code(
             nonce: authorization.nonce.clone(),
             expires_at: ctx.now.saturating_add(refresh_ms),
             resource: authorization.resource.clone(),
+            organization_id: session.organization_id.clone(),
             code_hash: crypto::token_hash(&code),
             redirect_uri: authorization.redirect_uri.clone(),
             code_challenge: authorization.code_challenge.clone(),
@@ -286,12 +287,15 @@ async fn tokens_for(
         .as_ref()
         .and_then(|set| keys::signing_key(set, ctx.now))
         .ok_or(TokenError::NoSigningKey)?;
+    let organization =
+        crate::auth::organizations::claims(ctx, &user.id, grant.organization_id.as_deref()).await?;
     let subject = Subject {
         user_id: &user.id,
         email: &user.email,
         email_verified: user.email_verified_at.is_some(),
         name: user.name.as_deref(),
         picture: user.picture.as_deref(),
+        organization: organization.as_ref(),
     };
     let minted = mint(
         key,

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::auth::organizations::OrganizationClaims;
 use crate::config::runtime::ApplicationConfig;
 use crate::crypto::jws;
 use crate::crypto::keys::{KeyError, SigningAlgorithm, SigningKey};
@@ -25,6 +26,21 @@ pub struct Subject<'a> {
     pub name: Option<&'a str>,
     /// Picture URL, released with the `profile` scope when known.
     pub picture: Option<&'a str>,
+    /// The grant's organization, while the user is a member (`org_*` claims).
+    pub organization: Option<&'a OrganizationClaims>,
+}
+
+/// Adds the `org_id`, `org_slug`, `org_role` and `org_permissions` claims.
+pub fn add_organization_claims(
+    claims: &mut Map<String, Value>,
+    organization: Option<&OrganizationClaims>,
+) {
+    if let Some(o) = organization {
+        claims.insert("org_id".into(), o.id.clone().into());
+        claims.insert("org_slug".into(), o.slug.clone().into());
+        claims.insert("org_role".into(), o.role.clone().into());
+        claims.insert("org_permissions".into(), json!(o.permissions));
+    }
 }
 
 /// The tokens of one token response.
@@ -95,7 +111,7 @@ pub fn mint(
     let auth_time = grant.auth_time.div_euclid(1000);
     let access_seconds = app.access_token_seconds;
     let exp = iat.saturating_add(i64::try_from(access_seconds).unwrap_or(i64::MAX));
-    let access_claims = json!({
+    let mut access_claims = json!({
         "iss": issuer,
         "sub": subject.user_id,
         // The API the grant is for (RFC 8707), else the client itself (RFC 9068 3).
@@ -109,6 +125,9 @@ pub fn mint(
         // The grant it came from, so userinfo and introspection can see a revocation.
         "gid": grant.id,
     });
+    if let Value::Object(claims) = &mut access_claims {
+        add_organization_claims(claims, subject.organization);
+    }
     let access_token = jws::sign(key, "at+jwt", &access_claims)?;
     let id_token = if grant.scopes.iter().any(|s| s == "openid") {
         let id_exp = iat.saturating_add(i64::try_from(app.id_token_seconds).unwrap_or(i64::MAX));
@@ -140,6 +159,7 @@ pub fn mint(
                 }
             }
         }
+        add_organization_claims(&mut claims, subject.organization);
         Some(jws::sign(key, "JWT", &Value::Object(claims))?)
     } else {
         None
@@ -221,6 +241,7 @@ mod tests {
             expires_at: 1_700_086_400_000,
             revoked_at: None,
             resource: None,
+            organization_id: None,
         }
     }
 
@@ -230,7 +251,49 @@ mod tests {
         email_verified: true,
         name: Some("Alice"),
         picture: None,
+        organization: None,
     };
+
+    #[test]
+    fn both_tokens_carry_the_active_organization_only_when_there_is_one() {
+        let keys = KeySet {
+            keys: vec![SigningKey::generate(SigningAlgorithm::ES256, 0, 0).expect("key")],
+        };
+        let now = 1_700_000_001_000;
+        let acme = OrganizationClaims {
+            id: "o1".into(),
+            slug: "acme".into(),
+            role: "billing".into(),
+            permissions: vec!["billing:manage".into()],
+        };
+        let with = Subject {
+            organization: Some(&acme),
+            ..ALICE
+        };
+        for (subject, expected) in [(with, true), (ALICE, false)] {
+            let minted = mint(
+                &keys.keys[0],
+                "https://auth.example.com",
+                &app(),
+                &grant(&["openid"]),
+                subject,
+                now,
+                "jti-1",
+            )
+            .expect("mint");
+            for token in [minted.access_token, minted.id_token.expect("id token")] {
+                let c = jws::verify(&keys, &token, now).expect("verifies").claims;
+                if expected {
+                    assert_eq!(c["org_id"], "o1");
+                    assert_eq!(c["org_slug"], "acme");
+                    assert_eq!(c["org_role"], "billing");
+                    assert_eq!(c["org_permissions"], json!(["billing:manage"]));
+                } else {
+                    assert!(c.get("org_id").is_none() && c.get("org_role").is_none());
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_access_token_is_an_rfc_9068_jwt_and_the_id_token_binds_to_it() {

@@ -97,7 +97,7 @@ impl Compiler<'_> {
 }
 
 /// An RFC 1123 label: what a slug must be to appear in URLs and DNS names.
-pub(super) fn is_dns_label(text: &str) -> bool {
+pub(crate) fn is_dns_label(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 63
         && !text.starts_with('-')

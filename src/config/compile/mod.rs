@@ -35,6 +35,7 @@ mod test_support;
 pub(crate) use test_support::minimal_runtime_config;
 
 pub use accounts::DEFAULT_BREACH_CHECK_URL;
+pub(crate) use checks::is_dns_label;
 pub use theme::{FONT_HOSTS, TokenDoc, contrast_warnings, font_files_origin, token_reference};
 
 /// Compiles one Vestibule's bundle into its runtime config, or returns every problem found.

@@ -9,14 +9,22 @@ use super::checks::{is_dns_label, looks_like_mailbox};
 use crate::config::bundle::id_of;
 use crate::config::runtime::{
     DomainEnrollment, MfaConfig, OrganizationConfig, OrganizationsConfig, ProviderConfig,
-    ThemeConfig,
+    SYSTEM_PERMISSIONS, ThemeConfig,
 };
 use crate::config::uri;
 use crate::resources::Organization;
 use crate::resources::organization as resource;
 
-/// Names of the roles an organization has when it declares none.
-const DEFAULT_ROLES: &[&str] = &["admin", "member"];
+/// The built-in roles: `admin` holds every system permission, `member` none.
+fn builtin_roles() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([
+        (
+            "admin".to_owned(),
+            SYSTEM_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
+        ),
+        ("member".to_owned(), Vec::new()),
+    ])
+}
 
 impl From<resource::DomainEnrollment> for DomainEnrollment {
     fn from(enrollment: resource::DomainEnrollment) -> Self {
@@ -58,6 +66,38 @@ impl Compiler<'_> {
         let provider_slugs: BTreeSet<&str> = providers.iter().map(|p| p.slug.as_str()).collect();
         let mut slugs: BTreeMap<String, String> = BTreeMap::new();
         let mut domain_owners: BTreeMap<String, String> = BTreeMap::new();
+        let vid = id_of(&self.bundle.vestibule);
+        let mut instance_roles = builtin_roles();
+        let mut seen = BTreeSet::new();
+        for (i, role) in settings.roles.iter().enumerate() {
+            if !seen.insert(role.name.clone()) {
+                self.error(
+                    &vid,
+                    format!("spec.organizations.roles[{i}].name"),
+                    format!("role \"{}\" is defined twice", role.name),
+                );
+            }
+            let permissions = instance_roles.entry(role.name.clone()).or_default();
+            permissions.extend(role.permissions.iter().cloned());
+            permissions.sort();
+            permissions.dedup();
+        }
+        for (field, role) in [
+            ("creatorRole", &settings.creator_role),
+            ("defaultRole", &settings.default_role),
+        ] {
+            if settings.enabled && !instance_roles.contains_key(role) {
+                let known: Vec<&str> = instance_roles.keys().map(String::as_str).collect();
+                self.error(
+                    &vid,
+                    format!("spec.organizations.{field}"),
+                    format!(
+                        "role \"{role}\" is not defined; roles: {} (define it in spec.organizations.roles)",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
         let mut declared = Vec::new();
         for org in sorted {
             let oid = id_of(org);
@@ -126,24 +166,8 @@ impl Compiler<'_> {
                     );
                 }
             }
-            if roles.is_empty() {
-                roles = DEFAULT_ROLES
-                    .iter()
-                    .map(|r| (r.to_string(), Vec::new()))
-                    .collect();
-            }
-            for (field, role) in [
-                ("creatorRole", &settings.creator_role),
-                ("defaultRole", &settings.default_role),
-            ] {
-                if settings.enabled && !roles.contains_key(role) {
-                    self.error(
-                        &oid,
-                        "spec.roles",
-                        format!("has no role \"{role}\", which the Vestibule's spec.organizations.{field} needs"),
-                    );
-                }
-            }
+            let mut all_roles = instance_roles.clone();
+            all_roles.extend(roles.iter().map(|(k, v)| (k.clone(), v.clone())));
             let mut members = BTreeMap::new();
             for (i, m) in s.members.iter().enumerate() {
                 if !looks_like_mailbox(&m.email) || m.email.contains('<') {
@@ -153,8 +177,8 @@ impl Compiler<'_> {
                         format!("{:?} is not an email address", m.email),
                     );
                 }
-                if !roles.contains_key(&m.role) {
-                    let known: Vec<&str> = roles.keys().map(String::as_str).collect();
+                if !all_roles.contains_key(&m.role) {
+                    let known: Vec<&str> = all_roles.keys().map(String::as_str).collect();
                     self.error(
                         &oid,
                         format!("spec.members[{i}].role"),
@@ -217,6 +241,7 @@ impl Compiler<'_> {
                 theme,
                 mfa,
                 allowed_providers,
+                delete_when_undeclared: s.deletion_policy == resource::DeletionPolicy::Delete,
             });
         }
         declared.sort_by(|a, b| a.slug.cmp(&b.slug));
@@ -225,6 +250,10 @@ impl Compiler<'_> {
             allow_user_created: settings.allow_user_created,
             creator_role: settings.creator_role,
             default_role: settings.default_role,
+            max_created_per_user: u32::try_from(settings.max_created_per_user)
+                .unwrap_or(1)
+                .max(1),
+            roles: instance_roles,
             declared,
         }
     }
@@ -288,8 +317,21 @@ themeRef: {name: brand}",
             ("acme", "Acme")
         );
         assert_eq!(org.domains["acme.com"], DomainEnrollment::AutoJoin);
-        let roles: Vec<&str> = org.roles.keys().map(String::as_str).collect();
-        assert_eq!(roles, DEFAULT_ROLES, "no roles declared: the defaults");
+        assert!(
+            org.roles.is_empty(),
+            "no roles declared: only the Vestibule's"
+        );
+        assert_eq!(
+            orgs.roles["admin"],
+            [
+                "org:invitations:manage",
+                "org:members:manage",
+                "org:settings:manage"
+            ],
+            "the built-in admin holds the system permissions"
+        );
+        assert_eq!(orgs.roles["member"], Vec::<String>::new());
+        assert_eq!(orgs.max_created_per_user, 10);
         assert_eq!(org.members["boss@acme.com"], "admin");
         assert_eq!(org.allowed_providers, ["github"]);
         assert_eq!(org.theme, None, "the Vestibule's theme is not repeated");
@@ -376,18 +418,6 @@ allowedProviders: [nope]",
         has_diagnostic(
             &diagnostics,
             on,
-            "spec.roles",
-            "no role \"admin\", which the Vestibule's spec.organizations.creatorRole needs",
-        );
-        has_diagnostic(
-            &diagnostics,
-            on,
-            "spec.roles",
-            "no role \"member\", which the Vestibule's spec.organizations.defaultRole needs",
-        );
-        has_diagnostic(
-            &diagnostics,
-            on,
             "spec.members[0].email",
             "not an email address",
         );
@@ -395,7 +425,7 @@ allowedProviders: [nope]",
             &diagnostics,
             on,
             "spec.members[1].role",
-            "role \"owner\" is not defined; roles: editor, viewer",
+            "role \"owner\" is not defined; roles: admin, editor, member, viewer",
         );
         has_diagnostic(&diagnostics, on, "spec.members[2].email", "listed twice");
         has_diagnostic(
@@ -404,12 +434,48 @@ allowedProviders: [nope]",
             "spec.allowedProviders[0]",
             "no enabled OAuthProvider with slug \"nope\"",
         );
-        assert_eq!(diagnostics.len(), 7, "{diagnostics:#?}");
+        assert_eq!(diagnostics.len(), 5, "{diagnostics:#?}");
         assert_eq!(
             orgs.declared[0].roles["viewer"],
             ["a", "b"],
             "sorted, deduplicated"
         );
+    }
+
+    #[test]
+    fn instance_roles_extend_the_built_in_ones_and_must_cover_creator_and_default() {
+        let b = with_spec(
+            "organizations:
+  enabled: true
+  creatorRole: owner
+  defaultRole: viewer
+  roles:
+    - {name: viewer, permissions: [projects:read]}
+    - {name: member, permissions: [projects:read]}
+    - {name: viewer}",
+            &[&brand()],
+        );
+        let (orgs, diagnostics) = organizations(&b);
+        let on = ("Vestibule", "test");
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.organizations.roles[2].name",
+            "role \"viewer\" is defined twice",
+        );
+        has_diagnostic(
+            &diagnostics,
+            on,
+            "spec.organizations.creatorRole",
+            "role \"owner\" is not defined; roles: admin, member, viewer",
+        );
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:#?}");
+        assert_eq!(
+            orgs.roles["member"],
+            ["projects:read"],
+            "added to the built-in"
+        );
+        assert_eq!(orgs.roles["admin"].len(), 3);
     }
 
     #[test]

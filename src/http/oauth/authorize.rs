@@ -165,6 +165,30 @@ async fn authorize(
     else {
         return Ok(untrusted(Untrusted::UnknownClient));
     };
+    // `organization=slug-or-id`: the tokens speak for it, and it becomes the session's active
+    // organization; only a member gets there.
+    let mut session = session.clone();
+    if let Some(wanted) = &authorization.organization {
+        match organization_of_member(&ctx, &signed_in.user.id, wanted).await? {
+            Some(id) => {
+                crate::auth::organizations::switch(
+                    &ctx,
+                    &signed_in.user.id,
+                    &session.id,
+                    Some(&id),
+                )
+                .await?;
+                session.organization_id = Some(id);
+            }
+            None => {
+                return Ok(error(
+                    "access_denied",
+                    "the user is not a member of the requested organization",
+                ));
+            }
+        }
+    }
+    let session = &session;
     // Consent: always for prompt=consent; otherwise when the Application asks for it and the
     // user has not agreed to every requested scope before.
     let needs_consent = authorization.prompt.consent
@@ -202,6 +226,29 @@ async fn authorize(
         authorization.state.as_deref(),
         &issuer,
     ))
+}
+
+/// The id of the organization `wanted` names (its slug or id), if `user_id` is a member.
+async fn organization_of_member(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    wanted: &str,
+) -> Result<Option<String>, PageError> {
+    if !ctx.active.config.organizations.enabled {
+        return Ok(None);
+    }
+    let store = &ctx.services.store;
+    let organization = match store.organization_by_slug(wanted).await? {
+        Some(o) => Some(o),
+        None => store.organization_by_id(wanted).await?,
+    };
+    let Some(organization) = organization else {
+        return Ok(None);
+    };
+    Ok(store
+        .membership(&organization.id, user_id)
+        .await?
+        .map(|_| organization.id))
 }
 
 /// A redirect to the client with `params`, `state` and `iss` added to the redirect URI's query.

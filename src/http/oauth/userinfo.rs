@@ -67,6 +67,19 @@ async fn userinfo_inner(state: &AppState, headers: &HeaderMap) -> Response {
             }
         }
     }
+    // The membership as of now, as in the next token.
+    let client = crate::auth::ClientInfo::default();
+    let ctx = crate::auth::Ctx::new(&state.auth, &active, &client);
+    match crate::auth::organizations::claims(&ctx, &user.id, grant.organization_id.as_deref()).await
+    {
+        Ok(organization) => {
+            crate::auth::oidc::tokens::add_organization_claims(&mut body, organization.as_ref())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "userinfo: store");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
     Json(Value::Object(body)).into_response()
 }
 

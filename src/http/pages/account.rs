@@ -25,6 +25,13 @@ pub struct NoticeQuery {
     notice: String,
 }
 
+impl NoticeQuery {
+    /// The notice's key, as sent (only ever matched against a fixed list).
+    pub fn key(&self) -> &str {
+        &self.notice
+    }
+}
+
 fn notice_text(key: &str) -> Option<&'static str> {
     match key {
         "password-changed" => Some("account.notice.passwordChanged"),
@@ -212,6 +219,7 @@ async fn account_page(
             passkeys => passkeys,
             mfa => mfa,
             email => &who.user.email,
+            organizations => active.config.organizations.enabled,
             sessions => sessions,
             apps => apps,
             identities => identities,

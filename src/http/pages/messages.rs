@@ -33,6 +33,24 @@ pub fn reason(words: &Translator, reason: &Reason) -> String {
         Reason::AlreadyEnrolled => "reason.alreadyEnrolled",
         Reason::FactorUnavailable => "reason.factorUnavailable",
         Reason::PasskeyRejected => "reason.passkeyRejected",
+        Reason::OrganizationsUnavailable => "reason.organizationsUnavailable",
+        Reason::OrganizationNotFound => "reason.organizationNotFound",
+        Reason::NotPermitted => "reason.notPermitted",
+        Reason::InvalidOrganizationName => "reason.invalidOrganizationName",
+        Reason::InvalidSlug => "reason.invalidSlug",
+        Reason::SlugTaken => "reason.slugTaken",
+        Reason::OrganizationLimit(count) => {
+            return words.get(
+                "reason.organizationLimit",
+                &args([("count", &count.to_string())]),
+            );
+        }
+        Reason::UnknownRole => "reason.unknownRole",
+        Reason::RoleAboveYours => "reason.roleAboveYours",
+        Reason::OwnRole => "reason.ownRole",
+        Reason::LastAdmin => "reason.lastAdmin",
+        Reason::InvalidInvitation => "reason.invalidInvitation",
+        Reason::InvitationForAnotherAddress => "reason.invitationForAnotherAddress",
     };
     words.get(key, &[])
 }
@@ -103,6 +121,19 @@ mod tests {
             Reason::AlreadyEnrolled,
             Reason::FactorUnavailable,
             Reason::PasskeyRejected,
+            Reason::OrganizationsUnavailable,
+            Reason::OrganizationNotFound,
+            Reason::NotPermitted,
+            Reason::InvalidOrganizationName,
+            Reason::InvalidSlug,
+            Reason::SlugTaken,
+            Reason::OrganizationLimit(3),
+            Reason::UnknownRole,
+            Reason::RoleAboveYours,
+            Reason::OwnRole,
+            Reason::LastAdmin,
+            Reason::InvalidInvitation,
+            Reason::InvitationForAnotherAddress,
         ] {
             let text = reason(english(), &r);
             assert!(!en.contains_key(&text), "{r:?} has no catalog text");

@@ -14,6 +14,7 @@ pub mod federation;
 mod mailbox;
 pub mod messages;
 pub mod mfa;
+pub mod organizations;
 pub mod parts;
 pub mod passkeys;
 pub mod recovery;
@@ -128,6 +129,34 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(federation::link_from_account),
         )
         .route("/account/identities/unlink", post(federation::unlink))
+        .route(
+            "/organizations",
+            get(organizations::list).post(organizations::create),
+        )
+        .route("/organizations/switch", post(organizations::switch))
+        .route("/organizations/join", post(organizations::join))
+        .route("/organizations/{slug}", get(organizations::show))
+        .route(
+            "/organizations/{slug}/invitations",
+            post(organizations::invite),
+        )
+        .route(
+            "/organizations/{slug}/invitations/revoke",
+            post(organizations::revoke_invitation),
+        )
+        .route(
+            "/organizations/{slug}/members/role",
+            post(organizations::change_role),
+        )
+        .route(
+            "/organizations/{slug}/members/remove",
+            post(organizations::remove_member),
+        )
+        .route("/organizations/{slug}/leave", post(organizations::leave))
+        .route(
+            "/invitations/accept",
+            get(organizations::accept_page).post(organizations::accept),
+        )
         .route("/account", get(account::account_get))
         .route("/account/apps/revoke", post(account::revoke_app))
         .route("/session", get(session_check::session))

@@ -26,6 +26,13 @@ pub async fn session(
             .into_response());
     };
     let (session, user) = (signed_in.session, signed_in.user);
+    // Read from the membership now: a role changed a moment ago shows here (SECURITY 61).
+    let organization = crate::auth::organizations::claims(
+        &request.ctx(&state),
+        &user.id,
+        session.organization_id.as_deref(),
+    )
+    .await?;
     let mut response = Json(json!({
         "signedIn": true,
         "userId": user.id,
@@ -34,9 +41,24 @@ pub async fn session(
         "sessionId": session.id,
         "factors": session.factors,
         "expiresAt": session.expires_at,
+        "orgId": organization.as_ref().map(|o| &o.id),
+        "orgSlug": organization.as_ref().map(|o| &o.slug),
+        "orgRole": organization.as_ref().map(|o| &o.role),
+        "orgPermissions": organization.as_ref().map(|o| &o.permissions),
     }))
     .into_response();
     let h = response.headers_mut();
+    if let Some(organization) = &organization {
+        for (name, value) in [
+            ("x-vestibule-org-id", &organization.id),
+            ("x-vestibule-org-slug", &organization.slug),
+            ("x-vestibule-org-role", &organization.role),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        }
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&user.id) {
         h.insert("x-vestibule-user-id", v);

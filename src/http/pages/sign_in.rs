@@ -172,8 +172,11 @@ fn sign_up_form(
     redirect_url: &str,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
+    // On the way to accepting an invitation the form shows; the flow checks the address has one.
+    let invited = redirect_url.starts_with("/invitations/accept?");
     let closed = match active.config.sign_up.mode {
         SignUpMode::Public => None,
+        SignUpMode::InviteOnly if invited => None,
         SignUpMode::InviteOnly => Some(messages::SIGN_UP_INVITE_ONLY),
         SignUpMode::Disabled => Some(messages::SIGN_UP_CLOSED),
     };

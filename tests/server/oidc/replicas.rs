@@ -101,6 +101,7 @@ async fn two_replicas_on_one_database_share_codes_and_refresh_families() {
             ip: None,
             user_agent: None,
             identity_id: None,
+            organization_id: None,
             expires_at: now + 3_600_000,
             now,
         })

@@ -1,10 +1,14 @@
 //! Declared Organizations kept in the database: whenever a config is applied, each declared
-//! Organization is synced (one transaction each, only what changed), and managed organizations
-//! no longer declared are released (kept, unmanaged: the `Retain` deletion policy).
+//! Organization is synced (one transaction each, only what changed); declared members without
+//! an account are invited (once); managed organizations no longer declared follow their
+//! deletion policy (`Retain`: kept, unmanaged; `Delete`).
 
-use crate::config::RuntimeConfig;
+use std::sync::Arc;
+
+use crate::auth::{AuthError, ClientInfo, Ctx, Services};
 use crate::config::runtime::DomainEnrollment;
-use crate::store::{DeclaredOrganization, Store, StoreError};
+use crate::runtime::Active;
+use crate::store::DeclaredOrganization;
 
 /// What one sync of the declared organizations did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +23,8 @@ pub struct SyncReport {
     pub domain_conflicts: Vec<String>,
     /// `slug: email` pairs of declared members without an account yet.
     pub missing_members: Vec<String>,
+    /// Invitations sent to declared members without an account (each is sent once).
+    pub invited: u64,
     /// Managed organizations released because they are no longer declared.
     pub released: u64,
 }
@@ -31,14 +37,11 @@ fn enrollment(e: DomainEnrollment) -> &'static str {
     }
 }
 
-/// Syncs `config`'s declared organizations into `store` at `now`.
-pub async fn sync_declared(
-    store: &Store,
-    config: &RuntimeConfig,
-    now: i64,
-) -> Result<SyncReport, StoreError> {
+/// Syncs the declared organizations of `ctx`'s config into the store.
+pub async fn sync_declared(ctx: &Ctx<'_>) -> Result<SyncReport, AuthError> {
+    let store = &ctx.services.store;
     let mut report = SyncReport::default();
-    let declared = &config.organizations.declared;
+    let declared = &ctx.active.config.organizations.declared;
     for org in declared {
         let wanted = DeclaredOrganization {
             slug: org.slug.clone(),
@@ -50,8 +53,9 @@ pub async fn sync_declared(
                 .map(|(d, e)| (d.clone(), enrollment(*e).to_owned()))
                 .collect(),
             members: org.members.clone(),
+            delete_when_undeclared: org.delete_when_undeclared,
         };
-        let outcome = store.sync_declared_organization(&wanted, now).await?;
+        let outcome = store.sync_declared_organization(&wanted, ctx.now).await?;
         report.organizations += 1;
         report.writes += outcome.writes;
         if outcome.slug_conflict {
@@ -62,18 +66,38 @@ pub async fn sync_declared(
         report
             .domain_conflicts
             .extend(tagged(outcome.domain_conflicts));
-        report
-            .missing_members
-            .extend(tagged(outcome.missing_members));
+        let Some(id) = outcome.organization_id else {
+            continue;
+        };
+        for (email, role) in outcome.missing_members {
+            if store.declared_invitation_sent(&id, &email).await? {
+                continue;
+            }
+            let Some(organization) = store.organization_by_id(&id).await? else {
+                continue;
+            };
+            let (invitation, token) =
+                super::store_invitation(ctx, &id, &email, &role, None).await?;
+            store.mark_declared_invitation(&invitation.id).await?;
+            super::mail_invitation(ctx, &organization, &email, &token).await;
+            report.invited += 1;
+            report.writes += 1;
+            report
+                .missing_members
+                .push(format!("{}: {email}", org.slug));
+        }
     }
     let slugs: Vec<String> = declared.iter().map(|o| o.slug.clone()).collect();
-    report.released = store.release_undeclared_organizations(&slugs, now).await?;
+    report.released = store
+        .release_undeclared_organizations(&slugs, ctx.now)
+        .await?;
+    report.writes += report.released;
     Ok(report)
 }
 
 /// Syncs in the background and logs the outcome (conflicts as warnings: `vestibule dev` shows
-/// them on its terminal). Emails are never logged.
-pub fn spawn_sync(store: Store, config: RuntimeConfig, now: i64) {
+/// them on its terminal), counting it in the metrics. Emails are never logged.
+pub fn spawn_sync(services: Services, active: Arc<Active>) {
     use std::sync::atomic::{AtomicU64, Ordering};
     // One sync at a time in this process, and only of the newest config: a sync that finds a
     // newer one queued behind it steps aside, so an older config never lands last.
@@ -85,8 +109,11 @@ pub fn spawn_sync(store: Store, config: RuntimeConfig, now: i64) {
         if NEWEST.load(Ordering::SeqCst) != mine {
             return;
         }
-        match sync_declared(&store, &config, now).await {
+        let client = ClientInfo::default();
+        let ctx = Ctx::new(&services, &active, &client);
+        match sync_declared(&ctx).await {
             Ok(report) => {
+                services.metrics.organization_sync(Some(report.writes));
                 for slug in &report.slug_conflicts {
                     tracing::warn!(
                         organization = %slug,
@@ -100,11 +127,14 @@ pub fn spawn_sync(store: Store, config: RuntimeConfig, now: i64) {
                     organizations = report.organizations,
                     writes = report.writes,
                     released = report.released,
-                    members_without_account = report.missing_members.len(),
+                    invited = report.invited,
                     "declared organizations synced"
                 );
             }
-            Err(e) => tracing::error!(error = %e, "declared organizations not synced"),
+            Err(e) => {
+                services.metrics.organization_sync(None);
+                tracing::error!(error = %e, "declared organizations not synced");
+            }
         }
     });
 }

@@ -1,0 +1,603 @@
+//! Organizations over HTTP, on both backends: creating one, invitations (single use, expiring,
+//! bound to the invited address), roles and their checks (SECURITY 60–62: ids of another
+//! organization, `role=owner` in a form, a role change seen at once), the last admin, joining
+//! by a verified `autoJoin` domain, and the active organization in `GET /session`.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use vestibule::config::runtime::{DomainEnrollment, OrganizationConfig, RuntimeConfig};
+use vestibule::store::Store;
+
+use crate::app::{Client, TestApp, last_mail, link_in, signed_up, spawn_app_with};
+use crate::support::each_backend;
+
+/// Organizations on, users may create them.
+fn enabled(config: &mut RuntimeConfig) {
+    config.organizations.enabled = true;
+}
+
+async fn spawn(store: Store) -> TestApp {
+    spawn_app_with(store, enabled).await
+}
+
+/// `client` creates the organization `slug` (and works in it).
+async fn create(client: &mut Client, slug: &str) {
+    let page = client
+        .submit(
+            "/organizations",
+            "/organizations",
+            &[("name", slug), ("slug", slug)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        page.location(),
+        format!("/organizations/{slug}?notice=created")
+    );
+}
+
+/// `admin` invites `email` into `slug` as `role`; the link mailed to them.
+async fn invite(app: &TestApp, admin: &mut Client, slug: &str, email: &str, role: &str) -> String {
+    let page = admin
+        .submit(
+            &format!("/organizations/{slug}"),
+            &format!("/organizations/{slug}/invitations"),
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let link = link_in(app, &last_mail(app, email).text);
+    assert!(link.starts_with("/invitations/accept?token="), "{link}");
+    link
+}
+
+/// `client` opens the invitation `link` and accepts it (posting its token even when the page
+/// offers no button, as a hand-made request would).
+async fn accept(client: &mut Client, link: &str) -> crate::app::Page {
+    client.get(link).await;
+    let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let token = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let csrf = client.get("/account").await.csrf();
+    client
+        .post(
+            "/invitations/accept",
+            &[("csrf_token", &csrf), ("token", &token)],
+        )
+        .await
+}
+
+async fn session_json(client: &mut Client) -> Value {
+    let page = client.get("/session").await;
+    assert_eq!(page.status, StatusCode::OK);
+    serde_json::from_str(&page.body).expect("json")
+}
+
+async fn role_of(app: &TestApp, slug: &str, email: &str) -> Option<String> {
+    let store = &app.state.auth.store;
+    let org = store
+        .organization_by_slug(slug)
+        .await
+        .expect("read")
+        .expect("organization");
+    let user = store
+        .user_by_email(email)
+        .await
+        .expect("read")
+        .expect("user");
+    store
+        .membership(&org.id, &user.id)
+        .await
+        .expect("read")
+        .map(|m| m.role)
+}
+
+#[tokio::test]
+async fn an_invitation_makes_a_member_with_its_role_once_and_only_for_its_address() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        assert_eq!(
+            role_of(&app, "acme", "ada@example.com").await.as_deref(),
+            Some("admin")
+        );
+        let session = session_json(&mut ada).await;
+        assert_eq!(
+            session["orgSlug"], "acme",
+            "the creator works in it: {session}"
+        );
+        assert_eq!(session["orgRole"], "admin");
+
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let page = ada.get("/organizations/acme").await;
+        assert!(
+            page.body.contains("bob@example.com"),
+            "pending invitation listed"
+        );
+        // Someone else's account cannot use bob's invitation; it stays usable for bob.
+        let mut eve = signed_up(&app, "eve@example.com").await;
+        let page = accept(&mut eve, &link).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("sent to another address"),
+            "{}",
+            page.body
+        );
+        assert_eq!(role_of(&app, "acme", "eve@example.com").await, None);
+
+        // Bob follows the link without an account: sign up, verify, come back, accept.
+        let mut bob = Client::new(&app);
+        let page = bob.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("/sign-up?redirect_url="),
+            "{}",
+            page.body
+        );
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        let page = accept(&mut bob, &link).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/organizations/acme?notice=joined");
+        assert_eq!(
+            role_of(&app, "acme", "bob@example.com").await.as_deref(),
+            Some("member")
+        );
+        let session = session_json(&mut bob).await;
+        assert_eq!(session["orgSlug"], "acme");
+        assert_eq!(session["orgRole"], "member");
+        assert_eq!(session["orgPermissions"], serde_json::json!([]));
+
+        // Single use.
+        let page = accept(&mut bob, &link).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("no longer valid"), "{}", page.body);
+
+        // Expired after seven days.
+        let link = invite(&app, &mut ada, "acme", "carol@example.com", "member").await;
+        signed_up(&app, "carol@example.com").await;
+        app.state.auth.clock.advance(7 * 24 * 3600 * 1000 + 1000);
+        // (Signed in again: a session lasts a day.)
+        let mut carol = Client::new(&app);
+        let token = carol.get("/sign-in").await.csrf();
+        carol
+            .sign_in(&token, "carol@example.com", crate::app::PASSWORD)
+            .await;
+        let page = accept(&mut carol, &link).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+        assert_eq!(role_of(&app, "acme", "carol@example.com").await, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_revoked_invitation_cannot_be_accepted() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let page = ada.get("/organizations/acme").await;
+        let id = page
+            .body
+            .split("data-invitation-id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("listed")
+            .to_owned();
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/invitations/revoke",
+                &[("invitation_id", &id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        let page = accept(&mut bob, &link).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(role_of(&app, "acme", "bob@example.com").await, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn roles_are_checked_from_the_membership_never_from_the_form() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        accept(&mut bob, &link).await;
+        let users = &app.state.auth.store;
+        let bob_id = users
+            .user_by_email("bob@example.com")
+            .await
+            .expect("read")
+            .expect("bob")
+            .id;
+        let ada_id = users
+            .user_by_email("ada@example.com")
+            .await
+            .expect("read")
+            .expect("ada")
+            .id;
+
+        // A member cannot make themselves admin, nor touch anyone (SECURITY 62).
+        let page = bob
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/role",
+                &[("user_id", &bob_id), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+        let page = bob
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/remove",
+                &[("user_id", &ada_id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let page = bob
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/invitations",
+                &[("email", "friend@example.com"), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            role_of(&app, "acme", "bob@example.com").await.as_deref(),
+            Some("member")
+        );
+        assert_eq!(
+            role_of(&app, "acme", "ada@example.com").await.as_deref(),
+            Some("admin")
+        );
+
+        // A role that does not exist is refused, even from an admin.
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/role",
+                &[("user_id", &bob_id), ("role", "owner")],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+        assert_eq!(
+            role_of(&app, "acme", "bob@example.com").await.as_deref(),
+            Some("member")
+        );
+
+        // The last admin can neither leave nor be demoted, nor demote themselves.
+        let page = ada
+            .submit("/organizations/acme", "/organizations/acme/leave", &[])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("at least one admin"), "{}", page.body);
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/role",
+                &[("user_id", &ada_id), ("role", "member")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "own role");
+        assert_eq!(
+            role_of(&app, "acme", "ada@example.com").await.as_deref(),
+            Some("admin")
+        );
+
+        // Promoting bob shows in his very next request (SECURITY 61); then ada may leave.
+        let before = session_json(&mut bob).await;
+        assert_eq!(before["orgRole"], "member");
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/role",
+                &[("user_id", &bob_id), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let after = session_json(&mut bob).await;
+        assert_eq!(after["orgRole"], "admin");
+        assert_eq!(
+            after["orgPermissions"],
+            serde_json::json!([
+                "org:invitations:manage",
+                "org:members:manage",
+                "org:settings:manage"
+            ])
+        );
+        let page = ada
+            .submit("/organizations/acme", "/organizations/acme/leave", &[])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(role_of(&app, "acme", "ada@example.com").await, None);
+        // Removed from it: the session no longer speaks for it.
+        let session = session_json(&mut ada).await;
+        assert_eq!(session["orgId"], Value::Null, "{session}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_organization_s_members_and_invitations_are_out_of_reach() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        accept(&mut bob, &link).await;
+        invite(&app, &mut ada, "acme", "carol@example.com", "member").await;
+        let pending = ada.get("/organizations/acme").await;
+        let invitation_id = pending
+            .body
+            .split("data-invitation-id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("listed")
+            .to_owned();
+        let store = &app.state.auth.store;
+        let acme = store
+            .organization_by_slug("acme")
+            .await
+            .expect("read")
+            .expect("acme");
+        let bob_id = store
+            .user_by_email("bob@example.com")
+            .await
+            .expect("read")
+            .expect("bob")
+            .id;
+
+        // Mallory is the admin of her own organization, and nothing of acme's.
+        let mut mallory = signed_up(&app, "mallory@example.com").await;
+        create(&mut mallory, "evil").await;
+        assert_eq!(
+            mallory.get("/organizations/acme").await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Acme's page names: answered like an organization that does not exist.
+        let page = mallory
+            .submit(
+                "/organizations/evil",
+                "/organizations/acme/members/remove",
+                &[("user_id", &bob_id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        // Acme's ids sent to her own organization's forms change nothing at acme.
+        let page = mallory
+            .submit(
+                "/organizations/evil",
+                "/organizations/evil/members/role",
+                &[("user_id", &bob_id), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "bob is not in evil");
+        let page = mallory
+            .submit(
+                "/organizations/evil",
+                "/organizations/evil/invitations/revoke",
+                &[("invitation_id", &invitation_id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            store
+                .pending_invitations(&acme.id, app.state.auth.clock.now())
+                .await
+                .expect("read")
+                .len(),
+            1,
+            "acme's invitation is still pending"
+        );
+        // Switching to an organization she is not in is refused; the session keeps hers.
+        let page = mallory
+            .submit(
+                "/organizations",
+                "/organizations/switch",
+                &[("organization_id", &acme.id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert_eq!(session_json(&mut mallory).await["orgSlug"], "evil");
+        assert_eq!(
+            role_of(&app, "acme", "bob@example.com").await.as_deref(),
+            Some("member")
+        );
+        assert_eq!(role_of(&app, "acme", "mallory@example.com").await, None);
+    })
+    .await;
+}
+
+/// A declared organization with `acme.example` on `autoJoin` and `suggest.example` on `suggest`.
+fn with_domains(config: &mut RuntimeConfig) {
+    enabled(config);
+    config.organizations.declared.push(OrganizationConfig {
+        slug: "acme".into(),
+        display_name: "Acme".into(),
+        domains: [
+            ("acme.example".to_owned(), DomainEnrollment::AutoJoin),
+            ("suggest.example".to_owned(), DomainEnrollment::Suggest),
+        ]
+        .into(),
+        roles: Default::default(),
+        members: Default::default(),
+        theme: None,
+        mfa: None,
+        allowed_providers: Vec::new(),
+        delete_when_undeclared: false,
+    });
+}
+
+#[tokio::test]
+async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_offered() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, with_domains).await;
+        let active = app.state.live.load();
+        let nobody = vestibule::auth::ClientInfo::default();
+        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
+        let report = vestibule::auth::organizations::sync_declared(&ctx)
+            .await
+            .expect("sync");
+        assert_eq!(report.organizations, 1);
+
+        signed_up(&app, "zoe@acme.example").await;
+        assert_eq!(
+            role_of(&app, "acme", "zoe@acme.example").await.as_deref(),
+            Some("member")
+        );
+        signed_up(&app, "zed@other.example").await;
+        assert_eq!(role_of(&app, "acme", "zed@other.example").await, None);
+
+        let mut sam = signed_up(&app, "sam@suggest.example").await;
+        assert_eq!(
+            role_of(&app, "acme", "sam@suggest.example").await,
+            None,
+            "only offered"
+        );
+        let page = sam.get("/organizations").await;
+        assert!(page.body.contains("Join Acme"), "{}", page.body);
+        let id = crate::app::field_value(&page.body, "organization_id").expect("offer");
+        let page = sam
+            .post(
+                "/organizations/join",
+                &[("csrf_token", &page.csrf()), ("organization_id", &id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(
+            role_of(&app, "acme", "sam@suggest.example")
+                .await
+                .as_deref(),
+            Some("member")
+        );
+        // An organization that is not offered cannot be joined by id.
+        let mut zed = Client::new(&app);
+        let token = zed.get("/sign-in").await.csrf();
+        zed.sign_in(&token, "zed@other.example", crate::app::PASSWORD)
+            .await;
+        let page = zed
+            .submit(
+                "/organizations",
+                "/organizations/join",
+                &[("organization_id", &id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert_eq!(role_of(&app, "acme", "zed@other.example").await, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_create_organizations_only_when_allowed_and_up_to_the_limit() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| {
+            enabled(c);
+            c.organizations.max_created_per_user = 1;
+        })
+        .await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        let page = ada
+            .submit(
+                "/organizations",
+                "/organizations",
+                &[("name", "Second"), ("slug", "second")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.body.contains("at most 1 organizations"),
+            "{}",
+            page.body
+        );
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        let page = bob
+            .submit(
+                "/organizations",
+                "/organizations",
+                &[("name", "Acme"), ("slug", "acme")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "slug taken");
+        let page = bob
+            .submit(
+                "/organizations",
+                "/organizations",
+                &[("name", "Bad"), ("slug", "Not A Slug!")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_user_created_organizations_or_with_organizations_off_there_is_no_create() {
+    each_backend(async |store| {
+        let closed = spawn_app_with(store, |c| {
+            enabled(c);
+            c.organizations.allow_user_created = false;
+        })
+        .await;
+        let mut carol = signed_up(&closed, "carol@example.com").await;
+        let page = carol
+            .submit(
+                "/account",
+                "/organizations",
+                &[("name", "C"), ("slug", "c")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            !carol
+                .get("/organizations")
+                .await
+                .body
+                .contains("action=\"/organizations\"")
+        );
+    })
+    .await;
+    each_backend(async |store| {
+        let off = spawn_app_with(store, |_| {}).await;
+        let mut dan = signed_up(&off, "dan@example.com").await;
+        assert_eq!(
+            dan.get("/organizations").await.status,
+            StatusCode::NOT_FOUND
+        );
+        let page = dan
+            .submit(
+                "/account",
+                "/organizations",
+                &[("name", "D"), ("slug", "d")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
