@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 
 import {
   SESSION_COOKIE,
+  UserAgent,
   describeError,
   describeExchanges,
   failIfMissing,
@@ -117,96 +118,6 @@ function step(name, body) {
       if (dev) console.log(`server log (tail) from ${dev.logPath}:\n${dev.logTail(12)}`);
       throw e;
     }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The user: fetch with a cookie jar, as a browser would (no redirects followed by themselves).
-
-class UserAgent {
-  constructor(origin) {
-    this.origin = new URL(origin).origin;
-    this.cookies = new Map();
-  }
-
-  /** One request; cookies are kept for and sent to Vestibule's origin only. */
-  async fetch(url, { method = 'GET', form, cookies } = {}) {
-    const target = new URL(url, this.origin);
-    const headers = new Headers();
-    const jar = cookies ?? this.cookies;
-    if (target.origin === this.origin && jar.size) {
-      headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    }
-    let body;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      headers.set('content-type', 'application/x-www-form-urlencoded');
-      headers.set('origin', this.origin);
-    }
-    const response = await fetch(target, { method, headers, body, redirect: 'manual' });
-    if (target.origin === this.origin && !cookies) {
-      for (const line of response.headers.getSetCookie()) this.#store(line);
-    }
-    return response;
-  }
-
-  #store(line) {
-    const [pair, ...attributes] = line.split(';').map((s) => s.trim());
-    const i = pair.indexOf('=');
-    const [name, value] = [pair.slice(0, i), pair.slice(i + 1)];
-    const maxAge = attributes.find((a) => /^max-age=/i.test(a));
-    if (value === '' || (maxAge && Number(maxAge.split('=')[1]) <= 0)) this.cookies.delete(name);
-    else this.cookies.set(name, value);
-  }
-
-  /** GET a page that must answer 200; its HTML. */
-  async page(url) {
-    const r = await this.fetch(url);
-    const html = await r.text();
-    assert.equal(r.status, 200, `GET ${url} answers 200: ${html.slice(0, 500)}`);
-    return html;
-  }
-
-  /** Submits the page's form whose action is `action`, its hidden fields plus `fields`. */
-  async submit(html, action, fields = {}) {
-    const form = forms(html).find((f) => f.action === action);
-    assert.ok(form, `the page has a form posting to ${action}: ${html.slice(0, 800)}`);
-    assert.equal(form.method, 'post');
-    assert.ok(form.fields.csrf_token, `the ${action} form carries a csrf_token`);
-    return this.fetch(action, { method: 'POST', form: { ...form.fields, ...fields } });
-  }
-
-  session() {
-    return this.cookies.get(SESSION_COOKIE);
-  }
-}
-
-function decodeEntities(text) {
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi, (_, e) => {
-    const named = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[e.toLowerCase()];
-    if (named) return named;
-    return String.fromCodePoint(e[1].toLowerCase() === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-}
-
-function attributes(tag) {
-  const out = {};
-  for (const [, name, value] of tag.matchAll(/([a-zA-Z_:][-\w:.]*)\s*=\s*"([^"]*)"/g)) {
-    out[name.toLowerCase()] = decodeEntities(value);
-  }
-  return out;
-}
-
-/** The page's forms: action, method and hidden fields (what a browser would submit unseen). */
-function forms(html) {
-  return [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, open, inner]) => {
-    const a = attributes(open);
-    const fields = {};
-    for (const [, input] of inner.matchAll(/<input\b([^>]*)>/gi)) {
-      const i = attributes(input);
-      if (i.type === 'hidden' && i.name) fields[i.name] = i.value ?? '';
-    }
-    return { action: a.action, method: (a.method ?? 'get').toLowerCase(), fields };
   });
 }
 

@@ -864,3 +864,97 @@ async fn a_client_that_floods_the_token_endpoint_is_rate_limited_per_address() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn tokens_speak_for_the_active_organization_and_a_role_change_shows_in_the_next_one() {
+    use crate::organizations::{accept, create, invite};
+    each_backend(async |store| {
+        let app = spawn_app_with_secrets(
+            store,
+            |config| {
+                config.organizations.enabled = true;
+                config.applications.push(spa());
+            },
+            |config| {
+                let json = keys(config).to_json().expect("json");
+                vec![(
+                    "signing-keys.json".into(),
+                    String::from_utf8(json).expect("utf-8"),
+                )]
+            },
+        )
+        .await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        create(&mut ada, "globex").await;
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        accept(&mut bob, &link).await;
+        let keys = published_keys(&app).await;
+        let now = || k8s_openapi::jiff::Timestamp::now().as_millisecond();
+
+        // Bob works in acme (he just accepted): his tokens say so.
+        let code = code_for(&mut bob, &app).await;
+        let (status, tokens) = exchange(&app, &code).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let at = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
+            .expect("verifies");
+        assert_eq!(at.claims["org_slug"], "acme");
+        assert_eq!(at.claims["org_role"], "member");
+        assert_eq!(at.claims["org_permissions"], serde_json::json!([]));
+        let id =
+            jws::verify(&keys, tokens["id_token"].as_str().expect("id"), now()).expect("verifies");
+        assert_eq!(id.claims["org_id"], at.claims["org_id"]);
+
+        // Ada makes him an admin: the next token (a refresh) carries the new role at once.
+        let bob_id = at.claims["sub"].as_str().expect("sub").to_owned();
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/role",
+                &[("user_id", &bob_id), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let refresh = tokens["refresh_token"].as_str().expect("refresh");
+        let (status, next) = token(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{next}");
+        let access = next["access_token"].as_str().expect("at");
+        let at = jws::verify(&keys, access, now()).expect("verifies");
+        assert_eq!(at.claims["org_role"], "admin");
+        let (status, info) = userinfo(&app, access).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(info.expect("claims")["org_role"], "admin");
+
+        // Ada's session works in globex (created last); `organization=acme` switches it.
+        let code = code_for(&mut ada, &app).await;
+        let (_, tokens) = exchange(&app, &code).await;
+        let at = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
+            .expect("verifies");
+        assert_eq!(at.claims["org_slug"], "globex");
+        let page = ada.get(&authorize_path(&[("organization", "acme")])).await;
+        let query = redirect_query(page.location());
+        let (_, tokens) = exchange(&app, param(&query, "code").expect("code")).await;
+        let at = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
+            .expect("verifies");
+        assert_eq!(at.claims["org_slug"], "acme");
+        assert_eq!(at.claims["org_role"], "admin");
+
+        // Bob is not in globex: no code, `access_denied` back to the client.
+        let page = bob
+            .get(&authorize_path(&[("organization", "globex")]))
+            .await;
+        let query = redirect_query(page.location());
+        assert_eq!(param(&query, "error"), Some("access_denied"));
+        assert_eq!(param(&query, "code"), None);
+    })
+    .await;
+}

@@ -21,7 +21,7 @@ async fn spawn(store: Store) -> TestApp {
 }
 
 /// `client` creates the organization `slug` (and works in it).
-async fn create(client: &mut Client, slug: &str) {
+pub(crate) async fn create(client: &mut Client, slug: &str) {
     let page = client
         .submit(
             "/organizations",
@@ -37,7 +37,13 @@ async fn create(client: &mut Client, slug: &str) {
 }
 
 /// `admin` invites `email` into `slug` as `role`; the link mailed to them.
-async fn invite(app: &TestApp, admin: &mut Client, slug: &str, email: &str, role: &str) -> String {
+pub(crate) async fn invite(
+    app: &TestApp,
+    admin: &mut Client,
+    slug: &str,
+    email: &str,
+    role: &str,
+) -> String {
     let page = admin
         .submit(
             &format!("/organizations/{slug}"),
@@ -53,7 +59,7 @@ async fn invite(app: &TestApp, admin: &mut Client, slug: &str, email: &str, role
 
 /// `client` opens the invitation `link` and accepts it (posting its token even when the page
 /// offers no button, as a hand-made request would).
-async fn accept(client: &mut Client, link: &str) -> crate::app::Page {
+pub(crate) async fn accept(client: &mut Client, link: &str) -> crate::app::Page {
     client.get(link).await;
     let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let token = url::form_urlencoded::parse(query.as_bytes())
