@@ -477,6 +477,20 @@ impl OrganizationsConfig {
         roles
     }
 
+    /// The declared organization whose domain `email` is in and that sends its users to a
+    /// provider (home-realm discovery), if organizations are on.
+    pub fn home_realm(&self, email: &str) -> Option<&OrganizationConfig> {
+        if !self.enabled {
+            return None;
+        }
+        let domain = email.trim().rsplit('@').next()?.to_ascii_lowercase();
+        // Any enrollment, `none` included: a domain can be the organization's for sign-in
+        // without making its users members.
+        self.declared
+            .iter()
+            .find(|o| !o.allowed_providers.is_empty() && o.domains.contains_key(&domain))
+    }
+
     /// The declared organization with this slug.
     pub fn declared_by_slug(&self, slug: &str) -> Option<&OrganizationConfig> {
         self.declared
@@ -504,8 +518,11 @@ pub struct OrganizationConfig {
     pub theme: Option<ThemeConfig>,
     /// Organization MFA policy, if it differs from the Vestibule's.
     pub mfa: Option<MfaConfig>,
-    /// Provider slugs members may use; empty: all.
+    /// Provider slugs for this organization: its sign-in page offers only these, and users of
+    /// its domains are sent to the first (home-realm discovery); empty: all, no discovery.
     pub allowed_providers: Vec<String>,
+    /// Users of its domains may sign in and up with a password.
+    pub password_sign_in: bool,
     /// Delete the organization from the database once it is no longer declared (else kept,
     /// unmanaged).
     pub delete_when_undeclared: bool,

@@ -75,10 +75,18 @@ pub struct OrganizationSpec {
     /// MFA policy for this organization's members. Default: the Vestibule's policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_policy_ref: Option<ObjectRef>,
-    /// Slugs of the `OAuthProvider`s members may sign in with. Empty: all of the Vestibule's.
+    /// Slugs of the `OAuthProvider`s for this organization: users whose address is in one of
+    /// `domains` are sent straight to the first (home-realm discovery), and this organization's
+    /// sign-in page (`?organization=slug`) offers only these. Empty: all of the Vestibule's,
+    /// and no home-realm discovery.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub allowed_providers: Vec<String>,
+    /// Whether users whose address is in one of `domains` may sign in with a password. `false`
+    /// (with `allowedProviders`): they are always sent to the organization's provider, and
+    /// password sign-in and sign-up are refused for them.
+    #[serde(default = "default_true")]
+    pub password_sign_in: bool,
     /// What happens to the organization in the database when this resource is deleted:
     /// `Retain` keeps it (members and all) as an unmanaged organization, `Delete` removes it.
     #[serde(default)]
@@ -150,4 +158,8 @@ pub struct OrganizationMember {
     /// One of the organization's roles.
     #[schemars(length(min = 1, max = 63))]
     pub role: String,
+}
+
+fn default_true() -> bool {
+    true
 }

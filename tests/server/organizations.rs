@@ -455,6 +455,7 @@ fn with_domains(config: &mut RuntimeConfig) {
         theme: None,
         mfa: None,
         allowed_providers: Vec::new(),
+        password_sign_in: true,
         delete_when_undeclared: false,
     });
 }
@@ -604,6 +605,116 @@ async fn without_user_created_organizations_or_with_organizations_off_there_is_n
             )
             .await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+/// Acme sends `acme.example` to GitHub and refuses passwords there; Globex sends
+/// `globex.example` to Google but still takes a typed password.
+fn with_home_realms(config: &mut RuntimeConfig) {
+    enabled(config);
+    let org =
+        |slug: &str, domain: &str, provider: &str, password_sign_in: bool| OrganizationConfig {
+            slug: slug.into(),
+            display_name: slug.into(),
+            domains: [(domain.to_owned(), DomainEnrollment::None)].into(),
+            roles: Default::default(),
+            members: Default::default(),
+            theme: None,
+            mfa: None,
+            allowed_providers: vec![provider.into()],
+            password_sign_in,
+            delete_when_undeclared: false,
+        };
+    config.organizations.declared = vec![
+        org("acme", "acme.example", "github", false),
+        org("globex", "globex.example", "google", true),
+    ];
+}
+
+#[tokio::test]
+async fn home_realm_discovery_sends_a_domain_user_to_the_organization_s_provider() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, with_home_realms).await;
+        let back = "?redirect_url=%2Faccount";
+        let mut ann = Client::new(&app);
+        // The address as a login_hint (an Application's authorize request passes it on).
+        let page = ann
+            .get("/sign-in?login_hint=ann%40acme.example&redirect_url=%2Faccount")
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), format!("/oauth/github/start{back}"));
+        // Typed into the form, with a password: the password is never looked at.
+        let token = ann.get("/sign-in").await.csrf();
+        let page = ann
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "Ann@ACME.example"),
+                    ("password", "whatever she types"),
+                    ("redirect_url", "/account"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), format!("/oauth/github/start{back}"));
+        assert!(ann.session().is_none());
+        // Nor can she sign up with a password: off to the provider, no account made.
+        let page = ann
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[
+                    ("email", "ann@acme.example"),
+                    ("password", crate::app::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(
+            page.location().starts_with("/oauth/github/start"),
+            "{}",
+            page.location()
+        );
+        let store = &app.state.auth.store;
+        assert_eq!(
+            store.user_by_email("ann@acme.example").await.expect("read"),
+            None
+        );
+        // The provider's flow starts there.
+        let page = ann.get(&format!("/oauth/github/start{back}")).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(
+            page.location()
+                .starts_with("https://github.com/login/oauth/authorize?"),
+            "{}",
+            page.location()
+        );
+
+        // Globex takes passwords: a hint goes to Google, a typed password is checked as usual.
+        let mut gus = Client::new(&app);
+        let page = gus.get("/sign-in?login_hint=gus%40globex.example").await;
+        assert!(
+            page.location().starts_with("/oauth/google/start"),
+            "{}",
+            page.location()
+        );
+        let token = gus.get("/sign-in").await.csrf();
+        let page = gus
+            .sign_in(&token, "gus@globex.example", "not his password")
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "checked, and wrong");
+        // Elsewhere, nothing changes.
+        let page = gus.get("/sign-in?login_hint=gus%40example.com").await;
+        assert_eq!(page.status, StatusCode::OK);
+
+        // Acme's own sign-in page offers only its provider.
+        let page = Client::new(&app).get("/sign-in?organization=acme").await;
+        assert!(page.body.contains("data-provider=\"github\""), "{}", page.body);
+        assert!(!page.body.contains("data-provider=\"google\""));
+        let page = Client::new(&app).get("/sign-in").await;
+        assert!(page.body.contains("data-provider=\"google\""));
     })
     .await;
 }

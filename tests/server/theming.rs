@@ -84,6 +84,7 @@ fn with_acme(config: &mut vestibule::config::RuntimeConfig) {
         theme: Some(theme),
         mfa: None,
         allowed_providers: Vec::new(),
+        password_sign_in: true,
         delete_when_undeclared: false,
     });
 }

@@ -147,6 +147,7 @@ mod tests {
             theme: None,
             mfa: policy,
             allowed_providers: Vec::new(),
+            password_sign_in: true,
             delete_when_undeclared: false,
         }
     }

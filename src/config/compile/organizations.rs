@@ -229,6 +229,13 @@ impl Compiler<'_> {
                     ),
                 );
             }
+            if !s.password_sign_in && (s.allowed_providers.is_empty() || s.domains.is_empty()) {
+                self.error(
+                    &oid,
+                    "spec.passwordSignIn",
+                    "false needs allowedProviders and domains: its users must be sent somewhere",
+                );
+            }
             let mut allowed_providers = s.allowed_providers.clone();
             allowed_providers.sort();
             allowed_providers.dedup();
@@ -241,6 +248,7 @@ impl Compiler<'_> {
                 theme,
                 mfa,
                 allowed_providers,
+                password_sign_in: s.password_sign_in,
                 delete_when_undeclared: s.deletion_policy == resource::DeletionPolicy::Delete,
             });
         }
@@ -439,6 +447,22 @@ allowedProviders: [nope]",
             orgs.declared[0].roles["viewer"],
             ["a", "b"],
             "sorted, deduplicated"
+        );
+    }
+
+    #[test]
+    fn refusing_passwords_needs_somewhere_to_send_the_domain_s_users() {
+        let acme = organization(
+            "acme",
+            "slug: acme\ndisplayName: Acme\ndomains: [{domain: acme.com}]\npasswordSignIn: false",
+        );
+        let b = with_spec(ENABLED, &[&acme, &brand()]);
+        let (_, diagnostics) = organizations(&b);
+        has_diagnostic(
+            &diagnostics,
+            ("Organization", "acme"),
+            "spec.passwordSignIn",
+            "false needs allowedProviders and domains",
         );
     }
 

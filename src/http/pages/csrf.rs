@@ -69,13 +69,21 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
 /// The Organization whose theme a page uses: `?organization=slug` (remembered for the browser
 /// session; empty forgets it), else the OpenID request's `organization`, else the declared
 /// Organization of the email domain a form posts, else the remembered one. Only Organizations
-/// with a theme of their own count. The second value: the cookie to set, if any.
+/// whose pages differ count: a theme of their own, or their own providers. The second value:
+/// the cookie to set, if any.
 fn organization(
     request: &Request,
     form: Option<&[u8]>,
     active: &Active,
 ) -> (Option<String>, Option<String>) {
-    let themed = |slug: &str| active.organization_looks.contains_key(slug);
+    let themed = |slug: &str| {
+        active.organization_looks.contains_key(slug)
+            || active
+                .config
+                .organizations
+                .declared_by_slug(slug)
+                .is_some_and(|o| !o.allowed_providers.is_empty())
+    };
     if let Some(slug) = query_param(request, "organization") {
         let known = themed(&slug).then_some(slug);
         return (known.clone(), Some(known.unwrap_or_default()));

@@ -594,11 +594,21 @@ pub async fn unlink(
 }
 
 /// The provider buttons of the sign-in and sign-up pages.
-pub fn buttons(active: &Active, return_to: &str) -> Vec<minijinja::Value> {
+pub fn buttons(
+    active: &Active,
+    return_to: &str,
+    organization: Option<&str>,
+) -> Vec<minijinja::Value> {
+    // An organization's own sign-in page offers only its providers.
+    let only = organization
+        .and_then(|slug| active.config.organizations.declared_by_slug(slug))
+        .map(|o| &o.allowed_providers)
+        .filter(|allowed| !allowed.is_empty());
     active
         .config
         .providers
         .iter()
+        .filter(|p| only.is_none_or(|allowed| allowed.contains(&p.slug)))
         .map(|p| {
             context! {
                 slug => &p.slug,

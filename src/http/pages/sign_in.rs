@@ -54,6 +54,29 @@ pub struct SignInQuery {
     provider: Option<String>,
 }
 
+/// Home-realm discovery: an address in a domain of an Organization that sends its users to
+/// its provider goes there (`to_provider`), unless it may sign in with a password and one was
+/// typed (`password`). The provider's flow then signs them in (or up).
+fn home_realm(
+    active: &crate::runtime::Active,
+    email: &str,
+    password: Option<&str>,
+    redirect_url: &str,
+) -> Option<Response> {
+    let organization = active.config.organizations.home_realm(email)?;
+    if organization.password_sign_in && password.is_some_and(|p| !p.is_empty()) {
+        return None;
+    }
+    let slug = organization
+        .allowed_providers
+        .iter()
+        .find(|slug| active.config.provider(slug).is_some())?;
+    Some(see_other(
+        &format!("/oauth/{slug}/start{}", redirect_query(redirect_url)),
+        &[],
+    ))
+}
+
 /// `GET /sign-in`
 pub async fn sign_in_page(
     State(state): State<AppState>,
@@ -82,6 +105,9 @@ pub async fn sign_in_page(
         .as_deref()
         .filter(|hint| hint.contains('@') && hint.len() <= 320)
         .unwrap_or_default();
+    if let Some(to_provider) = home_realm(active, email, None, &redirect_url) {
+        return Ok(to_provider);
+    }
     sign_in_form(active, csrf, StatusCode::OK, email, &redirect_url, None)
 }
 
@@ -105,7 +131,7 @@ fn sign_in_form(
             redirect_url => redirect_url,
             redirect_query => redirect_query(redirect_url),
             sign_up_open => active.config.sign_up.mode == SignUpMode::Public,
-            providers => super::federation::buttons(active, redirect_url),
+            providers => super::federation::buttons(active, redirect_url, csrf.organization.as_deref()),
             passwordless => active.webauthn.is_some() && active.config.mfa.passwordless,
             webauthn => active.webauthn.is_some() && active.config.mfa.passwordless,
         },
@@ -121,6 +147,12 @@ pub async fn sign_in_submit(
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
     let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
+    // Before any password check: an address whose organization refuses passwords never gets
+    // one compared (nor counted toward a lockout).
+    if let Some(to_provider) = home_realm(active, &form.email, Some(&form.password), &redirect_url)
+    {
+        return Ok(to_provider);
+    }
     match sign_in(&ctx, &form.email, &form.password).await {
         Ok(SignInOutcome::Success(user)) => {
             request
@@ -193,7 +225,7 @@ fn sign_up_form(
             redirect_query => redirect_query(redirect_url),
             min_length => active.config.passwords.min_length,
             sign_up_open => closed.is_none(),
-            providers => super::federation::buttons(active, redirect_url),
+            providers => super::federation::buttons(active, redirect_url, csrf.organization.as_deref()),
         },
     )
 }
@@ -207,6 +239,17 @@ pub async fn sign_up_submit(
     let (active, csrf) = (&request.active, &request.csrf);
     let ctx = request.ctx(&state);
     let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
+    // An organization that refuses passwords for its domain: its users sign up through its
+    // provider instead.
+    if active
+        .config
+        .organizations
+        .home_realm(&form.email)
+        .is_some_and(|o| !o.password_sign_in)
+        && let Some(to_provider) = home_realm(active, &form.email, None, &redirect_url)
+    {
+        return Ok(to_provider);
+    }
     match sign_up(&ctx, &form.email, &form.password).await {
         Ok(SignUpOutcome::VerifyEmail(email)) => {
             let email_q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
