@@ -708,6 +708,123 @@ async fn declared_organizations_reach_the_database_and_follow_yaml_edits() {
     }
     let renamed = organization("acme").await.expect("acme");
     assert_eq!(renamed.id, acme.id, "the same organization, renamed");
+
+    // Declared members without an account were invited, once (the rename did not re-send).
+    let mailbox = get(&server.base, "/dev/mailbox.json")
+        .await
+        .unwrap_or_default();
+    for to in ["ceo@acme.com", "finance@acme.com", "hank@globex.example"] {
+        assert_eq!(
+            mailbox.matches(&format!("\"to\":\"{to}\"")).count(),
+            1,
+            "{to} invited once: {mailbox}"
+        );
+    }
+
+    // Hank (declared admin of Globex) signs up; the next sync makes him admin, and a role
+    // edited in the YAML follows on the reload after.
+    let hank = store
+        .create_user_with_email("hank@globex.example", "not-a-real-hash", 0)
+        .await
+        .expect("hank");
+    let globex = organization("globex").await.expect("globex");
+    let role = async || {
+        store
+            .membership(&globex.id, &hank.id)
+            .await
+            .expect("read")
+            .map(|m| m.role)
+    };
+    edit(
+        &dir.join("organizations.yaml"),
+        "displayName: Globex",
+        "displayName: Globex Inc",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while role().await.as_deref() != Some("admin") {
+        assert!(Instant::now() < deadline, "hank never became a member");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    edit(
+        &dir.join("organizations.yaml"),
+        "- email: hank@globex.example\n      role: admin",
+        "- email: hank@globex.example\n      role: member",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while role().await.as_deref() != Some("member") {
+        assert!(Instant::now() < deadline, "the role edit never synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A reload that changes nothing the organizations declare writes nothing, and says so.
+    let counter = |metrics: &str, name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    const UNCHANGED: &str = "vestibule_organization_syncs_total{result=\"unchanged\"}";
+    const WRITES: &str = "vestibule_organization_sync_writes_total";
+    let before = get(&server.base, "/metrics").await.unwrap_or_default();
+    edit(
+        &dir.join("vestibule.yaml"),
+        "maxCreatedPerUser: 3",
+        "maxCreatedPerUser: 4",
+    );
+    let after = eventually(&server, "/metrics", "a sync that writes nothing", |m| {
+        counter(m, UNCHANGED) > counter(&before, UNCHANGED)
+    })
+    .await;
+    assert_eq!(counter(&after, WRITES), counter(&before, WRITES), "{after}");
+
+    // A runtime organization's slug declared: left alone, and the terminal says why.
+    store
+        .create_organization(&vestibule::store::NewOrganization {
+            slug: "initech".into(),
+            name: "Initech (runtime)".into(),
+            managed: false,
+            creator: None,
+            now: 0,
+        })
+        .await
+        .expect("runtime organization");
+    let declared = |slug: &str, policy: &str| {
+        format!(
+            "apiVersion: vestibule.dev/v1alpha1\nkind: Organization\nmetadata:\n  name: {slug}\n  namespace: saas\nspec:\n  vestibuleRef:\n    name: saas\n  slug: {slug}\n  displayName: Declared {slug}\n  deletionPolicy: {policy}\n"
+        )
+    };
+    std::fs::write(dir.join("initech.yaml"), declared("initech", "Retain")).expect("write");
+    stderr_with(
+        &server,
+        &["initech", "a runtime-created organization has this slug"],
+        15,
+    )
+    .await;
+    assert_eq!(
+        organization("initech").await.map(|o| (o.name, o.managed)),
+        Some(("Initech (runtime)".to_owned(), false))
+    );
+
+    // `deletionPolicy: Delete`: removing the resource removes the organization.
+    std::fs::remove_file(dir.join("initech.yaml")).expect("remove");
+    std::fs::write(dir.join("umbrella.yaml"), declared("umbrella", "Delete")).expect("write");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while organization("umbrella").await.is_none() {
+        assert!(Instant::now() < deadline, "umbrella never synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::fs::remove_file(dir.join("umbrella.yaml")).expect("remove");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while organization("umbrella").await.is_some() {
+        assert!(Instant::now() < deadline, "umbrella was never deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        organization("acme").await.is_some_and(|o| o.managed),
+        "the others stay"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }

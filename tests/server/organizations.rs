@@ -711,7 +711,11 @@ async fn home_realm_discovery_sends_a_domain_user_to_the_organization_s_provider
 
         // Acme's own sign-in page offers only its provider.
         let page = Client::new(&app).get("/sign-in?organization=acme").await;
-        assert!(page.body.contains("data-provider=\"github\""), "{}", page.body);
+        assert!(
+            page.body.contains("data-provider=\"github\""),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains("data-provider=\"google\""));
         let page = Client::new(&app).get("/sign-in").await;
         assert!(page.body.contains("data-provider=\"google\""));

@@ -116,8 +116,7 @@ pub fn spawn_sync(services: Services, active: Arc<Active>) {
                 services.metrics.organization_sync(Some(report.writes));
                 for slug in &report.slug_conflicts {
                     tracing::warn!(
-                        organization = %slug,
-                        "declared Organization not synced: a runtime-created organization has this slug"
+                        "Organization with slug \"{slug}\": spec.slug: not synced, a runtime-created organization has this slug (choose another slug)"
                     );
                 }
                 for pair in &report.domain_conflicts {
