@@ -9,6 +9,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod files;
 pub mod runtime;
+pub mod shards;
 mod uri;
 
 pub use bundle::{Bundle, Resources};

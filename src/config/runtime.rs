@@ -88,11 +88,13 @@ impl RuntimeConfig {
     /// Why this config does not fit in a region's ConfigMap, if it does not (its size, and what
     /// to do about it).
     pub fn config_map_overflow(&self) -> Option<String> {
-        let size = super::files::CONFIG_FILE.len() + self.to_config_map_text().len();
+        // Declared organizations travel in shards of their own; the rest must fit in one.
+        let (main, _) = super::shards::split(self, "config");
+        let size = super::files::CONFIG_FILE.len() + main.to_config_map_text().len();
         (size > super::files::CONFIG_MAP_LIMIT).then(|| {
             format!(
-                "the compiled config is {} KiB, over the 1 MiB a ConfigMap holds; declare fewer \
-                 Organizations or Applications in this Vestibule",
+                "the compiled config is {} KiB without its declared Organizations, over the 1 MiB \
+                 a ConfigMap holds; declare fewer Applications or providers in this Vestibule",
                 size / 1024
             )
         })
@@ -452,8 +454,12 @@ pub struct OrganizationsConfig {
     /// Roles every organization has: name → permissions (sorted), the built-in `admin` and
     /// `member` included.
     pub roles: BTreeMap<String, Vec<String>>,
-    /// Organizations declared as resources.
+    /// Organizations declared as resources (in a region's ConfigMap: empty, and in `shards`).
     pub declared: Vec<OrganizationConfig>,
+    /// Where a region's ConfigMap keeps the declared organizations instead (see
+    /// [`super::shards`]); empty in the compiled and joined config.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<super::shards::ShardRef>,
 }
 
 /// Add, remove members and change their roles.

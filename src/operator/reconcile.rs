@@ -457,6 +457,10 @@ async fn apply_region(
     apply!(&objects.service_account);
     apply!(&objects.role);
     apply!(&objects.role_binding);
+    // Shards first: when the main ConfigMap names new shard hashes, the shards are there.
+    for shard in &objects.organization_shards {
+        apply!(shard);
+    }
     apply!(&objects.config_map);
     apply!(&objects.secret);
     if let Some(claim) = &objects.volume_claim {

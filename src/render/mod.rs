@@ -73,6 +73,8 @@ pub struct RegionObjects {
     pub role: Role,
     /// Binds the Role to the ServiceAccount.
     pub role_binding: RoleBinding,
+    /// The declared organizations, in shards the main ConfigMap lists (applied before it).
+    pub organization_shards: Vec<ConfigMap>,
     /// The runtime config (no secret values).
     pub config_map: ConfigMap,
     /// The secret values the region needs.
@@ -101,6 +103,7 @@ impl RegionObjects {
         out.push(value(&self.service_account));
         out.push(value(&self.role));
         out.push(value(&self.role_binding));
+        out.extend(self.organization_shards.iter().map(value));
         out.push(value(&self.config_map));
         out.push(value(&self.secret));
         out.extend(self.volume_claim.as_ref().map(value));
@@ -218,13 +221,31 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
         automount_service_account_token: Some(true),
         ..ServiceAccount::default()
     };
+    let (main_config, shards) = crate::config::shards::split(input.config, &names.config_map);
+    let organization_shards: Vec<ConfigMap> = shards
+        .into_iter()
+        .map(|shard| ConfigMap {
+            metadata: meta(input, &names, &shard.name),
+            data: Some(BTreeMap::from([(
+                crate::config::shards::SHARD_KEY.to_owned(),
+                shard.text,
+            )])),
+            ..ConfigMap::default()
+        })
+        .collect();
+    let mut readable = vec![names.config_map.clone()];
+    readable.extend(
+        organization_shards
+            .iter()
+            .filter_map(|c| c.metadata.name.clone()),
+    );
     let role = Role {
         metadata: meta(input, &names, &names.role),
         rules: Some(vec![
             PolicyRule {
                 api_groups: Some(vec![String::new()]),
                 resources: Some(vec!["configmaps".into()]),
-                resource_names: Some(vec![names.config_map.clone()]),
+                resource_names: Some(readable),
                 verbs: vec!["get".into(), "watch".into()],
                 ..PolicyRule::default()
             },
@@ -260,7 +281,7 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
         metadata: config_meta,
         data: Some(BTreeMap::from([(
             CONFIG_FILE.to_owned(),
-            input.config.to_config_map_text(),
+            main_config.to_config_map_text(),
         )])),
         ..ConfigMap::default()
     };
@@ -364,6 +385,7 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
         service_account,
         role,
         role_binding,
+        organization_shards,
         config_map,
         secret,
         volume_claim,

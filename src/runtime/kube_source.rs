@@ -1,5 +1,8 @@
 //! The runtime config straight from the Kubernetes API: the region's ConfigMap (key
 //! `config.json`) and Secret, followed by name, so a change applies in seconds without a rollout.
+//! Declared organizations come from the shard ConfigMaps the main one lists (see
+//! [`crate::config::shards`]): read with a GET when the main config names a shard hash not
+//! read yet (every shard change changes the main ConfigMap, so only that one is watched).
 //!
 //! The server's Role grants only `get` and `watch` on those two names, so each object is read
 //! with a GET and then followed with a WATCH (field selector `metadata.name=<name>`) from the
@@ -41,6 +44,10 @@ pub struct KubeSource {
     current: Inputs,
     /// What the last candidate was built from; unchanged inputs yield nothing.
     last: Option<Inputs>,
+    /// Reads the organization shards.
+    config_maps: Api<ConfigMap>,
+    /// Shards read so far: name → (hash, text).
+    shards: BTreeMap<String, (String, String)>,
 }
 
 /// What a candidate is built from.
@@ -64,6 +71,7 @@ impl KubeSource {
         let namespace = namespace.into();
         let config_map = config_map.into();
         let secret = secret.into();
+        let shard_api = Api::<ConfigMap>::namespaced(client.clone(), &namespace);
         let config_maps = follow_object(
             Api::<ConfigMap>::namespaced(client.clone(), &namespace),
             config_map.clone(),
@@ -85,7 +93,47 @@ impl KubeSource {
                 secrets: Seen::Unknown,
             },
             last: None,
+            config_maps: shard_api,
+            shards: BTreeMap::new(),
         }
+    }
+
+    /// `config` with its declared organizations read from the shards it lists (a GET for each
+    /// shard whose hash is new; a shard not yet in step is read again a few times, since the
+    /// operator writes shards just before the main ConfigMap).
+    async fn with_shards(&mut self, config: RuntimeConfig) -> Result<RuntimeConfig, String> {
+        use crate::config::shards::{self, SHARD_KEY};
+        let listed = config.organizations.shards.clone();
+        self.shards
+            .retain(|name, _| listed.iter().any(|s| &s.name == name));
+        for shard in &listed {
+            let mut tries = 0;
+            while self.shards.get(&shard.name).map(|(h, _)| h) != Some(&shard.hash) {
+                tries += 1;
+                let object = self
+                    .config_maps
+                    .get_opt(&shard.name)
+                    .await
+                    .map_err(|e| format!("ConfigMap {}: {e}", shard.name))?;
+                let text = object
+                    .and_then(|o| o.data)
+                    .and_then(|mut d| d.remove(SHARD_KEY))
+                    .ok_or_else(|| format!("ConfigMap {} has no key {SHARD_KEY:?}", shard.name))?;
+                let hash = shards::text_hash(&text);
+                self.shards.insert(shard.name.clone(), (hash, text));
+                if self.shards.get(&shard.name).map(|(h, _)| h) != Some(&shard.hash) {
+                    if tries >= 5 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        let cache = &self.shards;
+        shards::join(config, |name| {
+            cache.get(name).map(|(_, text)| text.as_str())
+        })
+        .map_err(|e| format!("{}: {e}", self.config_map))
     }
 
     fn candidate(&self) -> Candidate {
@@ -141,7 +189,13 @@ impl ConfigSource for KubeSource {
             if self.last.as_ref() == Some(&self.current) {
                 continue;
             }
-            let candidate = self.candidate();
+            let candidate = match self.candidate() {
+                Ok((config, secrets)) if !config.organizations.shards.is_empty() => self
+                    .with_shards(config)
+                    .await
+                    .map(|config| (config, secrets)),
+                other => other,
+            };
             self.last = Some(self.current.clone());
             return Some(candidate);
         }

@@ -516,3 +516,106 @@ async fn an_api_error_before_the_first_config_is_reported() {
     drop(sec_send);
     assert_no_more_requests(&mut handle).await;
 }
+
+/// A shard ConfigMap as the operator writes it.
+fn shard_map(name: &str, version: &str, text: &str) -> Value {
+    serde_json::to_value(ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(NAMESPACE.into()),
+            resource_version: Some(version.into()),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([(
+            vestibule::config::shards::SHARD_KEY.to_owned(),
+            text.to_owned(),
+        )])),
+        ..ConfigMap::default()
+    })
+    .expect("json")
+}
+
+/// The quickstart config with `orgs` declared organizations, sealed.
+fn with_organizations(orgs: usize, display: &str) -> RuntimeConfig {
+    quickstart(|c| {
+        c.organizations.enabled = true;
+        c.organizations.declared = (0..orgs)
+            .map(|i| vestibule::config::runtime::OrganizationConfig {
+                slug: format!("org-{i:04}"),
+                display_name: format!("{display} {i}"),
+                domains: BTreeMap::new(),
+                roles: BTreeMap::new(),
+                members: BTreeMap::new(),
+                theme: None,
+                mfa: None,
+                allowed_providers: Vec::new(),
+                password_sign_in: true,
+                delete_when_undeclared: false,
+            })
+            .collect();
+    })
+}
+
+#[tokio::test]
+async fn declared_organizations_are_read_from_the_shards_the_config_map_lists_and_only_changed_ones_again()
+ {
+    use vestibule::config::shards::split;
+    let (mut source, mut handle) = start();
+    let config = with_organizations(3_000, "Org");
+    let (main, shards) = split(&config, CONFIG_MAP);
+    assert!(shards.len() >= 2, "{}", shards.len());
+    let values = secret_values(&config, "v1");
+    let [(cm, cm_send), (sec, sec_send)] = next_pair(&mut handle).await;
+    assert_get(&cm, &format!("{CONFIG_MAPS}/{CONFIG_MAP}"));
+    assert_get(&sec, &format!("{SECRETS}/{SECRET}"));
+    respond(
+        cm_send,
+        StatusCode::OK,
+        &config_map("10", &config_text(&main)),
+    );
+    respond(sec_send, StatusCode::OK, &secret("20", &values));
+    // Then one GET per shard, by name, in the order the config lists them.
+    for shard in &shards {
+        let (request, send) = next_request(&mut handle).await;
+        assert_get(&request, &format!("{CONFIG_MAPS}/{}", shard.name));
+        respond(
+            send,
+            StatusCode::OK,
+            &shard_map(&shard.name, "30", &shard.text),
+        );
+    }
+    let joined = assert_ok(source.candidate().await, &config.hash, &values);
+    assert_eq!(
+        joined, config,
+        "the config the operator compiled, organizations and all"
+    );
+    let (cm_watch, secret_watch) = take_watches(&mut handle).await;
+
+    // One organization renamed: one shard changes, and only that one is read again.
+    let mut edited = config.clone();
+    edited.organizations.declared[42].display_name = "Renamed".into();
+    let edited = edited.seal();
+    let (main2, shards2) = split(&edited, CONFIG_MAP);
+    let changed: Vec<_> = shards2.iter().filter(|s| !shards.contains(s)).collect();
+    assert_eq!(changed.len(), 1);
+    respond_events(
+        cm_watch,
+        &[event("MODIFIED", config_map("11", &config_text(&main2)))],
+    );
+    let (request, send) = next_request(&mut handle).await;
+    assert_get(&request, &format!("{CONFIG_MAPS}/{}", changed[0].name));
+    respond(
+        send,
+        StatusCode::OK,
+        &shard_map(&changed[0].name, "31", &changed[0].text),
+    );
+    let applied = assert_ok(source.candidate().await, &edited.hash, &values);
+    assert_eq!(applied.organizations.declared[42].display_name, "Renamed");
+
+    let (request, parked) = next_request(&mut handle).await;
+    assert_watch(&request, CONFIG_MAPS, CONFIG_MAP, "11");
+    source.assert_idle();
+    source.stop().await;
+    drop((secret_watch, parked));
+    assert_no_more_requests(&mut handle).await;
+}

@@ -1322,25 +1322,26 @@ async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() 
         vec![region],
         then,
     ));
-    // Now enough declared Organizations that the compiled config no longer fits a ConfigMap.
-    let organizations: Vec<Value> = (0..700)
+    // Now enough Applications that the compiled config no longer fits a ConfigMap (declared
+    // Organizations would not: they travel in shards).
+    let applications: Vec<Value> = (0..500)
         .map(|n| {
-            let members: Vec<Value> = (0..20)
-                .map(|m| json!({"email": format!("member-{m}@organization-{n}.example.com"), "role": "member"}))
+            let uris: Vec<String> = (0..40)
+                .map(|u| format!("https://app-{n}.example.com/callback/{u}"))
                 .collect();
             accepted(json!({
-                "apiVersion": "vestibule.dev/v1alpha1", "kind": "Organization",
-                "metadata": {"name": format!("org-{n}"), "namespace": "default"},
-                "spec": {"vestibuleRef": {"name": "quickstart"}, "slug": format!("org-{n}"),
-                         "displayName": format!("Organization {n}"), "members": members},
+                "apiVersion": "vestibule.dev/v1alpha1", "kind": "Application",
+                "metadata": {"name": format!("app-{n}"), "namespace": "default"},
+                "spec": {"vestibuleRef": {"name": "quickstart"}, "type": "spa", "clientId": format!("app-{n}"),
+                         "displayName": format!("Application {n}"), "redirectUris": uris},
             }))
         })
         .collect();
     let resources = vestibule::config::Resources {
         vestibules: vec![v.clone()],
-        organizations: organizations
+        applications: applications
             .iter()
-            .map(|o| serde_json::from_value(o.clone()).expect("organization"))
+            .map(|o| serde_json::from_value(o.clone()).expect("application"))
             .collect(),
         ..Default::default()
     };
@@ -1350,13 +1351,13 @@ async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() 
         "the test config must not fit"
     );
     let (_, key_secret) = stored_keys(&config);
-    let listed = organizations.clone();
+    let listed = applications.clone();
     let expected = vec![
         empty_list("OAuthProvider"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": listed})
+        empty_list("Organization"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/applications").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ApplicationList", "metadata": {}, "items": listed})
         }),
-        empty_list("Application"),
         empty_list("Theme"),
         empty_list("MfaPolicy"),
         key_secret,
@@ -1387,7 +1388,7 @@ async fn a_refused_region_keeps_its_applied_hash_and_ready_replicas_in_status() 
                 ready["message"]
                     .as_str()
                     .unwrap_or_default()
-                    .contains("KiB, over the 1 MiB a ConfigMap holds"),
+                    .contains("over the 1 MiB a ConfigMap holds"),
                 "{ready}"
             );
         }),
@@ -1616,7 +1617,7 @@ async fn an_organization_edit_is_reconciled_from_the_watch_caches_without_a_list
     let (keys, key_secret) = stored_keys(&old_config);
     let (old_config, live) = rendered_with(&v, inputs("Acme"), Some(&keys));
     let v = with_ready_status(v, &old_config);
-    let (new_config, _) = rendered_with(&v, inputs("Acme Corporation"), Some(&keys));
+    let (new_config, new_objects) = rendered_with(&v, inputs("Acme Corporation"), Some(&keys));
     assert_ne!(old_config.hash, new_config.hash);
     let (stores, _writers) = synced_stores(
         vec![
@@ -1629,17 +1630,24 @@ async fn an_organization_edit_is_reconciled_from_the_watch_caches_without_a_list
     );
     // No list of any input kind: the first request is the key Secret.
     let mut expected = vec![key_secret];
-    for object in &live {
-        expected.push(self::live(object));
-        if object["kind"] == "ConfigMap" {
-            expected.push(
-                applied("/api/v1/namespaces/default/configmaps", "quickstart-config").body(|cm| {
-                    let data = cm["data"]["config.json"].as_str().unwrap_or_default();
-                    assert!(data.contains("Acme Corporation"), "{data}");
-                }),
-            );
-        }
-    }
+    // The organization's shard (which carries the new name) and the main ConfigMap listing it.
+    let (steps, written) = transition(&live, &new_objects);
+    assert_eq!(
+        written,
+        ["quickstart-config-orgs-0", "quickstart-config"],
+        "{written:?}"
+    );
+    let shard = new_objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "quickstart-config-orgs-0")
+        .expect("a shard");
+    assert!(
+        shard["data"]["organizations.json"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Acme Corporation")
+    );
+    expected.extend(steps);
     expected.extend(nothing_to_prune());
     let hash = new_config.hash.clone();
     expected.push(
@@ -1719,4 +1727,156 @@ async fn deleting_a_sqlite_vestibule_keeps_its_data_and_says_so() {
         .respond(move |_| released.clone()),
     ];
     run(v, expected).await;
+}
+
+/// `count` declared Organizations of quickstart, ten members each, as an earlier reconcile
+/// accepted them; `renamed` gets another display name.
+fn many_organizations(
+    count: usize,
+    renamed: Option<usize>,
+) -> Vec<vestibule::resources::Organization> {
+    (0..count)
+        .map(|i| {
+            let members: Vec<Value> = (0..10)
+                .map(|m| json!({"email": format!("user{m}@org{i}.example"), "role": if m == 0 { "admin" } else { "member" }}))
+                .collect();
+            let name = if renamed == Some(i) { format!("Renamed {i}") } else { format!("Organization {i}") };
+            let object = accepted(json!({
+                "apiVersion": "vestibule.dev/v1alpha1", "kind": "Organization",
+                "metadata": {"name": format!("org-{i}"), "namespace": "default"},
+                "spec": {"vestibuleRef": {"name": "quickstart"}, "slug": format!("org-{i}"), "displayName": name, "members": members},
+            }));
+            serde_json::from_value(object).expect("organization")
+        })
+        .collect()
+}
+
+/// The reconcile from what the cluster holds (`old`) to what renders now (`new`): every object
+/// read, and written only where it differs (a new one is read as absent first).
+fn transition(old: &[Value], new: &[Value]) -> (Vec<Expect>, Vec<String>) {
+    let mut expected = Vec::new();
+    let mut written = Vec::new();
+    for object in new {
+        let path = path_of(object);
+        let (collection, name) = path.rsplit_once('/').expect("a path");
+        match old.iter().find(|o| path_of(o) == path) {
+            Some(before) if before == object => expected.push(live(before)),
+            Some(before) => {
+                expected.push(live(before));
+                expected.push(applied(collection, name));
+                written.push(name.to_owned());
+            }
+            None => {
+                expected.push(absent(&path));
+                expected.push(applied(collection, name));
+                written.push(name.to_owned());
+            }
+        }
+    }
+    (expected, written)
+}
+
+#[tokio::test]
+async fn ten_thousand_declared_organizations_apply_in_shards_and_one_edit_rewrites_one_shard() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    spec["organizations"] = json!({"enabled": true});
+    let v = vestibule(spec, true);
+    let resources = |orgs: Vec<vestibule::resources::Organization>| vestibule::config::Resources {
+        themes: vec![theme("#2563eb")],
+        organizations: orgs,
+        ..Default::default()
+    };
+    let (config, _) = rendered_with(&v, resources(Vec::new()), None);
+    let (keys, key_secret) = stored_keys(&config);
+    let key_secret_again = present(KEY_SECRET, {
+        use base64::Engine;
+        let json = keys.to_json().expect("json");
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
+            "data": {
+                "keys.json": base64::engine::general_purpose::STANDARD.encode(json),
+                "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
+            },
+        })
+    });
+    let (before, before_objects) = rendered_with(&v, resources(Vec::new()), Some(&keys));
+    let (after, after_objects) =
+        rendered_with(&v, resources(many_organizations(10_000, None)), Some(&keys));
+    let (edited, edited_objects) = rendered_with(
+        &v,
+        resources(many_organizations(10_000, Some(4321))),
+        Some(&keys),
+    );
+    assert_eq!(after.organizations.declared.len(), 10_000);
+    for object in &after_objects {
+        let size = serde_json::to_vec(&object["data"]).map_or(0, |d| d.len());
+        assert!(size < 1024 * 1024, "{} is {size} bytes", path_of(object));
+    }
+
+    let inputs = |orgs: Vec<vestibule::resources::Organization>| {
+        let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+        let items: Vec<Value> = orgs
+            .into_iter()
+            .map(|o| serde_json::to_value(o).expect("json"))
+            .collect();
+        vec![
+            empty_list("OAuthProvider"),
+            expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
+                json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {"resourceVersion": "1"}, "items": items})
+            }),
+            empty_list("Application"),
+            expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+                json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+            }),
+            empty_list("MfaPolicy"),
+        ]
+    };
+    let config_changed = |v: &Vestibule, hash: String| {
+        vec![
+            status_patch(v).body({
+                let hash = hash.clone();
+                move |patch| assert_eq!(patch["status"]["configHash"], hash.as_str())
+            }),
+            event("Normal", "ConfigChanged"),
+        ]
+    };
+
+    // 10,000 Organizations declared: the shards are created, then the Role that lets the
+    // servers read them and the main ConfigMap that lists them; nothing else is written.
+    let v1 = with_ready_status(v.clone(), &before);
+    let mut expected = inputs(many_organizations(10_000, None));
+    expected.push(key_secret);
+    let (steps, written) = transition(&before_objects, &after_objects);
+    expected.extend(steps);
+    expected.extend(nothing_to_prune());
+    expected.extend(config_changed(&v1, after.hash.clone()));
+    let shards: Vec<&String> = written.iter().filter(|n| n.contains("-orgs-")).collect();
+    assert!(shards.len() >= 16, "{written:?}");
+    assert_eq!(
+        written.len(),
+        shards.len() + 2,
+        "the shards, the Role and the ConfigMap: {written:?}"
+    );
+    assert!(
+        written.contains(&"quickstart-server".to_owned())
+            && written.contains(&"quickstart-config".to_owned())
+    );
+    run(v1, expected).await;
+
+    // One Organization renamed: its shard and the main ConfigMap, nothing else.
+    let v2 = with_ready_status(v, &after);
+    let mut expected = inputs(many_organizations(10_000, Some(4321)));
+    expected.push(key_secret_again);
+    let (steps, written) = transition(&after_objects, &edited_objects);
+    expected.extend(steps);
+    expected.extend(nothing_to_prune());
+    expected.extend(config_changed(&v2, edited.hash.clone()));
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert!(
+        written[0].starts_with("quickstart-config-orgs-") && written[1] == "quickstart-config",
+        "{written:?}"
+    );
+    run(v2, expected).await;
 }

@@ -226,21 +226,21 @@ fn non_vestibule_documents_are_ignored_with_a_note() {
 #[test]
 fn a_config_too_large_for_its_config_map_fails_validate_and_render_with_its_size() {
     let dir = tempdir();
-    // Each part is valid; together the compiled config outgrows the region's ConfigMap.
+    // Each part is valid; together the compiled config outgrows the region's ConfigMap
+    // (declared Organizations would not: they travel in shards of their own).
     let mut yaml = String::from(
         "apiVersion: vestibule.dev/v1alpha1\nkind: Vestibule\nmetadata:\n  name: big\n\
-         spec:\n  issuer: https://auth.example.com\n  regions:\n    - name: eu\n  \
-         organizations:\n    enabled: true\n",
+         spec:\n  issuer: https://auth.example.com\n  regions:\n    - name: eu\n",
     );
-    for org in 0..700 {
+    for app in 0..500 {
         yaml.push_str(&format!(
-            "---\napiVersion: vestibule.dev/v1alpha1\nkind: Organization\nmetadata:\n  \
-             name: org-{org}\nspec:\n  vestibuleRef:\n    name: big\n  slug: org-{org}\n  \
-             displayName: Organization number {org}\n  members:\n"
+            "---\napiVersion: vestibule.dev/v1alpha1\nkind: Application\nmetadata:\n  \
+             name: app-{app}\nspec:\n  vestibuleRef:\n    name: big\n  type: spa\n  \
+             clientId: app-{app}\n  displayName: Application number {app}\n  redirectUris:\n"
         ));
-        for member in 0..20 {
+        for uri in 0..40 {
             yaml.push_str(&format!(
-                "    - email: member-{member}@organization-{org}.example.com\n      role: member\n"
+                "    - https://app-{app}.example.com/callback/{uri}\n"
             ));
         }
     }
@@ -256,7 +256,7 @@ fn a_config_too_large_for_its_config_map_fails_validate_and_render_with_its_size
             .find(|l| l.starts_with(&expected))
             .unwrap_or_else(|| panic!("{command}: {stderr}"));
         assert!(
-            line.ends_with("KiB, over the 1 MiB a ConfigMap holds; declare fewer Organizations or Applications in this Vestibule"),
+            line.ends_with("KiB without its declared Organizations, over the 1 MiB a ConfigMap holds; declare fewer Applications or providers in this Vestibule"),
             "{line}"
         );
     }

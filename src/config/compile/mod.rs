@@ -174,7 +174,9 @@ mod tests {
         // The CSS plus the rest of the config, pretty-printed as the ConfigMap carries it.
         assert!((1100..1110).contains(&kib), "{reason}");
         assert!(
-            reason.contains("KiB, over the 1 MiB a ConfigMap holds"),
+            reason.contains(
+                "KiB without its declared Organizations, over the 1 MiB a ConfigMap holds"
+            ),
             "{reason}"
         );
     }

@@ -263,6 +263,7 @@ impl Compiler<'_> {
                 .max(1),
             roles: instance_roles,
             declared,
+            shards: Vec::new(),
         }
     }
 }
