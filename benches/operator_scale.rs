@@ -1,6 +1,7 @@
 //! compile + render at scale: a Vestibule with 3 regions, 1,000 Organizations and 100
 //! Applications, as the operator holds and reconciles it. `cargo bench --bench operator_scale`;
-//! prints the process's peak RSS at the end. Figures go to docs/benchmarks.md.
+//! `ORGS=10000 MEMBERS=10` for the sharded scale. Prints the shards, the largest ConfigMap and
+//! the process's peak RSS at the end. Figures go to docs/benchmarks.md.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -11,7 +12,15 @@ use vestibule::config::{Resources, compile};
 use vestibule::render::{RenderInput, render};
 use vestibule::resources::{Application, Organization, Vestibule};
 
+fn count(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn resources() -> Resources {
+    let (orgs, members) = (count("ORGS", 1000), count("MEMBERS", 1));
     let vestibule: Vestibule = serde_json::from_value(json!({
         "apiVersion": "vestibule.dev/v1alpha1", "kind": "Vestibule",
         "metadata": {"name": "scale", "namespace": "auth", "uid": "6a1f0000-0000-4000-8000-000000000000"},
@@ -27,8 +36,11 @@ fn resources() -> Resources {
         },
     }))
     .expect("vestibule");
-    let organizations = (0..1000)
+    let organizations = (0..orgs)
         .map(|i| {
+            let members: Vec<serde_json::Value> = (0..members)
+                .map(|m| json!({"email": format!("user{m}@org-{i}.example.com"), "role": if m == 0 { "admin" } else { "member" }}))
+                .collect();
             serde_json::from_value::<Organization>(json!({
                 "apiVersion": "vestibule.dev/v1alpha1", "kind": "Organization",
                 "metadata": {"name": format!("org-{i}"), "namespace": "auth"},
@@ -36,7 +48,7 @@ fn resources() -> Resources {
                     "vestibuleRef": {"name": "scale"}, "slug": format!("org-{i}"), "displayName": format!("Organization {i}"),
                     "domains": [{"domain": format!("org-{i}.example.com"), "enrollment": "autoJoin"}],
                     "roles": [{"name": "admin", "permissions": ["org:manage"]}, {"name": "member", "permissions": ["projects:read"]}],
-                    "members": [{"email": format!("owner@org-{i}.example.com"), "role": "admin"}],
+                    "members": members,
                 },
             }))
             .expect("organization")
@@ -98,9 +110,10 @@ fn scale(c: &mut Criterion) {
         .keys()
         .map(|k| (k.clone(), "x".repeat(64)))
         .collect();
+    let orgs = count("ORGS", 1000);
     let mut group = c.benchmark_group("operator_scale");
-    group.sample_size(20);
-    group.bench_function("compile_3_regions_1000_orgs_100_apps", |b| {
+    group.sample_size(if orgs > 2000 { 10 } else { 20 });
+    group.bench_function(format!("compile_3_regions_{orgs}_orgs_100_apps"), |b| {
         b.iter(|| compile(black_box(&bundle)))
     });
     group.bench_function("compile_and_render_all_regions", |b| {
@@ -124,9 +137,32 @@ fn scale(c: &mut Criterion) {
     });
     group.finish();
     let config_bytes = serde_json::to_vec(&config).map(|v| v.len()).unwrap_or(0);
+    let objects = render(&RenderInput {
+        vestibule: &vestibule,
+        config: &config,
+        region: &vestibule.spec.regions[0],
+        secret_values: &values,
+        image: "img",
+    });
+    let size = |c: &k8s_openapi::api::core::v1::ConfigMap| {
+        c.data
+            .iter()
+            .flat_map(|d| d.values())
+            .map(String::len)
+            .sum::<usize>()
+    };
+    let largest_shard = objects
+        .organization_shards
+        .iter()
+        .map(size)
+        .max()
+        .unwrap_or(0);
     eprintln!(
-        "operator_scale: runtime config {:.1} KiB per region ConfigMap; peak RSS of this process {:.1} MiB",
+        "operator_scale: runtime config {:.1} KiB compact; main ConfigMap {:.1} KiB; {} shard ConfigMaps, largest {:.1} KiB; peak RSS of this process {:.1} MiB",
         config_bytes as f64 / 1024.0,
+        size(&objects.config_map) as f64 / 1024.0,
+        objects.organization_shards.len(),
+        largest_shard as f64 / 1024.0,
         peak_rss_mib()
     );
 }

@@ -5,7 +5,7 @@
 //
 //   node scripts/bench/apiserver.mjs [--port N] [--port-file FILE] [--seed scale]
 //                                    [--no-managed-fields] [--log-requests]
-//                                    [--deployment-ready-ms MS]
+//                                    [--deployment-ready-ms MS] [--orgs N] [--members M]
 //
 // --port 0 (the default; or env APISERVER_PORT) picks a free port; the chosen port is printed
 // ("listening on http://127.0.0.1:PORT") and written to --port-file.
@@ -43,6 +43,9 @@ const MANAGED_FIELDS = !flag('--no-managed-fields');
 const LOG_REQUESTS = flag('--log-requests');
 // How long after a Deployment's spec changes its replicas report ready (-1: never).
 const DEPLOYMENT_READY_MS = Number(opt('--deployment-ready-ms', '500'));
+// The scale seed's size: --orgs Organizations (default 1000), each with --members members.
+const SEED_ORGS = Number(opt('--orgs', '1000'));
+const SEED_MEMBERS = Number(opt('--members', '1'));
 
 const log = (...a) => process.stderr.write(`[apiserver] ${a.join(' ')}\n`);
 
@@ -910,7 +913,9 @@ function putOrganization(i) {
       vestibuleRef: { name: 'scale' }, slug: `org-${i}`, displayName: `Organization ${i}`,
       domains: [{ domain: `org-${i}.example.com`, enrollment: 'autoJoin' }],
       roles: [{ name: 'admin', permissions: ['org:manage'] }, { name: 'member', permissions: ['projects:read'] }],
-      members: [{ email: `owner@org-${i}.example.com`, role: 'admin' }],
+      members: Array.from({ length: SEED_MEMBERS }, (_, m) => (
+        m === 0 ? { email: `owner@org-${i}.example.com`, role: 'admin' } : { email: `user${m}@org-${i}.example.com`, role: 'member' }
+      )),
     },
   });
 }
@@ -918,7 +923,7 @@ function putOrganization(i) {
 // The shape of benches/operator_scale.rs: a Vestibule with 3 regions, 1,000 Organizations and
 // 100 Applications. The remote regions point back at this server, each in its own namespace
 // (auth-us, auth-ap) so their objects do not collide with eu's in `auth`.
-function seedScale(port, orgs = 1000, apps = 100) {
+function seedScale(port, orgs = SEED_ORGS, apps = 100) {
   const V = 'vestibule.dev/v1alpha1';
   for (const name of ['default', 'auth']) put('v1', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   put('v1', 'secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'auth' }, type: 'Opaque', data: { url: b64('postgres://vestibule:bench-password@postgres.auth.svc:5432/vestibule') } });

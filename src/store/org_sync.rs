@@ -24,6 +24,9 @@ pub struct DeclaredOrganization {
     pub members: BTreeMap<String, String>,
     /// Delete it (not just release it) once it is no longer declared.
     pub delete_when_undeclared: bool,
+    /// A digest of everything above: recorded once a sync leaves nothing pending, so the next
+    /// one can skip an organization whose declaration is unchanged.
+    pub fingerprint: String,
 }
 
 /// What syncing one declared organization did.
@@ -39,6 +42,8 @@ pub struct SyncOutcome {
     pub missing_members: Vec<(String, String)>,
     /// The organization's id.
     pub organization_id: Option<String>,
+    /// SQL statements run (reads and writes).
+    pub statements: u64,
 }
 
 impl Store {
@@ -111,6 +116,24 @@ impl Store {
         Ok(changed)
     }
 
+    /// The fingerprints of the declarations managed organizations were last fully synced
+    /// from, by slug (one statement).
+    pub async fn declared_fingerprints(
+        &self,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT slug, declared_hash FROM organizations \
+             WHERE managed = 1 AND declared_hash IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            out.insert(row.try_get("slug")?, row.try_get("declared_hash")?);
+        }
+        Ok(out)
+    }
+
     /// Whether the sync already invited `email` into the organization (invited once, even if
     /// that invitation expired since).
     pub async fn declared_invitation_sent(
@@ -155,7 +178,7 @@ async fn sync_one(
              WHERE slug = $1",
     )
     .bind(&declared.slug)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(counted(&mut outcome.statements, tx))
     .await?;
     let id = match existing {
         Some(row) => {
@@ -174,7 +197,7 @@ async fn sync_one(
                 )
                 .bind(&id)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(counted(&mut outcome.statements, tx))
                 .await?
                 .rows_affected();
             }
@@ -186,7 +209,7 @@ async fn sync_one(
                 .bind(&id)
                 .bind(deletion_policy)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(counted(&mut outcome.statements, tx))
                 .await?
                 .rows_affected();
             }
@@ -198,7 +221,7 @@ async fn sync_one(
                 .bind(&id)
                 .bind(&declared.name)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(counted(&mut outcome.statements, tx))
                 .await?
                 .rows_affected();
             }
@@ -216,7 +239,7 @@ async fn sync_one(
             .bind(&declared.name)
             .bind(now)
             .bind(deletion_policy)
-            .execute(&mut **tx)
+            .execute(counted(&mut outcome.statements, tx))
             .await?
             .rows_affected();
             id
@@ -229,7 +252,7 @@ async fn sync_one(
     for row in
         sqlx::query("SELECT name, permissions FROM organization_roles WHERE organization_id = $1")
             .bind(&id)
-            .fetch_all(&mut **tx)
+            .fetch_all(counted(&mut outcome.statements, tx))
             .await?
     {
         roles.insert(row.try_get("name")?, row.try_get("permissions")?);
@@ -246,7 +269,7 @@ async fn sync_one(
         .bind(&id)
         .bind(name)
         .bind(&permissions)
-        .execute(&mut **tx)
+        .execute(counted(&mut outcome.statements, tx))
         .await?
         .rows_affected();
     }
@@ -255,7 +278,7 @@ async fn sync_one(
             sqlx::query("DELETE FROM organization_roles WHERE organization_id = $1 AND name = $2")
                 .bind(&id)
                 .bind(gone)
-                .execute(&mut **tx)
+                .execute(counted(&mut outcome.statements, tx))
                 .await?
                 .rows_affected();
     }
@@ -266,7 +289,7 @@ async fn sync_one(
         "SELECT domain, enrollment FROM organization_domains WHERE organization_id = $1",
     )
     .bind(&id)
-    .fetch_all(&mut **tx)
+    .fetch_all(counted(&mut outcome.statements, tx))
     .await?
     {
         domains.insert(row.try_get("domain")?, row.try_get("enrollment")?);
@@ -278,7 +301,7 @@ async fn sync_one(
         let owner =
             sqlx::query("SELECT organization_id FROM organization_domains WHERE domain = $1")
                 .bind(domain)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(counted(&mut outcome.statements, tx))
                 .await?;
         if let Some(owner) = owner {
             let owner: String = owner.try_get("organization_id")?;
@@ -290,7 +313,7 @@ async fn sync_one(
                 sqlx::query("UPDATE organization_domains SET enrollment = $2 WHERE domain = $1")
                     .bind(domain)
                     .bind(enrollment)
-                    .execute(&mut **tx)
+                    .execute(counted(&mut outcome.statements, tx))
                     .await?
                     .rows_affected();
         } else {
@@ -303,7 +326,7 @@ async fn sync_one(
             .bind(&id)
             .bind(enrollment)
             .bind(now)
-            .execute(&mut **tx)
+            .execute(counted(&mut outcome.statements, tx))
             .await?
             .rows_affected();
         }
@@ -314,7 +337,7 @@ async fn sync_one(
         )
         .bind(gone)
         .bind(&id)
-        .execute(&mut **tx)
+        .execute(counted(&mut outcome.statements, tx))
         .await?
         .rows_affected();
     }
@@ -326,7 +349,7 @@ async fn sync_one(
          WHERE m.organization_id = $1",
     )
     .bind(&id)
-    .fetch_all(&mut **tx)
+    .fetch_all(counted(&mut outcome.statements, tx))
     .await?
     {
         current.insert(
@@ -341,7 +364,7 @@ async fn sync_one(
             None => {
                 let user = sqlx::query("SELECT id FROM users WHERE email = $1")
                     .bind(email)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(counted(&mut outcome.statements, tx))
                     .await?;
                 let Some(user) = user else {
                     outcome.missing_members.push((email.clone(), role.clone()));
@@ -350,8 +373,40 @@ async fn sync_one(
                 user.try_get("id")?
             }
         };
-        super::organizations::upsert_membership(&mut **tx, &id, &user_id, role, now).await?;
+        super::organizations::upsert_membership(
+            counted(&mut outcome.statements, tx),
+            &id,
+            &user_id,
+            role,
+            now,
+        )
+        .await?;
         outcome.writes += 1;
     }
+
+    // Nothing pending: the next sync may skip this declaration while it stays the same.
+    let fingerprint = outcome
+        .missing_members
+        .is_empty()
+        .then_some(declared.fingerprint.as_str())
+        .filter(|f| !f.is_empty());
+    outcome.writes += sqlx::query(
+        "UPDATE organizations SET declared_hash = $2 WHERE id = $1 \
+         AND declared_hash IS DISTINCT FROM $2",
+    )
+    .bind(&id)
+    .bind(fingerprint)
+    .execute(counted(&mut outcome.statements, tx))
+    .await?
+    .rows_affected();
     Ok(outcome)
+}
+
+/// `tx`'s connection, counting one statement.
+fn counted<'t>(
+    statements: &mut u64,
+    tx: &'t mut Transaction<'static, Any>,
+) -> &'t mut sqlx::AnyConnection {
+    *statements += 1;
+    &mut **tx
 }

@@ -471,6 +471,16 @@ async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_
             .await
             .expect("sync");
         assert_eq!(report.organizations, 1);
+        assert_eq!(report.unchanged, 0);
+        // The same declaration again: skipped on its fingerprint, one statement read it.
+        let again = vestibule::auth::organizations::sync_declared(&ctx)
+            .await
+            .expect("sync");
+        assert_eq!((again.unchanged, again.writes), (1, 0), "{again:?}");
+        assert_eq!(
+            again.statements, 2,
+            "fingerprints, and the undeclared check: {again:?}"
+        );
 
         signed_up(&app, "zoe@acme.example").await;
         assert_eq!(
@@ -719,6 +729,48 @@ async fn home_realm_discovery_sends_a_domain_user_to_the_organization_s_provider
         assert!(!page.body.contains("data-provider=\"google\""));
         let page = Client::new(&app).get("/sign-in").await;
         assert!(page.body.contains("data-provider=\"google\""));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn required_for_roles_covers_a_role_held_in_a_runtime_organization() {
+    use vestibule::config::runtime::{MfaConfig, MfaEnforcement};
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| {
+            enabled(c);
+            c.mfa = MfaConfig {
+                source: Some("admins".into()),
+                totp: true,
+                enforcement: MfaEnforcement::RequiredForRoles,
+                required_roles: vec!["admin".into()],
+                ..MfaConfig::disabled()
+            };
+        })
+        .await;
+        // Without an organization nothing is required: sign-up lands on /account.
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        // Now an admin: the next sign-in must set up a second factor first, no session before.
+        let mut again = Client::new(&app);
+        let token = again.get("/sign-in").await.csrf();
+        let page = again
+            .sign_in(&token, "ada@example.com", crate::app::PASSWORD)
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/sign-in/enrol");
+        assert!(again.session().is_none());
+        // A plain member of it is not asked.
+        let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        accept(&mut bob, &link).await;
+        let mut bob_again = Client::new(&app);
+        let token = bob_again.get("/sign-in").await.csrf();
+        let page = bob_again
+            .sign_in(&token, "bob@example.com", crate::app::PASSWORD)
+            .await;
+        assert_eq!(page.location(), "/account");
+        assert!(bob_again.session().is_some());
     })
     .await;
 }

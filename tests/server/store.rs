@@ -2240,6 +2240,7 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
             ]
             .into(),
             delete_when_undeclared: false,
+            fingerprint: String::new(),
         };
         let first = store
             .sync_declared_organization(&declared, T0)

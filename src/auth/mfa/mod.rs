@@ -79,7 +79,7 @@ pub fn key<'a>(ctx: &Ctx<'a>) -> Result<&'a MfaKey, AuthError> {
 /// The factors of `user` that the policy offers now (a factor the policy stopped offering is
 /// not asked for).
 pub async fn usable_factors(ctx: &Ctx<'_>, user: &User) -> Result<(Policy, Factors), AuthError> {
-    let policy = Policy::for_user(&ctx.active.config, &user.email);
+    let policy = Policy::of(ctx, user).await?;
     let mut factors = ctx.services.store.factors(&user.id).await?;
     if !policy.active || !policy.totp {
         factors.totp_since = None;
@@ -346,7 +346,7 @@ pub async fn verify_password(
 
 /// Starts enrolling an authenticator app for `user` (replacing an unfinished enrolment).
 pub async fn begin_totp(ctx: &Ctx<'_>, user: &User) -> Result<totp::Enrolment, AuthError> {
-    let policy = Policy::for_user(&ctx.active.config, &user.email);
+    let policy = Policy::of(ctx, user).await?;
     if !policy.active || !policy.totp {
         return Err(Reason::FactorUnavailable.into());
     }
@@ -402,7 +402,7 @@ pub async fn confirm_totp(
     limits::hit(ctx, &MFA_PER_IP, limits::ip(ctx)).await?;
     limits::hit(ctx, &MFA_FAILURES_PER_USER, &user.id).await?;
     let store = &ctx.services.store;
-    let policy = Policy::for_user(&ctx.active.config, &user.email);
+    let policy = Policy::of(ctx, user).await?;
     let factor = store
         .totp_factor(&user.id)
         .await?

@@ -357,7 +357,7 @@ pub async fn discover_finish(
     let result = webauthn
         .finish_discoverable_authentication_v2(&answer, state, Credential::from(passkey))
         .map_err(|e| refused("sign-in", &e))?;
-    if !Policy::for_user(&ctx.active.config, &user.email).passwordless {
+    if !Policy::of(ctx, &user).await?.passwordless {
         return Err(Reason::FactorUnavailable.into());
     }
     used(ctx, &user, result.cred_id().as_slice(), &result).await?;

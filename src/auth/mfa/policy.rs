@@ -2,8 +2,9 @@
 //! policy of every declared Organization the user is a member of (an organization can only add
 //! requirements, never lift them; `compile` refuses one that is weaker than the Vestibule's).
 //!
-//! Membership comes from the declared Organizations' member lists today; runtime organizations
-//! will feed the same [`Policy::for_user`] through their memberships.
+//! Memberships come from the database (every organization, runtime ones with the Vestibule's
+//! policy, so `requiredForRoles` covers roles held anywhere: [`Policy::of`]), joined with the
+//! declared member lists (which hold before the first sync has written them).
 
 use crate::config::RuntimeConfig;
 use crate::config::runtime::{MfaConfig, MfaEnforcement};
@@ -52,19 +53,59 @@ fn requires(policy: &MfaConfig, roles: &[&str]) -> bool {
 }
 
 impl Policy {
-    /// The policy for the user with address `email`.
-    pub fn for_user(config: &RuntimeConfig, email: &str) -> Policy {
-        let base = &config.mfa;
-        // Declared memberships: (the organization's policy, the member's role).
-        let memberships: Vec<(&MfaConfig, &str)> = config
-            .organizations
-            .declared
-            .iter()
-            .filter_map(|org| {
-                let role = org.members.get(email)?;
-                Some((org.mfa.as_ref().unwrap_or(base), role.as_str()))
-            })
+    /// The policy for `user`, with their memberships as the database holds them now.
+    pub async fn of(
+        ctx: &crate::auth::Ctx<'_>,
+        user: &crate::store::User,
+    ) -> Result<Policy, crate::auth::AuthError> {
+        let config = &ctx.active.config;
+        if !config.organizations.enabled {
+            return Ok(Self::for_user(config, &user.email));
+        }
+        let held: Vec<(String, bool, String)> = ctx
+            .services
+            .store
+            .organizations_of_user(&user.id)
+            .await?
+            .into_iter()
+            .map(|(o, m)| (o.slug, o.managed, m.role))
             .collect();
+        Ok(Self::with_memberships(config, &user.email, &held))
+    }
+
+    /// The policy for the user with address `email`, from the declared member lists alone.
+    pub fn for_user(config: &RuntimeConfig, email: &str) -> Policy {
+        Self::with_memberships(config, email, &[])
+    }
+
+    /// The policy for the user with address `email` who holds `held` (slug, managed, role) in
+    /// the database, besides what the declared member lists say.
+    pub fn with_memberships(
+        config: &RuntimeConfig,
+        email: &str,
+        held: &[(String, bool, String)],
+    ) -> Policy {
+        let base = &config.mfa;
+        // (the organization's policy, the member's role): declared lists, then the database's
+        // memberships of organizations not already counted.
+        let mut memberships: Vec<(&MfaConfig, &str)> = Vec::new();
+        let mut counted: Vec<&str> = Vec::new();
+        for org in &config.organizations.declared {
+            if let Some(role) = org.members.get(email) {
+                memberships.push((org.mfa.as_ref().unwrap_or(base), role.as_str()));
+                counted.push(org.slug.as_str());
+            }
+        }
+        for (slug, managed, role) in held {
+            if counted.contains(&slug.as_str()) {
+                continue;
+            }
+            let declared = managed
+                .then(|| config.organizations.declared_by_slug(slug))
+                .flatten();
+            let policy = declared.and_then(|o| o.mfa.as_ref()).unwrap_or(base);
+            memberships.push((policy, role.as_str()));
+        }
         let roles: Vec<&str> = memberships.iter().map(|(_, role)| *role).collect();
         let mut policy = Policy {
             active: base.source.is_some(),

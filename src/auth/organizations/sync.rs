@@ -15,6 +15,10 @@ use crate::store::DeclaredOrganization;
 pub struct SyncReport {
     /// Declared organizations looked at.
     pub organizations: usize,
+    /// Of those, skipped: the same declaration as last time, fully synced then.
+    pub unchanged: usize,
+    /// SQL statements run.
+    pub statements: u64,
     /// Rows written in all (0 when the database already matched).
     pub writes: u64,
     /// Declared slugs held by a runtime-created organization (left alone).
@@ -42,8 +46,11 @@ pub async fn sync_declared(ctx: &Ctx<'_>) -> Result<SyncReport, AuthError> {
     let store = &ctx.services.store;
     let mut report = SyncReport::default();
     let declared = &ctx.active.config.organizations.declared;
+    let synced = store.declared_fingerprints().await?;
+    report.statements += 1;
     for org in declared {
-        let wanted = DeclaredOrganization {
+        report.organizations += 1;
+        let mut wanted = DeclaredOrganization {
             slug: org.slug.clone(),
             name: org.display_name.clone(),
             roles: org.roles.clone(),
@@ -54,10 +61,18 @@ pub async fn sync_declared(ctx: &Ctx<'_>) -> Result<SyncReport, AuthError> {
                 .collect(),
             members: org.members.clone(),
             delete_when_undeclared: org.delete_when_undeclared,
+            fingerprint: String::new(),
         };
+        // The declaration's digest (its Debug form: stable within a release; after an upgrade
+        // every organization is read once more).
+        wanted.fingerprint = crate::crypto::sha256_hex(format!("{wanted:?}").as_bytes());
+        if synced.get(&org.slug) == Some(&wanted.fingerprint) {
+            report.unchanged += 1;
+            continue;
+        }
         let outcome = store.sync_declared_organization(&wanted, ctx.now).await?;
-        report.organizations += 1;
         report.writes += outcome.writes;
+        report.statements += outcome.statements;
         if outcome.slug_conflict {
             report.slug_conflicts.push(org.slug.clone());
         }
@@ -91,6 +106,7 @@ pub async fn sync_declared(ctx: &Ctx<'_>) -> Result<SyncReport, AuthError> {
     report.released = store
         .release_undeclared_organizations(&slugs, ctx.now)
         .await?;
+    report.statements += 1 + report.released;
     report.writes += report.released;
     Ok(report)
 }
@@ -124,6 +140,8 @@ pub fn spawn_sync(services: Services, active: Arc<Active>) {
                 }
                 tracing::info!(
                     organizations = report.organizations,
+                    unchanged = report.unchanged,
+                    statements = report.statements,
                     writes = report.writes,
                     released = report.released,
                     invited = report.invited,
