@@ -408,5 +408,5 @@ fn counted<'t>(
     tx: &'t mut Transaction<'static, Any>,
 ) -> &'t mut sqlx::AnyConnection {
     *statements += 1;
-    &mut **tx
+    tx
 }
