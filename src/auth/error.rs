@@ -76,6 +76,8 @@ pub enum Reason {
     InvalidInvitation,
     /// The invitation was sent to an address this account does not have verified.
     InvitationForAnotherAddress,
+    /// The organization is declared as code: this is changed in its resource, not here.
+    DeclaredAsCode,
 }
 
 /// Why an auth operation failed.

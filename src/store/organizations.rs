@@ -490,6 +490,24 @@ impl Store {
         Ok(MemberChange::Done)
     }
 
+    /// Renames a runtime (unmanaged) organization; whether it was renamed.
+    pub async fn rename_organization(
+        &self,
+        organization_id: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE organizations SET name = $2, updated_at = $3 WHERE id = $1 AND managed = 0",
+        )
+        .bind(organization_id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// How many organizations `user_id` created (for the per-user limit).
     pub async fn organizations_created_by(&self, user_id: &str) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM organizations WHERE created_by = $1")

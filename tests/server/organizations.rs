@@ -774,3 +774,61 @@ async fn required_for_roles_covers_a_role_held_in_a_runtime_organization() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn only_a_settings_manager_renames_and_never_a_declared_organization() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| {
+            with_domains(c);
+            c.organizations.declared[0].members =
+                [("ada@example.com".to_owned(), "admin".to_owned())].into();
+        })
+        .await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "initech").await;
+        let link = invite(&app, &mut ada, "initech", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        accept(&mut bob, &link).await;
+        let rename = async |client: &mut Client, slug: &str, name: &str| {
+            client
+                .submit(
+                    &format!("/organizations/{slug}"),
+                    &format!("/organizations/{slug}/settings"),
+                    &[("name", name)],
+                )
+                .await
+                .status
+        };
+        assert_eq!(
+            rename(&mut bob, "initech", "Bob's").await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            rename(&mut ada, "initech", "Initech Ltd").await,
+            StatusCode::SEE_OTHER
+        );
+        let store = &app.state.auth.store;
+        let name = |slug: &'static str| async move {
+            store
+                .organization_by_slug(slug)
+                .await
+                .expect("read")
+                .map(|o| o.name)
+        };
+        assert_eq!(name("initech").await.as_deref(), Some("Initech Ltd"));
+
+        // Acme is declared (ada is its admin there too): its name lives in the resource.
+        let active = app.state.live.load();
+        let nobody = vestibule::auth::ClientInfo::default();
+        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
+        vestibule::auth::organizations::sync_declared(&ctx)
+            .await
+            .expect("sync");
+        assert_eq!(
+            rename(&mut ada, "acme", "Not Acme").await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(name("acme").await.as_deref(), Some("Acme"));
+    })
+    .await;
+}

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 pub use sync::{SyncReport, spawn_sync, sync_declared};
 
 use crate::auth::{AuthError, Ctx, Reason, link, normalize_email, product, send};
-use crate::config::runtime::{INVITATIONS_MANAGE, MEMBERS_MANAGE, OrganizationsConfig};
+use crate::config::runtime::{
+    INVITATIONS_MANAGE, MEMBERS_MANAGE, OrganizationsConfig, SETTINGS_MANAGE,
+};
 use crate::crypto;
 use crate::email::messages;
 use crate::store::{
@@ -229,6 +231,25 @@ pub async fn switch(
         .set_session_organization(session_id, organization_id)
         .await?;
     Ok(standing)
+}
+
+/// Renames `actor`'s organization (a runtime one: a declared one's name is in its resource).
+pub async fn rename(ctx: &Ctx<'_>, actor: &Standing, name: &str) -> Result<(), AuthError> {
+    if !actor.may(SETTINGS_MANAGE) {
+        return Err(Reason::NotPermitted.into());
+    }
+    if actor.organization.managed {
+        return Err(Reason::DeclaredAsCode.into());
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(Reason::InvalidOrganizationName.into());
+    }
+    ctx.services
+        .store
+        .rename_organization(&actor.organization.id, name, ctx.now)
+        .await?;
+    Ok(())
 }
 
 /// Whether `actor` may hand out `role` in their organization: it must exist there, and its

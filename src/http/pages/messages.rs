@@ -51,6 +51,7 @@ pub fn reason(words: &Translator, reason: &Reason) -> String {
         Reason::LastAdmin => "reason.lastAdmin",
         Reason::InvalidInvitation => "reason.invalidInvitation",
         Reason::InvitationForAnotherAddress => "reason.invitationForAnotherAddress",
+        Reason::DeclaredAsCode => "reason.declaredAsCode",
     };
     words.get(key, &[])
 }
@@ -134,6 +135,7 @@ mod tests {
             Reason::LastAdmin,
             Reason::InvalidInvitation,
             Reason::InvitationForAnotherAddress,
+            Reason::DeclaredAsCode,
         ] {
             let text = reason(english(), &r);
             assert!(!en.contains_key(&text), "{r:?} has no catalog text");

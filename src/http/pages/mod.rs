@@ -154,6 +154,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/organizations/{slug}/leave", post(organizations::leave))
         .route(
+            "/organizations/{slug}/settings",
+            post(organizations::settings),
+        )
+        .route(
             "/invitations/accept",
             get(organizations::accept_page).post(organizations::accept),
         )

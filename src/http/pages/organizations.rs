@@ -18,7 +18,7 @@ use super::extract::{Authenticated, PageRequest};
 use super::{page, redirect_query, see_other};
 use crate::auth::organizations::{self as orgs, Standing};
 use crate::auth::{AuthError, Reason, SignedIn};
-use crate::config::runtime::{INVITATIONS_MANAGE, MEMBERS_MANAGE};
+use crate::config::runtime::{INVITATIONS_MANAGE, MEMBERS_MANAGE, SETTINGS_MANAGE};
 use crate::http::state::AppState;
 
 /// Create form.
@@ -55,6 +55,13 @@ pub struct MemberForm {
     role: String,
 }
 
+/// Settings form.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+}
+
 /// Invitation-revoke form.
 #[derive(Debug, Default, Deserialize)]
 pub struct RevokeInvitationForm {
@@ -79,6 +86,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "revoked" => Some("organization.notice.revoked"),
         "role-changed" => Some("organization.notice.roleChanged"),
         "removed" => Some("organization.notice.removed"),
+        "renamed" => Some("organization.notice.renamed"),
         _ => None,
     }
 }
@@ -296,6 +304,8 @@ async fn organization_page(
             assignable => assignable,
             default_role => &config.default_role,
             can_invite => me.may(INVITATIONS_MANAGE),
+            can_rename => me.may(SETTINGS_MANAGE) && !me.organization.managed,
+            name => &me.organization.name,
             invitations => invitations,
             error => shown.error,
             notice => shown.notice,
@@ -412,6 +422,19 @@ pub async fn remove_member(
 ) -> Result<Response, PageError> {
     as_member(&state, &request, &who, &slug, "removed", async |ctx, me| {
         orgs::remove_member(ctx, me, &form.user_id).await
+    })
+    .await
+}
+
+/// `POST /organizations/{slug}/settings`
+pub async fn settings(
+    State(state): State<AppState>,
+    Authenticated { page: request, who }: Authenticated,
+    Path(slug): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, PageError> {
+    as_member(&state, &request, &who, &slug, "renamed", async |ctx, me| {
+        orgs::rename(ctx, me, &form.name).await
     })
     .await
 }
