@@ -570,6 +570,9 @@ pub struct ApplicationConfig {
     pub refresh_token_seconds: u64,
     /// Consent required.
     pub require_consent: bool,
+    /// Tokens always speak for an organization: a user without an active one picks it first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_organization: bool,
 }
 
 #[cfg(test)]
@@ -592,6 +595,7 @@ impl ApplicationConfig {
             id_token_seconds: 3600,
             refresh_token_seconds: 86400,
             require_consent: false,
+            require_organization: false,
         }
     }
 }

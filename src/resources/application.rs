@@ -104,6 +104,11 @@ pub struct ApplicationSpec {
     /// Whether users must approve the requested scopes (first-party applications usually skip it).
     #[serde(default = "default_true")]
     pub require_consent: bool,
+    /// Whether the application's tokens always speak for an organization (`org_*` claims):
+    /// a user without an active one picks one of theirs (or creates one) before the code is
+    /// issued. Needs `spec.organizations.enabled` on the Vestibule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_organization: bool,
     /// Secret the operator writes the generated client credentials to (keys `client_id`,
     /// `client_secret`, `issuer`). Required for `web` and `m2m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

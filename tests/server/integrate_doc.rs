@@ -209,6 +209,7 @@ mod tests {
             id_token_seconds: 3600,
             refresh_token_seconds: 86400,
             require_consent: false,
+            require_organization: false,
         }
     }
 

@@ -34,6 +34,7 @@ fn spa() -> ApplicationConfig {
         id_token_seconds: 3600,
         refresh_token_seconds: 86400,
         require_consent: false,
+        require_organization: false,
     }
 }
 
@@ -61,6 +62,7 @@ fn portal() -> ApplicationConfig {
         id_token_seconds: 3600,
         refresh_token_seconds: 86400,
         require_consent: false,
+        require_organization: false,
     }
 }
 
@@ -75,6 +77,7 @@ fn partner() -> ApplicationConfig {
         allowed_origins: vec![],
         resources: vec![],
         require_consent: true,
+        require_organization: false,
         ..spa()
     }
 }
@@ -100,6 +103,7 @@ fn batch() -> ApplicationConfig {
         id_token_seconds: 600,
         refresh_token_seconds: 600,
         require_consent: false,
+        require_organization: false,
     }
 }
 
@@ -955,6 +959,122 @@ async fn tokens_speak_for_the_active_organization_and_a_role_change_shows_in_the
         let query = redirect_query(page.location());
         assert_eq!(param(&query, "error"), Some("access_denied"));
         assert_eq!(param(&query, "code"), None);
+    })
+    .await;
+}
+
+/// An attribute value as the browser reads it (minijinja escapes `/` and `&`).
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn an_application_that_requires_an_organization_has_the_user_pick_or_create_one_first() {
+    each_backend(async |store| {
+        let app = spawn_app_with_secrets(
+            store,
+            |config| {
+                config.organizations.enabled = true;
+                config.applications.push(ApplicationConfig {
+                    require_organization: true,
+                    ..spa()
+                });
+            },
+            |config| {
+                let json = keys(config).to_json().expect("json");
+                vec![(
+                    "signing-keys.json".into(),
+                    String::from_utf8(json).expect("utf-8"),
+                )]
+            },
+        )
+        .await;
+        let keys = published_keys(&app).await;
+        let now = || k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let mut ada = signed_up(&app, "ada@example.com").await;
+
+        // No organization yet: prompt=none cannot ask, so the client hears why.
+        let page = ada.get(&authorize_path(&[("prompt", "none")])).await;
+        let query = redirect_query(page.location());
+        assert_eq!(param(&query, "error"), Some("interaction_required"));
+
+        // Otherwise the picker, which offers to create one and comes back to the request.
+        let page = ada.get(&authorize_path(&[])).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let picker = page.location().to_owned();
+        assert!(
+            picker.starts_with("/organizations?redirect_url=%2Foauth2%2Fauthorize%3F"),
+            "{picker}"
+        );
+        let form = ada.get(&picker).await;
+        let back = unescape(&crate::app::field_value(&form.body, "redirect_url").expect("carried"));
+        let page = ada
+            .post(
+                "/organizations",
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("name", "Acme"),
+                    ("slug", "acme"),
+                    ("redirect_url", &back),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(
+            page.location().starts_with("/oauth2/authorize?"),
+            "{}",
+            page.location()
+        );
+        let page = ada.get(page.location()).await;
+        let query = redirect_query(page.location());
+        let (_, tokens) = exchange(&app, param(&query, "code").expect("a code")).await;
+        let at = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
+            .expect("verifies");
+        assert_eq!(at.claims["org_slug"], "acme");
+
+        // Back in her personal account, she picks among hers.
+        let token = ada.get("/organizations").await.csrf();
+        ada.post(
+            "/organizations/switch",
+            &[("csrf_token", &token), ("organization_id", "")],
+        )
+        .await;
+        let page = ada.get(&authorize_path(&[])).await;
+        let picker = page.location().to_owned();
+        assert!(
+            picker.starts_with("/organizations?redirect_url="),
+            "{picker}"
+        );
+        let list = ada.get(&picker).await;
+        assert!(
+            list.body.contains("Continue with this organization"),
+            "{}",
+            list.body
+        );
+        let id = crate::app::field_value(&list.body, "organization_id").expect("a choice");
+        let back = unescape(&crate::app::field_value(&list.body, "redirect_url").expect("carried"));
+        let page = ada
+            .post(
+                "/organizations/switch",
+                &[
+                    ("csrf_token", &list.csrf()),
+                    ("organization_id", &id),
+                    ("redirect_url", &back),
+                ],
+            )
+            .await;
+        assert!(
+            page.location().starts_with("/oauth2/authorize?"),
+            "{}",
+            page.location()
+        );
+        let page = ada.get(page.location()).await;
+        assert!(param(&redirect_query(page.location()), "code").is_some());
     })
     .await;
 }

@@ -131,6 +131,13 @@ impl Compiler<'_> {
                     if !s.scopes.iter().any(|sc| sc == "openid") {
                         self.error(&aid, "spec.scopes", "must include openid");
                     }
+                    if s.require_organization && !self.bundle.vestibule.spec.organizations.enabled {
+                        self.error(
+                            &aid,
+                            "spec.requireOrganization",
+                            "the Vestibule does not enable organizations (spec.organizations.enabled)",
+                        );
+                    }
                 }
             }
             if !s.allowed_origins.is_empty() && kind != resource::ApplicationType::Spa {
@@ -188,6 +195,7 @@ impl Compiler<'_> {
                 id_token_seconds: id_token,
                 refresh_token_seconds: refresh,
                 require_consent: s.require_consent,
+                require_organization: s.require_organization,
             });
         }
         out.sort_by(|a, b| a.client_id.cmp(&b.client_id));
@@ -201,6 +209,23 @@ mod tests {
         application, has_diagnostic, maps_to_same_json, run_part, with_base,
     };
     use super::*;
+
+    #[test]
+    fn requiring_an_organization_needs_the_vestibule_to_have_them() {
+        let spa = application(
+            "spa",
+            "type: spa\nclientId: spa\nredirectUris: [https://app.example.com/cb]\nrequireOrganization: true",
+        );
+        let b = with_base(&[&spa]);
+        let (apps, diagnostics) = run_part(&b, |c| c.applications());
+        assert!(apps[0].require_organization);
+        has_diagnostic(
+            &diagnostics,
+            ("Application", "spa"),
+            "spec.requireOrganization",
+            "does not enable organizations",
+        );
+    }
 
     #[test]
     fn a_web_application_is_a_confidential_client() {

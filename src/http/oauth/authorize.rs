@@ -188,6 +188,38 @@ async fn authorize(
             }
         }
     }
+    // An Application that needs an organization: a user without an active one (or no longer
+    // a member of it) picks one on /organizations and comes back with the same request.
+    if app.require_organization
+        && crate::auth::organizations::claims(
+            &ctx,
+            &signed_in.user.id,
+            session.organization_id.as_deref(),
+        )
+        .await?
+        .is_none()
+    {
+        if authorization.prompt.none {
+            return Ok(error(
+                "interaction_required",
+                "the user must choose an organization",
+            ));
+        }
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        let back: String =
+            url::form_urlencoded::byte_serialize(format!("/oauth2/authorize?{query}").as_bytes())
+                .collect();
+        return Ok((
+            StatusCode::SEE_OTHER,
+            [(
+                header::LOCATION,
+                format!("/organizations?redirect_url={back}"),
+            )],
+        )
+            .into_response());
+    }
     let session = &session;
     // Consent: always for prompt=consent; otherwise when the Application asks for it and the
     // user has not agreed to every requested scope before.

@@ -17,7 +17,7 @@ use super::error::PageError;
 use super::extract::{Authenticated, PageRequest};
 use super::{page, redirect_query, see_other};
 use crate::auth::organizations::{self as orgs, Standing};
-use crate::auth::{AuthError, Reason, SignedIn};
+use crate::auth::{AuthError, Reason, SignedIn, redirect};
 use crate::config::runtime::{INVITATIONS_MANAGE, MEMBERS_MANAGE, SETTINGS_MANAGE};
 use crate::http::state::AppState;
 
@@ -28,6 +28,9 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     slug: String,
+    /// Where to go once it exists (an application waiting for an organization).
+    #[serde(default)]
+    redirect_url: Option<String>,
 }
 
 /// Switch and join forms: an organization id (empty: no active organization).
@@ -35,6 +38,19 @@ pub struct CreateForm {
 pub struct OrganizationForm {
     #[serde(default)]
     organization_id: String,
+    /// Where to go afterwards (the picker an application sent the user to).
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+/// `GET /organizations?notice=&redirect_url=`: with `redirect_url`, the page is the picker an
+/// Application that requires an organization sends its users to.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
 }
 
 /// Invite form.
@@ -131,6 +147,7 @@ async fn list_page(
     if !config.enabled {
         return Err(PageError::NotFound);
     }
+    let redirect_url = redirect::kept(&request.active, form.redirect_url.as_deref());
     let active_id = who.session.organization_id.as_deref();
     let mine = orgs::of_user(&ctx, &who.user.id).await?;
     let organizations: Vec<_> = mine
@@ -159,6 +176,8 @@ async fn list_page(
             active => active_id.is_some() && mine.iter().any(|s| Some(s.organization.id.as_str()) == active_id),
             suggestion => suggestion,
             can_create => config.allow_user_created,
+            picking => !redirect_url.is_empty(),
+            redirect_url => &redirect_url,
             name => &form.name,
             slug => &form.slug,
             error => shown.error,
@@ -171,13 +190,23 @@ async fn list_page(
 pub async fn list(
     State(state): State<AppState>,
     Authenticated { page: request, who }: Authenticated,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let shown = Shown {
-        notice: notice_text(q.key()),
+        notice: notice_text(&q.notice),
         ..Shown::OK
     };
-    list_page(&state, &request, &who, shown, &CreateForm::default()).await
+    let form = CreateForm {
+        redirect_url: q.redirect_url,
+        ..CreateForm::default()
+    };
+    list_page(&state, &request, &who, shown, &form).await
+}
+
+/// After a switch, join or create: back where the picker was opened from, else `fallback`.
+fn onward(request: &PageRequest, redirect_url: Option<&str>, fallback: &str) -> Response {
+    let back = redirect::kept(&request.active, redirect_url);
+    see_other(if back.is_empty() { fallback } else { &back }, &[])
 }
 
 /// `POST /organizations`: creates one; the creator works in it at once.
@@ -190,9 +219,10 @@ pub async fn create(
     match orgs::create(&ctx, &who.user, &form.name, &form.slug).await {
         Ok(organization) => {
             orgs::switch(&ctx, &who.user.id, &who.session.id, Some(&organization.id)).await?;
-            Ok(see_other(
+            Ok(onward(
+                &request,
+                form.redirect_url.as_deref(),
                 &format!("/organizations/{}?notice=created", organization.slug),
-                &[],
             ))
         }
         Err(e) => {
@@ -216,7 +246,11 @@ pub async fn switch(
     let ctx = request.ctx(&state);
     let wanted = Some(form.organization_id.as_str()).filter(|id| !id.is_empty());
     match orgs::switch(&ctx, &who.user.id, &who.session.id, wanted).await {
-        Ok(_) => Ok(see_other("/organizations?notice=switched", &[])),
+        Ok(_) => Ok(onward(
+            &request,
+            form.redirect_url.as_deref(),
+            "/organizations?notice=switched",
+        )),
         Err(e) => Err(refusal(e, &request).map(|(m, _)| PageError::BadRequest(m))?),
     }
 }
@@ -231,7 +265,11 @@ pub async fn join(
     match orgs::join_suggested(&ctx, &who.user, &form.organization_id).await {
         Ok(organization) => {
             orgs::switch(&ctx, &who.user.id, &who.session.id, Some(&organization.id)).await?;
-            Ok(see_other("/organizations?notice=joined", &[]))
+            Ok(onward(
+                &request,
+                form.redirect_url.as_deref(),
+                "/organizations?notice=joined",
+            ))
         }
         Err(e) => Err(refusal(e, &request).map(|(m, _)| PageError::BadRequest(m))?),
     }
