@@ -76,7 +76,8 @@ pub enum Reason {
     InvalidInvitation,
     /// The invitation was sent to an address this account does not have verified.
     InvitationForAnotherAddress,
-    /// The organization is declared as code: this is changed in its resource, not here.
+    /// The organization, or this member of it, is declared as code: this is changed in its
+    /// resource, not here.
     DeclaredAsCode,
 }
 

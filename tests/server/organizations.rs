@@ -776,7 +776,7 @@ async fn required_for_roles_covers_a_role_held_in_a_runtime_organization() {
 }
 
 #[tokio::test]
-async fn only_a_settings_manager_renames_and_never_a_declared_organization() {
+async fn only_a_settings_manager_renames_and_declared_organizations_and_members_stay_as_declared() {
     each_backend(async |store| {
         let app = spawn_app_with(store, |c| {
             with_domains(c);
@@ -829,6 +829,16 @@ async fn only_a_settings_manager_renames_and_never_a_declared_organization() {
             StatusCode::UNPROCESSABLE_ENTITY
         );
         assert_eq!(name("acme").await.as_deref(), Some("Acme"));
+        // Nor does a declared member leave on the page: the resource lists her.
+        let page = ada
+            .submit("/organizations/acme", "/organizations/acme/leave", &[])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("declared as code"), "{}", page.body);
+        assert_eq!(
+            role_of(&app, "acme", "ada@example.com").await.as_deref(),
+            Some("admin")
+        );
     })
     .await;
 }

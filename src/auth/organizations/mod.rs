@@ -421,12 +421,40 @@ async fn not_above(ctx: &Ctx<'_>, actor: &Standing, user_id: &str) -> Result<(),
     }
 }
 
+/// Whether `user_id` is a member `organization`'s resource declares (their membership is
+/// changed in YAML, not on the pages, or the next sync would undo it).
+async fn declared_member(
+    ctx: &Ctx<'_>,
+    organization: &Organization,
+    user_id: &str,
+) -> Result<bool, AuthError> {
+    let Some(declared) = organization
+        .managed
+        .then(|| {
+            ctx.active
+                .config
+                .organizations
+                .declared_by_slug(&organization.slug)
+        })
+        .flatten()
+    else {
+        return Ok(false);
+    };
+    let Some(user) = ctx.services.store.user_by_id(user_id).await? else {
+        return Ok(false);
+    };
+    Ok(declared.members.contains_key(&user.email))
+}
+
 async fn change(
     ctx: &Ctx<'_>,
     organization: &Organization,
     user_id: &str,
     role: Option<&str>,
 ) -> Result<(), AuthError> {
+    if declared_member(ctx, organization, user_id).await? {
+        return Err(Reason::DeclaredAsCode.into());
+    }
     let managers = manager_roles(ctx, organization);
     match ctx
         .services
