@@ -95,8 +95,15 @@ pub const MFA_FAILURES_PER_USER: Limit = Limit {
     window_ms: 15 * MINUTE,
 };
 
+/// Invitations one member sends (each is an email to an address they choose).
+pub const INVITATIONS_PER_USER: Limit = Limit {
+    name: "invite:user",
+    max: 50,
+    window_ms: 60 * MINUTE,
+};
+
 /// Every limit, for the sweep that removes counters whose window is over.
-pub const ALL: [Limit; 11] = [
+pub const ALL: [Limit; 12] = [
     SIGN_IN_PER_IP,
     SIGN_IN_FAILURES_PER_ACCOUNT,
     SIGN_UP_PER_IP,
@@ -108,6 +115,7 @@ pub const ALL: [Limit; 11] = [
     PROVIDER_START_PER_IP,
     MFA_PER_IP,
     MFA_FAILURES_PER_USER,
+    INVITATIONS_PER_USER,
 ];
 
 /// The longest window of any limit: a counter older than this counts for nothing.

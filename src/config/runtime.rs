@@ -489,7 +489,9 @@ impl OrganizationsConfig {
         if !self.enabled {
             return None;
         }
-        let domain = email.trim().rsplit('@').next()?.to_ascii_lowercase();
+        // Lower-cased as addresses are stored (Unicode, not ASCII only), so no spelling of the
+        // domain slips past.
+        let domain = email.trim().rsplit('@').next()?.to_lowercase();
         // Any enrollment, `none` included: a domain can be the organization's for sign-in
         // without making its users members.
         self.declared

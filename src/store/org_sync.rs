@@ -342,25 +342,27 @@ async fn sync_one(
         .rows_affected();
     }
 
-    // Declared members whose accounts exist; the rest are reported.
-    let mut current: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // Declared members whose accounts exist; the rest are reported. Members the declaration
+    // made and no longer lists are removed; runtime members (invited, joined by domain) stay.
+    let mut current: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
     for row in sqlx::query(
-        "SELECT u.email, m.user_id, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.organization_id = $1",
+        "SELECT u.email, m.user_id, m.role, m.from_declaration FROM memberships m \
+         JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1",
     )
     .bind(&id)
     .fetch_all(counted(&mut outcome.statements, tx))
     .await?
     {
+        let declared: i64 = row.try_get("from_declaration")?;
         current.insert(
             row.try_get("email")?,
-            (row.try_get("user_id")?, row.try_get("role")?),
+            (row.try_get("user_id")?, row.try_get("role")?, declared == 1),
         );
     }
     for (email, role) in &declared.members {
         let user_id = match current.get(email) {
-            Some((_, have)) if have == role => continue,
-            Some((user_id, _)) => user_id.clone(),
+            Some((_, have, true)) if have == role => continue,
+            Some((user_id, _, _)) => user_id.clone(),
             None => {
                 let user = sqlx::query("SELECT id FROM users WHERE email = $1")
                     .bind(email)
@@ -373,15 +375,32 @@ async fn sync_one(
                 user.try_get("id")?
             }
         };
-        super::organizations::upsert_membership(
-            counted(&mut outcome.statements, tx),
-            &id,
-            &user_id,
-            role,
-            now,
+        outcome.writes += sqlx::query(
+            "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at, \
+             from_declaration) VALUES ($1, $2, $3, $4, $4, 1) \
+             ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role, \
+             updated_at = excluded.updated_at, from_declaration = 1",
         )
-        .await?;
-        outcome.writes += 1;
+        .bind(&id)
+        .bind(&user_id)
+        .bind(role)
+        .bind(now)
+        .execute(counted(&mut outcome.statements, tx))
+        .await?
+        .rows_affected();
+    }
+    for (email, (user_id, _, from_declaration)) in &current {
+        if *from_declaration && !declared.members.contains_key(email) {
+            outcome.writes += sqlx::query(
+                "DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2 \
+                 AND from_declaration = 1",
+            )
+            .bind(&id)
+            .bind(user_id)
+            .execute(counted(&mut outcome.statements, tx))
+            .await?
+            .rows_affected();
+        }
     }
 
     // Nothing pending: the next sync may skip this declaration while it stays the same.

@@ -449,6 +449,7 @@ impl Store {
             .bind(organization_id)
             .execute(&mut *tx)
             .await?;
+        let managers_before = managers(&mut tx, organization_id, manager_roles).await?;
         let changed = match role {
             Some(role) => sqlx::query(
                 "UPDATE memberships SET role = $3, updated_at = $4 \
@@ -474,15 +475,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(MemberChange::NotMember);
         }
-        let roles: Vec<String> =
-            sqlx::query("SELECT role FROM memberships WHERE organization_id = $1")
-                .bind(organization_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("role"))
-                .collect::<Result<_, _>>()?;
-        if !roles.iter().any(|r| manager_roles.contains(r)) {
+        // Only the change that takes the last manager away is refused: an organization that
+        // had none (its declared admin has no account yet) still lets members leave.
+        if managers_before > 0 && managers(&mut tx, organization_id, manager_roles).await? == 0 {
             tx.rollback().await?;
             return Ok(MemberChange::LastManager);
         }
@@ -630,6 +625,22 @@ impl Store {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// How many members of the organization hold one of `manager_roles`.
+async fn managers(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    organization_id: &str,
+    manager_roles: &[String],
+) -> Result<usize, StoreError> {
+    let roles: Vec<String> = sqlx::query("SELECT role FROM memberships WHERE organization_id = $1")
+        .bind(organization_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("role"))
+        .collect::<Result<_, _>>()?;
+    Ok(roles.iter().filter(|r| manager_roles.contains(r)).count())
 }
 
 pub(super) async fn upsert_membership<'e>(

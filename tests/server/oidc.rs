@@ -938,7 +938,7 @@ async fn tokens_speak_for_the_active_organization_and_a_role_change_shows_in_the
         assert_eq!(status, StatusCode::OK);
         assert_eq!(info.expect("claims")["org_role"], "admin");
 
-        // Ada's session works in globex (created last); `organization=acme` switches it.
+        // Ada's session works in globex (created last); `organization=acme` asks for acme.
         let code = code_for(&mut ada, &app).await;
         let (_, tokens) = exchange(&app, &code).await;
         let at = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
@@ -951,6 +951,13 @@ async fn tokens_speak_for_the_active_organization_and_a_role_change_shows_in_the
             .expect("verifies");
         assert_eq!(at.claims["org_slug"], "acme");
         assert_eq!(at.claims["org_role"], "admin");
+        // That grant only: her session still works in globex.
+        let session = ada.get("/session").await;
+        assert!(
+            session.body.contains("\"orgSlug\":\"globex\""),
+            "{}",
+            session.body
+        );
 
         // Bob is not in globex: no code, `access_denied` back to the client.
         let page = bob
@@ -1075,6 +1082,44 @@ async fn an_application_that_requires_an_organization_has_the_user_pick_or_creat
         );
         let page = ada.get(page.location()).await;
         assert!(param(&redirect_query(page.location()), "code").is_some());
+
+        // Bob, a member of acme, is removed: his refresh token gets no organization-less
+        // tokens from this application, only invalid_grant.
+        let link =
+            crate::organizations::invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
+        let mut bob = signed_up(&app, "bob@example.com").await;
+        crate::organizations::accept(&mut bob, &link).await;
+        let code = code_for(&mut bob, &app).await;
+        let (status, tokens) = exchange(&app, &code).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let bob_id = jws::verify(&keys, tokens["access_token"].as_str().expect("at"), now())
+            .expect("verifies")
+            .claims["sub"]
+            .as_str()
+            .expect("sub")
+            .to_owned();
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/remove",
+                &[("user_id", &bob_id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let (status, refused) = self::token(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                (
+                    "refresh_token",
+                    tokens["refresh_token"].as_str().expect("refresh"),
+                ),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused["error"], "invalid_grant");
     })
     .await;
 }

@@ -482,11 +482,17 @@ async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_
             "fingerprints, and the undeclared check: {again:?}"
         );
 
-        signed_up(&app, "zoe@acme.example").await;
+        let mut zoe = signed_up(&app, "zoe@acme.example").await;
         assert_eq!(
             role_of(&app, "acme", "zoe@acme.example").await.as_deref(),
             Some("member")
         );
+        // Acme has no admin (none declared): a member may still leave.
+        let page = zoe
+            .submit("/organizations/acme", "/organizations/acme/leave", &[])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(role_of(&app, "acme", "zoe@acme.example").await, None);
         signed_up(&app, "zed@other.example").await;
         assert_eq!(role_of(&app, "acme", "zed@other.example").await, None);
 
@@ -562,6 +568,16 @@ async fn users_create_organizations_only_when_allowed_and_up_to_the_limit() {
             )
             .await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "slug taken");
+        for reserved in ["switch", "join", "0123456789abcdef0123456789abcdef"] {
+            let page = bob
+                .submit(
+                    "/organizations",
+                    "/organizations",
+                    &[("name", "Reserved"), ("slug", reserved)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{reserved}");
+        }
         let page = bob
             .submit(
                 "/organizations",
@@ -636,10 +652,10 @@ fn with_home_realms(config: &mut RuntimeConfig) {
             password_sign_in,
             delete_when_undeclared: false,
         };
-    config.organizations.declared = vec![
-        org("acme", "acme.example", "github", false),
-        org("globex", "globex.example", "google", true),
-    ];
+    let mut acme = org("acme", "acme.example", "github", false);
+    acme.domains
+        .insert("bank.example".into(), DomainEnrollment::None);
+    config.organizations.declared = vec![acme, org("globex", "globex.example", "google", true)];
 }
 
 #[tokio::test]
@@ -690,6 +706,26 @@ async fn home_realm_discovery_sends_a_domain_user_to_the_organization_s_provider
         let store = &app.state.auth.store;
         assert_eq!(
             store.user_by_email("ann@acme.example").await.expect("read"),
+            None
+        );
+        // However the domain is spelled (a Kelvin sign lower-cases to "k"), it is the domain.
+        let page = ann
+            .submit(
+                "/sign-up",
+                "/sign-up",
+                &[
+                    ("email", "eve@ban\u{212A}.example"),
+                    ("password", crate::app::PASSWORD),
+                ],
+            )
+            .await;
+        assert!(
+            page.location().starts_with("/oauth/github/start"),
+            "{}",
+            page.location()
+        );
+        assert_eq!(
+            store.user_by_email("eve@bank.example").await.expect("read"),
             None
         );
         // The provider's flow starts there.
@@ -838,6 +874,48 @@ async fn only_a_settings_manager_renames_and_declared_organizations_and_members_
         assert_eq!(
             role_of(&app, "acme", "ada@example.com").await.as_deref(),
             Some("admin")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invitations_are_rate_limited_per_inviter() {
+    each_backend(async |store| {
+        let app = spawn(store).await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        create(&mut ada, "acme").await;
+        let token = ada.get("/organizations/acme").await.csrf();
+        for n in 0..50 {
+            let email = format!("guest{n}@example.com");
+            let page = ada
+                .post(
+                    "/organizations/acme/invitations",
+                    &[
+                        ("csrf_token", &token),
+                        ("email", &email),
+                        ("role", "member"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "invitation {n}");
+        }
+        let page = ada
+            .post(
+                "/organizations/acme/invitations",
+                &[
+                    ("csrf_token", &token),
+                    ("email", "one-more@example.com"),
+                    ("role", "member"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            app.outbox
+                .entries()
+                .iter()
+                .all(|m| m.to != "one-more@example.com")
         );
     })
     .await;

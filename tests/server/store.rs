@@ -2383,6 +2383,19 @@ async fn declared_organizations_sync_only_what_changed_and_never_touch_runtime_o
             store.organization_by_slug("gamma").await.expect("read"),
             None
         );
+
+        // Ada taken out of acme's declaration: the membership the declaration made goes.
+        let mut without_ada = edited.clone();
+        without_ada.members.remove("ada@example.com");
+        let outcome = store
+            .sync_declared_organization(&without_ada, T0 + 6 * MINUTE)
+            .await
+            .expect("sync");
+        assert_eq!(outcome.writes, 1, "{outcome:?}");
+        assert_eq!(
+            store.membership(&acme.id, &ada.id).await.expect("read"),
+            None
+        );
     })
     .await;
 }

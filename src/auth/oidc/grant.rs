@@ -289,6 +289,13 @@ async fn tokens_for(
         .ok_or(TokenError::NoSigningKey)?;
     let organization =
         crate::auth::organizations::claims(ctx, &user.id, grant.organization_id.as_deref()).await?;
+    // An Application whose tokens always speak for an organization gets none for a user who
+    // left it: the client must send the user through authorization again.
+    if app.require_organization && organization.is_none() {
+        return Err(TokenError::InvalidGrant(
+            "the user is no longer a member of the grant's organization",
+        ));
+    }
     let subject = Subject {
         user_id: &user.id,
         email: &user.email,

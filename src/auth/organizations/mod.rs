@@ -158,9 +158,15 @@ pub async fn claims(
         }))
 }
 
-/// Whether `slug` is a DNS label (the form declared slugs take too).
+/// Paths under `/organizations/` that are not organizations.
+const RESERVED_SLUGS: &[&str] = &["join", "switch"];
+
+/// Whether `slug` may name a runtime organization: a DNS label (the form declared slugs take
+/// too), not a reserved path, and not shaped like an organization id (`organization=` on the
+/// authorize endpoint takes either, and a slug must never stand for another's id).
 fn valid_slug(slug: &str) -> bool {
-    crate::config::is_dns_label(slug)
+    let id_shaped = slug.len() == 32 && slug.bytes().all(|b| b.is_ascii_hexdigit());
+    crate::config::is_dns_label(slug) && !RESERVED_SLUGS.contains(&slug) && !id_shaped
 }
 
 /// Creates an organization with `user` as its first member (the creator role).
@@ -288,6 +294,13 @@ pub async fn invite(
     }
     let email = normalize_email(email).ok_or(Reason::InvalidEmail)?;
     assignable(ctx, actor, role)?;
+    // Each invitation is mail to an address of the inviter's choosing.
+    crate::auth::limits::hit(
+        ctx,
+        &crate::auth::limits::INVITATIONS_PER_USER,
+        &actor.membership.user_id,
+    )
+    .await?;
     let (invitation, token) = store_invitation(
         ctx,
         &actor.organization.id,

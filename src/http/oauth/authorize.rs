@@ -165,21 +165,13 @@ async fn authorize(
     else {
         return Ok(untrusted(Untrusted::UnknownClient));
     };
-    // `organization=slug-or-id`: the tokens speak for it, and it becomes the session's active
-    // organization; only a member gets there.
+    // `organization=id-or-slug`: this grant's tokens speak for it (only a member's). The
+    // session's active organization stays as it is: a link to this endpoint must not change
+    // what other applications' tokens say.
     let mut session = session.clone();
     if let Some(wanted) = &authorization.organization {
         match organization_of_member(&ctx, &signed_in.user.id, wanted).await? {
-            Some(id) => {
-                crate::auth::organizations::switch(
-                    &ctx,
-                    &signed_in.user.id,
-                    &session.id,
-                    Some(&id),
-                )
-                .await?;
-                session.organization_id = Some(id);
-            }
+            Some(id) => session.organization_id = Some(id),
             None => {
                 return Ok(error(
                     "access_denied",
@@ -260,7 +252,7 @@ async fn authorize(
     ))
 }
 
-/// The id of the organization `wanted` names (its slug or id), if `user_id` is a member.
+/// The id of the organization `wanted` names (its id or slug), if `user_id` is a member.
 async fn organization_of_member(
     ctx: &Ctx<'_>,
     user_id: &str,
@@ -270,9 +262,10 @@ async fn organization_of_member(
         return Ok(None);
     }
     let store = &ctx.services.store;
-    let organization = match store.organization_by_slug(wanted).await? {
+    // The id first: runtime slugs cannot look like ids, but the id is the stable name.
+    let organization = match store.organization_by_id(wanted).await? {
         Some(o) => Some(o),
-        None => store.organization_by_id(wanted).await?,
+        None => store.organization_by_slug(wanted).await?,
     };
     let Some(organization) = organization else {
         return Ok(None);

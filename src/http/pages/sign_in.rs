@@ -63,7 +63,9 @@ fn home_realm(
     password: Option<&str>,
     redirect_url: &str,
 ) -> Option<Response> {
-    let organization = active.config.organizations.home_realm(email)?;
+    // The address as the flows will see it: what they would sign in is what is matched.
+    let email = crate::auth::normalize_email(email)?;
+    let organization = active.config.organizations.home_realm(&email)?;
     if organization.password_sign_in && password.is_some_and(|p| !p.is_empty()) {
         return None;
     }
@@ -241,10 +243,8 @@ pub async fn sign_up_submit(
     let redirect_url = redirect::kept(active, form.redirect_url.as_deref());
     // An organization that refuses passwords for its domain: its users sign up through its
     // provider instead.
-    if active
-        .config
-        .organizations
-        .home_realm(&form.email)
+    if crate::auth::normalize_email(&form.email)
+        .and_then(|email| active.config.organizations.home_realm(&email))
         .is_some_and(|o| !o.password_sign_in)
         && let Some(to_provider) = home_realm(active, &form.email, None, &redirect_url)
     {
