@@ -444,6 +444,21 @@ impl Store {
         manager_roles: &[String],
         now: i64,
     ) -> Result<MemberChange, StoreError> {
+        self.change_member_as(organization_id, user_id, role, manager_roles, false, now)
+            .await
+    }
+
+    /// [`Store::change_member`]; `removed_by_admin` also records the removal (in the same
+    /// transaction), so joining by email domain does not undo it.
+    pub async fn change_member_as(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        role: Option<&str>,
+        manager_roles: &[String],
+        removed_by_admin: bool,
+        now: i64,
+    ) -> Result<MemberChange, StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE organizations SET updated_at = updated_at WHERE id = $1")
             .bind(organization_id)
@@ -480,6 +495,18 @@ impl Store {
         if managers_before > 0 && managers(&mut tx, organization_id, manager_roles).await? == 0 {
             tx.rollback().await?;
             return Ok(MemberChange::LastManager);
+        }
+        if role.is_none() && removed_by_admin {
+            sqlx::query(
+                "INSERT INTO organization_removals (organization_id, user_id, removed_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (organization_id, user_id) \
+                 DO UPDATE SET removed_at = excluded.removed_at",
+            )
+            .bind(organization_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(MemberChange::Done)
@@ -591,6 +618,14 @@ impl Store {
             return Ok(None);
         };
         let invitation = Invitation::from_row(&row)?;
+        // Invited back: a removal no longer stands.
+        sqlx::query(
+            "DELETE FROM organization_removals WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(&invitation.organization_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) ON CONFLICT (organization_id, user_id) DO NOTHING",
@@ -603,6 +638,22 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(invitation))
+    }
+
+    /// Whether an admin removed `user_id` from the organization (and no invitation since).
+    pub async fn was_removed(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM organization_removals WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Adds `user_id` with `role` unless they are a member already; whether they were added.

@@ -920,3 +920,80 @@ async fn invitations_are_rate_limited_per_inviter() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_member_an_admin_removed_is_not_brought_back_by_their_email_domain() {
+    each_backend(async |store| {
+        let app = spawn_app_with(store, |c| {
+            with_domains(c);
+            c.organizations.declared[0].members =
+                [("ada@example.com".to_owned(), "admin".to_owned())].into();
+        })
+        .await;
+        let mut ada = signed_up(&app, "ada@example.com").await;
+        let active = app.state.live.load();
+        let nobody = vestibule::auth::ClientInfo::default();
+        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
+        vestibule::auth::organizations::sync_declared(&ctx)
+            .await
+            .expect("sync");
+        let mut sam = signed_up(&app, "sam@suggest.example").await;
+        let page = sam.get("/organizations").await;
+        let id = crate::app::field_value(&page.body, "organization_id").expect("offered");
+        sam.post(
+            "/organizations/join",
+            &[("csrf_token", &page.csrf()), ("organization_id", &id)],
+        )
+        .await;
+        assert_eq!(
+            role_of(&app, "acme", "sam@suggest.example")
+                .await
+                .as_deref(),
+            Some("member")
+        );
+        let sam_id = app
+            .state
+            .auth
+            .store
+            .user_by_email("sam@suggest.example")
+            .await
+            .expect("read")
+            .expect("sam")
+            .id;
+        let page = ada
+            .submit(
+                "/organizations/acme",
+                "/organizations/acme/members/remove",
+                &[("user_id", &sam_id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        // No longer offered, and joining by id is refused.
+        let page = sam.get("/organizations").await;
+        assert!(!page.body.contains("Join Acme"), "{}", page.body);
+        let page = sam
+            .submit(
+                "/organizations",
+                "/organizations/join",
+                &[("organization_id", &id)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert_eq!(role_of(&app, "acme", "sam@suggest.example").await, None);
+        // An invitation brings him back, and lifts the removal.
+        let link = invite(&app, &mut ada, "acme", "sam@suggest.example", "member").await;
+        let page = accept(&mut sam, &link).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(
+            role_of(&app, "acme", "sam@suggest.example")
+                .await
+                .as_deref(),
+            Some("member")
+        );
+        // Leaving of his own accord is not a removal: the domain may offer it again.
+        sam.submit("/organizations/acme", "/organizations/acme/leave", &[])
+            .await;
+        assert!(sam.get("/organizations").await.body.contains("Join Acme"));
+    })
+    .await;
+}

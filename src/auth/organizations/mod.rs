@@ -402,7 +402,7 @@ pub async fn change_role(
     assignable(ctx, actor, role)?;
     // The member's current role must not be above the actor's either.
     not_above(ctx, actor, user_id).await?;
-    change(ctx, &actor.organization, user_id, Some(role)).await
+    change(ctx, &actor.organization, user_id, Some(role), false).await
 }
 
 /// Removes another member from `actor`'s organization.
@@ -415,12 +415,19 @@ pub async fn remove_member(
         return Err(Reason::NotPermitted.into());
     }
     not_above(ctx, actor, user_id).await?;
-    change(ctx, &actor.organization, user_id, None).await
+    change(ctx, &actor.organization, user_id, None, true).await
 }
 
 /// `member` leaves their organization (not the last admin).
 pub async fn leave(ctx: &Ctx<'_>, member: &Standing) -> Result<(), AuthError> {
-    change(ctx, &member.organization, &member.membership.user_id, None).await
+    change(
+        ctx,
+        &member.organization,
+        &member.membership.user_id,
+        None,
+        false,
+    )
+    .await
 }
 
 /// The member `user_id` must not hold a permission `actor` lacks (nobody demotes or removes
@@ -459,11 +466,14 @@ async fn declared_member(
     Ok(declared.members.contains_key(&user.email))
 }
 
+/// Changes `user_id`'s role, or removes them (`removed_by_admin`: recorded, so their email
+/// domain does not bring them back).
 async fn change(
     ctx: &Ctx<'_>,
     organization: &Organization,
     user_id: &str,
     role: Option<&str>,
+    removed_by_admin: bool,
 ) -> Result<(), AuthError> {
     if declared_member(ctx, organization, user_id).await? {
         return Err(Reason::DeclaredAsCode.into());
@@ -472,7 +482,14 @@ async fn change(
     match ctx
         .services
         .store
-        .change_member(&organization.id, user_id, role, &managers, ctx.now)
+        .change_member_as(
+            &organization.id,
+            user_id,
+            role,
+            &managers,
+            removed_by_admin,
+            ctx.now,
+        )
         .await?
     {
         MemberChange::Done => {
@@ -546,6 +563,7 @@ async fn domain_organization(
             .membership(&organization_id, &user.id)
             .await?
             .is_some()
+        || store.was_removed(&organization_id, &user.id).await?
     {
         return Ok(None);
     }
