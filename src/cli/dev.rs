@@ -188,7 +188,7 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
         state.auth.rate_limits = false;
     }
     let clients = active_clients(&live);
-    let sync = sync_on_apply(&state);
+    let sync = sync_on_apply(&state, None);
     sync(live.load());
     tokio::spawn(follow(
         source,
@@ -226,7 +226,12 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
 
 /// Syncs the declared Organizations of every config applied (and of the first) into the
 /// database, in the background.
-pub(super) fn sync_on_apply(state: &AppState) -> impl Fn(Arc<Active>) + Send + 'static {
+pub(super) fn sync_on_apply(
+    state: &AppState,
+    status: Option<Arc<crate::runtime::kube_source::SyncStatusWriter>>,
+) -> impl Fn(Arc<Active>) + Send + 'static {
     let services = state.auth.clone();
-    move |active: Arc<Active>| crate::auth::organizations::spawn_sync(services.clone(), active)
+    move |active: Arc<Active>| {
+        crate::auth::organizations::spawn_sync(services.clone(), active, status.clone())
+    }
 }

@@ -40,6 +40,10 @@ pub struct ServerArgs {
     /// Secret to watch (with `--kubernetes`).
     #[arg(long, value_name = "NAME", requires = "kubernetes")]
     pub secret: Option<String>,
+    /// ConfigMap to report the declared-Organization sync's slug conflicts in (with
+    /// `--kubernetes`; the operator reads it back).
+    #[arg(long, value_name = "NAME", requires = "kubernetes")]
+    pub sync_status: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen: std::net::SocketAddr,
@@ -58,6 +62,7 @@ pub fn command(args: ServerArgs) -> anyhow::Result<ExitCode> {
             namespace,
             config_map: args.config_map.context("--kubernetes needs --config-map")?,
             secret: args.secret.context("--kubernetes needs --secret")?,
+            sync_status: args.sync_status,
         }
     } else {
         ConfigFrom::Files {
@@ -106,6 +111,8 @@ pub enum ConfigFrom {
         config_map: String,
         /// Secret holding the secret values.
         secret: String,
+        /// ConfigMap the sync reports its slug conflicts in, if any.
+        sync_status: Option<String>,
     },
 }
 
@@ -132,6 +139,7 @@ pub async fn run(options: ServerOptions) -> Result<(), ServeError> {
         ConfigFrom::Files { config, secrets } => {
             serve_from(
                 FileSource::new(config, secrets, Duration::from_secs(2)),
+                None,
                 options,
             )
             .await
@@ -140,12 +148,21 @@ pub async fn run(options: ServerOptions) -> Result<(), ServeError> {
             namespace,
             config_map,
             secret,
+            sync_status,
         } => {
             let client = kube::Client::try_default()
                 .await
                 .map_err(|e| ServeError::Config(format!("kubernetes client: {e}")))?;
+            let status = sync_status.map(|name| {
+                Arc::new(crate::runtime::kube_source::SyncStatusWriter::new(
+                    client.clone(),
+                    &namespace,
+                    name,
+                ))
+            });
             serve_from(
                 KubeSource::new(client, namespace, config_map, secret),
+                status,
                 options,
             )
             .await
@@ -155,6 +172,7 @@ pub async fn run(options: ServerOptions) -> Result<(), ServeError> {
 
 async fn serve_from<S: ConfigSource>(
     mut source: S,
+    status: Option<Arc<crate::runtime::kube_source::SyncStatusWriter>>,
     options: ServerOptions,
 ) -> Result<(), ServeError> {
     let (config, secrets) = match source.next().await {
@@ -185,7 +203,7 @@ async fn serve_from<S: ConfigSource>(
     let store = Store::connect(&url, max_connections).await?;
     let live = Arc::new(LiveConfig::new(active));
     let state = AppState::new(store, live.clone(), None);
-    let sync = super::dev::sync_on_apply(&state);
+    let sync = super::dev::sync_on_apply(&state, status);
     sync(live.load());
     tokio::spawn(follow(
         source,

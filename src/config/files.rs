@@ -8,6 +8,10 @@ pub const CONFIG_FILE: &str = "config.json";
 /// not fit is refused, by `validate`, `render` and the operator alike.
 pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
 
+/// Key of the region's sync-status ConfigMap (written by the servers) that lists, as a JSON
+/// array, the declared Organization slugs a runtime-created organization holds.
+pub const SYNC_STATUS_CONFLICTS: &str = "slugConflicts.json";
+
 /// Key of the region's Secret that holds the signing key set (JSON) the server signs with and
 /// publishes as its JWKS.
 pub const REGION_KEYS_FILE: &str = "signing-keys.json";

@@ -158,7 +158,15 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
     let compiled = compile(&bundle);
     let no_diagnostics = Vec::new();
     let diagnostics = compiled.as_ref().err().unwrap_or(&no_diagnostics);
-    super::children::report(&ctx.client, &bundle, diagnostics, now, &ctx.metrics).await?;
+    // Slug conflicts the servers reported (as the last reconcile recorded them) count as
+    // diagnostics of their Organizations; the ones read back this time are compared below.
+    let reported = vestibule
+        .status
+        .as_ref()
+        .map(|s| s.slug_conflicts.clone())
+        .unwrap_or_default();
+    let with_reported = with_slug_conflicts(diagnostics, &bundle, &reported);
+    super::children::report(&ctx.client, &bundle, &with_reported, now, &ctx.metrics).await?;
     let config = match compiled {
         Ok(config) => config,
         Err(diagnostics) => {
@@ -214,6 +222,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         ),
     );
     let mut regions = Vec::new();
+    let mut slug_conflicts: Vec<String> = Vec::new();
     let mut pruned_notes = Vec::new();
     let mut kept = Vec::new();
     let mut watch = Vec::new();
@@ -266,6 +275,7 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
         let outcome = match &outcome {
             Ok(applied) => {
                 tracing::debug!(region = %region.name, written = applied.written, ready = applied.ready_replicas, "region applied");
+                slug_conflicts.extend(applied.slug_conflicts.iter().cloned());
                 status::RegionOutcome::Applied {
                     ready: applied.ready_replicas,
                     desired: region.replicas,
@@ -316,7 +326,15 @@ async fn apply(vestibule: &Vestibule, ctx: &Context) -> Result<Action, Error> {
             }
         }
     }
-    let status = status::ready(generation, &config.hash, regions, now);
+    let mut status = status::ready(generation, &config.hash, regions, now);
+    slug_conflicts.sort();
+    slug_conflicts.dedup();
+    if slug_conflicts != reported {
+        // What the servers say now reaches the Organizations in this reconcile.
+        let diagnostics = with_slug_conflicts(&[], &bundle, &slug_conflicts);
+        super::children::report(&ctx.client, &bundle, &diagnostics, now, &ctx.metrics).await?;
+    }
+    status.slug_conflicts = slug_conflicts;
     let progressing = status
         .regions
         .iter()
@@ -431,6 +449,39 @@ struct RegionApplied {
     written: usize,
     /// Ready auth servers, from the Deployment's status.
     ready_replicas: i32,
+    /// Declared slugs the region's servers could not sync (a runtime organization has them).
+    slug_conflicts: Vec<String>,
+}
+
+/// `diagnostics`, plus one for each declared Organization whose slug the servers reported as
+/// held by a runtime-created organization.
+fn with_slug_conflicts(
+    diagnostics: &[crate::config::Diagnostic],
+    bundle: &crate::config::Bundle,
+    conflicts: &[String],
+) -> Vec<crate::config::Diagnostic> {
+    let mut all = diagnostics.to_vec();
+    for organization in &bundle.organizations {
+        if conflicts.contains(&organization.spec.slug) {
+            all.push(crate::config::Diagnostic::new(
+                &crate::config::bundle::id_of(organization),
+                "spec.slug",
+                "a runtime-created organization already has this slug, so this Organization \
+                 is not synced to the database; choose another slug",
+            ));
+        }
+    }
+    all
+}
+
+/// The slugs a sync-status ConfigMap reports (`slugConflicts.json`, a JSON array).
+fn reported_conflicts(status: &k8s_openapi::api::core::v1::ConfigMap) -> Vec<String> {
+    status
+        .data
+        .as_ref()
+        .and_then(|d| d.get(crate::config::files::SYNC_STATUS_CONFLICTS))
+        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+        .unwrap_or_default()
 }
 
 /// Server-side applies one region's objects, in order.
@@ -462,6 +513,7 @@ async fn apply_region(
         apply!(shard);
     }
     apply!(&objects.config_map);
+    let sync_status = apply!(&objects.sync_status);
     apply!(&objects.secret);
     if let Some(claim) = &objects.volume_claim {
         apply!(claim);
@@ -481,6 +533,7 @@ async fn apply_region(
     Ok(RegionApplied {
         written: written.into_iter().filter(|w| *w).count(),
         ready_replicas,
+        slug_conflicts: reported_conflicts(&sync_status),
     })
 }
 

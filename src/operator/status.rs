@@ -109,6 +109,7 @@ pub fn ready(
         conditions,
         config_hash: Some(hash.to_owned()),
         regions,
+        slug_conflicts: Vec::new(),
     }
 }
 
@@ -139,6 +140,7 @@ pub fn stalled(
         ],
         config_hash: None,
         regions: Vec::new(),
+        slug_conflicts: Vec::new(),
     }
 }
 
@@ -160,6 +162,7 @@ pub fn paused(generation: Option<i64>, now: Timestamp) -> VestibuleStatus {
         ],
         config_hash: None,
         regions: Vec::new(),
+        slug_conflicts: Vec::new(),
     }
 }
 

@@ -77,6 +77,9 @@ pub struct RegionObjects {
     pub organization_shards: Vec<ConfigMap>,
     /// The runtime config (no secret values).
     pub config_map: ConfigMap,
+    /// Where the auth servers report what the declared-Organization sync could not do (slug
+    /// conflicts), for the operator to read back; the operator applies it empty.
+    pub sync_status: ConfigMap,
     /// The secret values the region needs.
     pub secret: Secret,
     /// SQLite's volume, when the database is SQLite.
@@ -105,6 +108,7 @@ impl RegionObjects {
         out.push(value(&self.role_binding));
         out.extend(self.organization_shards.iter().map(value));
         out.push(value(&self.config_map));
+        out.push(value(&self.sync_status));
         out.push(value(&self.secret));
         out.extend(self.volume_claim.as_ref().map(value));
         out.push(value(&self.deployment));
@@ -126,6 +130,8 @@ pub struct Names {
     pub config_map: String,
     /// Secret.
     pub secret: String,
+    /// The sync-status ConfigMap the servers write.
+    pub sync_status: String,
     /// Role and RoleBinding.
     pub role: String,
     /// SQLite volume claim.
@@ -143,6 +149,7 @@ impl Names {
                 .unwrap_or_else(|| namespace_of(vestibule)),
             config_map: format!("{base}-config"),
             secret: format!("{base}-secrets"),
+            sync_status: format!("{base}-sync-status"),
             role: format!("{base}-server"),
             data: format!("{base}-data"),
             base,
@@ -249,6 +256,14 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
                 verbs: vec!["get".into(), "watch".into()],
                 ..PolicyRule::default()
             },
+            // The one object the servers write: what their sync reports.
+            PolicyRule {
+                api_groups: Some(vec![String::new()]),
+                resources: Some(vec!["configmaps".into()]),
+                resource_names: Some(vec![names.sync_status.clone()]),
+                verbs: vec!["get".into(), "patch".into()],
+                ..PolicyRule::default()
+            },
             PolicyRule {
                 api_groups: Some(vec![String::new()]),
                 resources: Some(vec!["secrets".into()]),
@@ -283,6 +298,10 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
             CONFIG_FILE.to_owned(),
             main_config.to_config_map_text(),
         )])),
+        ..ConfigMap::default()
+    };
+    let sync_status = ConfigMap {
+        metadata: meta(input, &names, &names.sync_status),
         ..ConfigMap::default()
     };
     let secret = Secret {
@@ -387,6 +406,7 @@ pub fn render(input: &RenderInput<'_>) -> RegionObjects {
         role_binding,
         organization_shards,
         config_map,
+        sync_status,
         secret,
         volume_claim,
         deployment,

@@ -72,6 +72,8 @@ pub fn deployment(
         names.config_map.clone(),
         "--secret".to_owned(),
         names.secret.clone(),
+        "--sync-status".to_owned(),
+        names.sync_status.clone(),
         "--listen".to_owned(),
         format!("0.0.0.0:{HTTP_PORT}"),
     ];

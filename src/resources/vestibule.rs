@@ -618,6 +618,11 @@ pub struct VestibuleStatus {
     /// State of each region.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<RegionStatus>,
+    /// Slugs of declared Organizations that a runtime-created organization holds in the
+    /// database, as the auth servers last reported them: those are not synced (their
+    /// Organizations say so in their status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slug_conflicts: Vec<String>,
 }
 
 /// Observed state of one region.

@@ -346,3 +346,48 @@ where
         Observed::Failed(format!("{}: {reason}", self.what))
     }
 }
+
+/// Writes what the declared-Organization sync could not do (the slugs a runtime-created
+/// organization holds) into the region's sync-status ConfigMap, the one object the server's
+/// Role lets it patch, so the operator can show it on the Organizations. Writes only when the
+/// list changed since the last write.
+pub struct SyncStatusWriter {
+    api: Api<ConfigMap>,
+    name: String,
+    last: tokio::sync::Mutex<Option<Vec<String>>>,
+}
+
+impl SyncStatusWriter {
+    /// The writer of ConfigMap `name` in `namespace`.
+    pub fn new(client: Client, namespace: &str, name: impl Into<String>) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Records `conflicts` (sorted); whether a write was made.
+    pub async fn write(&self, conflicts: &[String]) -> Result<bool, kube::Error> {
+        let mut sorted = conflicts.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let mut last = self.last.lock().await;
+        if last.as_ref() == Some(&sorted) {
+            return Ok(false);
+        }
+        let text = serde_json::to_string(&sorted).unwrap_or_else(|_| "[]".into());
+        let patch = serde_json::json!({
+            "data": { crate::config::files::SYNC_STATUS_CONFLICTS: text }
+        });
+        self.api
+            .patch(
+                &self.name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await?;
+        *last = Some(sorted);
+        Ok(true)
+    }
+}

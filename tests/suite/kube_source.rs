@@ -619,3 +619,55 @@ async fn declared_organizations_are_read_from_the_shards_the_config_map_lists_an
     drop((secret_watch, parked));
     assert_no_more_requests(&mut handle).await;
 }
+
+#[tokio::test]
+async fn the_sync_status_is_patched_only_when_the_conflicts_change() {
+    use vestibule::runtime::kube_source::SyncStatusWriter;
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let writer = SyncStatusWriter::new(
+        Client::new(service, NAMESPACE),
+        NAMESPACE,
+        "quickstart-sync-status",
+    );
+    let path = format!("{CONFIG_MAPS}/quickstart-sync-status");
+    let answer = |send: Responder| {
+        respond(
+            send,
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "quickstart-sync-status", "namespace": NAMESPACE}}),
+        )
+    };
+    let expect_patch = async |handle: &mut ApiHandle, expected: &str| {
+        let (request, send) = next_request(handle).await;
+        assert_eq!(request.method(), Method::PATCH);
+        assert_eq!(request.uri().path(), path);
+        assert_eq!(
+            request.headers()["content-type"],
+            "application/merge-patch+json"
+        );
+        let body = http_body_util::BodyExt::collect(request.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        let patch: Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(patch["data"]["slugConflicts.json"], expected, "{patch}");
+        send
+    };
+    let both: Vec<String> = vec!["globex".into(), "acme".into()];
+    let (wrote, ()) = tokio::join!(writer.write(&both), async {
+        answer(expect_patch(&mut handle, "[\"acme\",\"globex\"]").await)
+    });
+    assert!(wrote.expect("patched"));
+    // The same slugs again, in another order: nothing is sent.
+    let same: Vec<String> = vec!["acme".into(), "globex".into()];
+    assert!(!writer.write(&same).await.expect("nothing to write"));
+    // One resolved: written again.
+    let one: Vec<String> = vec!["acme".into()];
+    let (wrote, ()) = tokio::join!(writer.write(&one), async {
+        answer(expect_patch(&mut handle, "[\"acme\"]").await)
+    });
+    assert!(wrote.expect("patched"));
+    drop(writer);
+    assert_no_more_requests(&mut handle).await;
+}

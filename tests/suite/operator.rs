@@ -320,6 +320,7 @@ async fn first_reconcile_applies_every_object_then_reports_ready() {
                     config["hash"]
                 );
             }),
+            applied(&format!("{ns}/configmaps"), "quickstart-sync-status"),
             applied(&format!("{ns}/secrets"), "quickstart-secrets"),
             applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
             applied("/apis/apps/v1/namespaces/default/deployments", "quickstart").body(|d| {
@@ -382,6 +383,7 @@ async fn a_region_is_ready_once_its_deployment_has_a_ready_server() {
             "quickstart-server",
         ),
         applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/configmaps"), "quickstart-sync-status"),
         applied(&format!("{ns}/secrets"), "quickstart-secrets"),
         applied(&format!("{ns}/persistentvolumeclaims"), "quickstart-data"),
         with_ready_pods(
@@ -666,7 +668,7 @@ async fn a_theme_change_updates_only_the_config_map() {
     ];
     for object in &live {
         expected.push(self::live(object));
-        if object["kind"] == "ConfigMap" {
+        if object["metadata"]["name"] == "quickstart-config" {
             // The only write to a workload object: the ConfigMap, with the new theme.
             let hash = new_config.hash.clone();
             expected.push(
@@ -762,6 +764,7 @@ fn local_region_applies() -> Vec<Expect> {
             "quickstart-server",
         ),
         applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/configmaps"), "quickstart-sync-status"),
         applied(&format!("{ns}/secrets"), "quickstart-secrets"),
         with_ready_pods(
             applied("/apis/apps/v1/namespaces/default/deployments", "quickstart"),
@@ -850,6 +853,10 @@ async fn a_remote_region_is_applied_in_its_own_cluster_with_the_secret_values_it
                 "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/quickstart-server",
             ),
             expect(Method::PATCH, &format!("{ns}/configmaps/quickstart-config")),
+            expect(
+                Method::PATCH,
+                &format!("{ns}/configmaps/quickstart-sync-status"),
+            ),
             expect(Method::PATCH, &format!("{ns}/secrets/quickstart-secrets")).body(|secret| {
                 use base64::Engine;
                 let url = secret["data"]["database.url"]
@@ -1028,6 +1035,7 @@ async fn key_rotation_publishes_the_new_key_to_every_region_before_it_signs() {
             "quickstart-server",
         ),
         applied(&format!("{ns}/configmaps"), "quickstart-config"),
+        applied(&format!("{ns}/configmaps"), "quickstart-sync-status"),
         applied(&format!("{ns}/secrets"), "quickstart-secrets").body(move |secret| {
             // The region receives both keys in the same pass, long before the new one signs.
             let bytes = base64::engine::general_purpose::STANDARD
@@ -1136,6 +1144,7 @@ async fn a_confidential_client_gets_a_generated_secret_and_regions_only_its_hash
                 "no secret in the ConfigMap"
             );
         }),
+        applied(&format!("{ns}/configmaps"), "quickstart-sync-status"),
         applied(&format!("{ns}/secrets"), "quickstart-secrets").body(move |secret| {
             let hash = secret["data"]["application.web-app.client-secret-hash"]
                 .as_str()
@@ -1879,4 +1888,75 @@ async fn ten_thousand_declared_organizations_apply_in_shards_and_one_edit_rewrit
         "{written:?}"
     );
     run(v2, expected).await;
+}
+
+#[tokio::test]
+async fn a_slug_conflict_the_servers_report_shows_on_the_organization_and_the_vestibule() {
+    let mut spec = minimal_spec();
+    spec["themeRef"] = json!({"name": "brand"});
+    spec["organizations"] = json!({"enabled": true});
+    let v = vestibule(spec, true);
+    let inputs = || vestibule::config::Resources {
+        themes: vec![theme("#2563eb")],
+        organizations: vec![organization("Acme")],
+        ..Default::default()
+    };
+    let (config, _) = rendered_with(&v, inputs(), None);
+    let (keys, key_secret) = stored_keys(&config);
+    let (config, objects) = rendered_with(&v, inputs(), Some(&keys));
+    let v = with_ready_status(v, &config);
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+    let acme = serde_json::to_value(organization("Acme")).expect("json");
+    let acme_object = acme.clone();
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": [acme]})
+        }),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+        key_secret,
+    ];
+    // The region's servers found a runtime organization holding "acme" and said so.
+    for object in &objects {
+        if object["metadata"]["name"] == "quickstart-sync-status" {
+            let mut reported = object.clone();
+            reported["data"] = json!({"slugConflicts.json": "[\"acme\"]"});
+            expected.push(present(&path_of(object), reported));
+        } else {
+            expected.push(live(object));
+        }
+    }
+    expected.extend(nothing_to_prune());
+    // Nothing in the region is written; the Organization learns why it is not synced...
+    expected.push(
+        expect(
+            Method::PATCH,
+            "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations/acme/status",
+        )
+        .query("fieldManager=vestibule-operator-status")
+        .body(|patch| {
+            let ready = &patch["status"]["conditions"][0];
+            assert_eq!(ready["status"], "False", "{patch}");
+            let message = ready["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("spec.slug: a runtime-created organization already has this slug"),
+                "{message}"
+            );
+        })
+        .respond(move |patch| {
+            let mut answer = acme_object.clone();
+            answer["status"] = patch["status"].clone();
+            answer
+        }),
+    );
+    // ... and the Vestibule's status lists it, so the next reconciles agree without writes.
+    expected
+        .push(status_patch(&v).body(|patch| {
+            assert_eq!(patch["status"]["slugConflicts"], json!(["acme"]), "{patch}")
+        }));
+    run(v, expected).await;
 }

@@ -176,14 +176,22 @@ fn every_object_is_labelled_and_the_server_is_locked_down() {
         assert_eq!(security.run_as_non_root, Some(true));
         assert_eq!(security.read_only_root_filesystem, Some(true));
         assert_eq!(security.allow_privilege_escalation, Some(false));
-        // The Role names exactly this region's ConfigMap and Secret, read-only.
+        // The Role names exactly this region's ConfigMap and Secret, read-only, and the one
+        // sync-status ConfigMap the servers may patch.
         let rules = objects.role.rules.clone().unwrap_or_default();
-        assert!(rules.iter().all(|r| r.verbs == ["get", "watch"]));
-        let names: Vec<String> = rules
-            .iter()
-            .flat_map(|r| r.resource_names.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(names, ["global-config", "global-secrets"]);
+        let by_verbs = |verbs: &[&str]| -> Vec<String> {
+            rules
+                .iter()
+                .filter(|r| r.verbs == verbs)
+                .flat_map(|r| r.resource_names.clone().unwrap_or_default())
+                .collect()
+        };
+        assert_eq!(
+            by_verbs(&["get", "watch"]),
+            ["global-config", "global-secrets"]
+        );
+        assert_eq!(by_verbs(&["get", "patch"]), ["global-sync-status"]);
+        assert_eq!(rules.len(), 3);
         assert_eq!(objects.disruption_budget.is_some(), region.replicas > 1);
         assert_eq!(objects.ingress.is_some(), region.ingress.is_some());
     }

@@ -113,7 +113,11 @@ pub async fn sync_declared(ctx: &Ctx<'_>) -> Result<SyncReport, AuthError> {
 
 /// Syncs in the background and logs the outcome (conflicts as warnings: `vestibule dev` shows
 /// them on its terminal), counting it in the metrics. Emails are never logged.
-pub fn spawn_sync(services: Services, active: Arc<Active>) {
+pub fn spawn_sync(
+    services: Services,
+    active: Arc<Active>,
+    status: Option<Arc<crate::runtime::kube_source::SyncStatusWriter>>,
+) {
     use std::sync::atomic::{AtomicU64, Ordering};
     // One sync at a time in this process, and only of the newest config: a sync that finds a
     // newer one queued behind it steps aside, so an older config never lands last.
@@ -130,6 +134,12 @@ pub fn spawn_sync(services: Services, active: Arc<Active>) {
         match sync_declared(&ctx).await {
             Ok(report) => {
                 services.metrics.organization_sync(Some(report.writes));
+                // In a cluster: tell the operator, which shows it on the Organizations.
+                if let Some(status) = &status
+                    && let Err(e) = status.write(&report.slug_conflicts).await
+                {
+                    tracing::warn!(error = %e, "the sync status could not be written");
+                }
                 for slug in &report.slug_conflicts {
                     tracing::warn!(
                         "Organization with slug \"{slug}\": spec.slug: not synced, a runtime-created organization has this slug (choose another slug)"
