@@ -1908,6 +1908,24 @@ async fn a_slug_conflict_the_servers_report_shows_on_the_organization_and_the_ve
     let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
     let acme = serde_json::to_value(organization("Acme")).expect("json");
     let acme_object = acme.clone();
+    let seen_org: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
+    let written_org = seen_org.clone();
+    let written: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
+    let key_secret_again = {
+        use base64::Engine;
+        let json = keys.to_json().expect("json");
+        present(
+            KEY_SECRET,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
+                "data": {
+                    "keys.json": base64::engine::general_purpose::STANDARD.encode(json),
+                    "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
+                },
+            }),
+        )
+    };
     let mut expected = vec![
         empty_list("OAuthProvider"),
         expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
@@ -1950,13 +1968,53 @@ async fn a_slug_conflict_the_servers_report_shows_on_the_organization_and_the_ve
         .respond(move |patch| {
             let mut answer = acme_object.clone();
             answer["status"] = patch["status"].clone();
+            *written_org.lock().expect("lock") = Some(answer.clone());
             answer
         }),
     );
     // ... and the Vestibule's status lists it, so the next reconciles agree without writes.
-    expected
-        .push(status_patch(&v).body(|patch| {
-            assert_eq!(patch["status"]["slugConflicts"], json!(["acme"]), "{patch}")
-        }));
-    run(v, expected).await;
+    let written_status = written.clone();
+    expected.push(status_patch(&v).body(move |patch| {
+        assert_eq!(patch["status"]["slugConflicts"], json!(["acme"]), "{patch}");
+        *written_status.lock().expect("lock") = Some(patch["status"].clone());
+    }));
+    run(v.clone(), expected).await;
+
+    // The next reconcile, with both statuses as written: every object read, nothing written.
+    let org = seen_org
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("organization status");
+    let status = written
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("vestibule status");
+    let mut again = v;
+    again.status = Some(serde_json::from_value(status).expect("status"));
+    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+    let mut expected = vec![
+        empty_list("OAuthProvider"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": [org]})
+        }),
+        empty_list("Application"),
+        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+        }),
+        empty_list("MfaPolicy"),
+        key_secret_again,
+    ];
+    for object in &objects {
+        if object["metadata"]["name"] == "quickstart-sync-status" {
+            let mut reported = object.clone();
+            reported["data"] = json!({"slugConflicts.json": "[\"acme\"]"});
+            expected.push(present(&path_of(object), reported));
+        } else {
+            expected.push(live(object));
+        }
+    }
+    expected.extend(nothing_to_prune());
+    run(again, expected).await;
 }
