@@ -75,6 +75,16 @@ pub(crate) async fn accept(client: &mut Client, link: &str) -> crate::app::Page 
         .await
 }
 
+/// Syncs the app's declared organizations, as the server does when a config loads.
+async fn sync(app: &TestApp) -> vestibule::auth::organizations::SyncReport {
+    let active = app.state.live.load();
+    let nobody = vestibule::auth::ClientInfo::default();
+    let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
+    vestibule::auth::organizations::sync_declared(&ctx)
+        .await
+        .expect("sync")
+}
+
 async fn session_json(client: &mut Client) -> Value {
     let page = client.get("/session").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -464,18 +474,11 @@ fn with_domains(config: &mut RuntimeConfig) {
 async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_offered() {
     each_backend(async |store| {
         let app = spawn_app_with(store, with_domains).await;
-        let active = app.state.live.load();
-        let nobody = vestibule::auth::ClientInfo::default();
-        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
-        let report = vestibule::auth::organizations::sync_declared(&ctx)
-            .await
-            .expect("sync");
+        let report = sync(&app).await;
         assert_eq!(report.organizations, 1);
         assert_eq!(report.unchanged, 0);
         // The same declaration again: skipped on its fingerprint, one statement read it.
-        let again = vestibule::auth::organizations::sync_declared(&ctx)
-            .await
-            .expect("sync");
+        let again = sync(&app).await;
         assert_eq!((again.unchanged, again.writes), (1, 0), "{again:?}");
         assert_eq!(
             again.statements, 2,
@@ -854,12 +857,7 @@ async fn only_a_settings_manager_renames_and_declared_organizations_and_members_
         assert_eq!(name("initech").await.as_deref(), Some("Initech Ltd"));
 
         // Acme is declared (ada is its admin there too): its name lives in the resource.
-        let active = app.state.live.load();
-        let nobody = vestibule::auth::ClientInfo::default();
-        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
-        vestibule::auth::organizations::sync_declared(&ctx)
-            .await
-            .expect("sync");
+        sync(&app).await;
         assert_eq!(
             rename(&mut ada, "acme", "Not Acme").await,
             StatusCode::UNPROCESSABLE_ENTITY
@@ -931,12 +929,7 @@ async fn a_member_an_admin_removed_is_not_brought_back_by_their_email_domain() {
         })
         .await;
         let mut ada = signed_up(&app, "ada@example.com").await;
-        let active = app.state.live.load();
-        let nobody = vestibule::auth::ClientInfo::default();
-        let ctx = vestibule::auth::Ctx::new(&app.state.auth, &active, &nobody);
-        vestibule::auth::organizations::sync_declared(&ctx)
-            .await
-            .expect("sync");
+        sync(&app).await;
         let mut sam = signed_up(&app, "sam@suggest.example").await;
         let page = sam.get("/organizations").await;
         let id = crate::app::field_value(&page.body, "organization_id").expect("offered");

@@ -142,20 +142,7 @@ async fn authorize(
                 "the user must show a second factor",
             ));
         }
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let back: String =
-            url::form_urlencoded::byte_serialize(format!("/oauth2/authorize?{query}").as_bytes())
-                .collect();
-        return Ok((
-            StatusCode::SEE_OTHER,
-            [(
-                header::LOCATION,
-                format!("/account/step-up?redirect_url={back}"),
-            )],
-        )
-            .into_response());
+        return Ok(via("/account/step-up", &params));
     }
     let Some(app) = active
         .config
@@ -197,20 +184,7 @@ async fn authorize(
                 "the user must choose an organization",
             ));
         }
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let back: String =
-            url::form_urlencoded::byte_serialize(format!("/oauth2/authorize?{query}").as_bytes())
-                .collect();
-        return Ok((
-            StatusCode::SEE_OTHER,
-            [(
-                header::LOCATION,
-                format!("/organizations?redirect_url={back}"),
-            )],
-        )
-            .into_response());
+        return Ok(via("/organizations", &params));
     }
     let session = &session;
     // Consent: always for prompt=consent; otherwise when the Application asks for it and the
@@ -250,6 +224,22 @@ async fn authorize(
         authorization.state.as_deref(),
         &issuer,
     ))
+}
+
+/// To the hosted page `page` (step-up, the organization picker), which returns to this very
+/// authorization request afterwards.
+fn via(page: &str, params: &[(String, String)]) -> Response {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let back: String =
+        url::form_urlencoded::byte_serialize(format!("/oauth2/authorize?{query}").as_bytes())
+            .collect();
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("{page}?redirect_url={back}"))],
+    )
+        .into_response()
 }
 
 /// The id of the organization `wanted` names (its id or slug), if `user_id` is a member.

@@ -370,14 +370,22 @@ pub async fn show(
     organization_page(&state, &request, &me, shown).await
 }
 
-/// Runs `change` as the signed-in member of `slug`, then back to the organization's page with
-/// `notice`, or the page with the reason.
+/// Where a change on an organization's page goes once done.
+enum Then {
+    /// The organization's page, with this notice.
+    Page(&'static str),
+    /// The list of organizations, with this notice (after leaving it).
+    List(&'static str),
+}
+
+/// Runs `change` as the signed-in member of `slug`, then on as `then` says, or back to the
+/// organization's page with the reason.
 async fn as_member<F>(
     state: &AppState,
     request: &PageRequest,
     who: &SignedIn,
     slug: &str,
-    notice: &str,
+    then: Then,
     change: F,
 ) -> Result<Response, PageError>
 where
@@ -390,7 +398,12 @@ where
     };
     match change(&ctx, &me).await {
         Ok(()) => Ok(see_other(
-            &format!("/organizations/{}?notice={notice}", me.organization.slug),
+            &match then {
+                Then::Page(notice) => {
+                    format!("/organizations/{}?notice={notice}", me.organization.slug)
+                }
+                Then::List(notice) => format!("/organizations?notice={notice}"),
+            },
             &[],
         )),
         Err(e) => {
@@ -412,11 +425,18 @@ pub async fn invite(
     Path(slug): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, PageError> {
-    as_member(&state, &request, &who, &slug, "invited", async |ctx, me| {
-        orgs::invite(ctx, me, &form.email, &form.role)
-            .await
-            .map(|_| ())
-    })
+    as_member(
+        &state,
+        &request,
+        &who,
+        &slug,
+        Then::Page("invited"),
+        async |ctx, me| {
+            orgs::invite(ctx, me, &form.email, &form.role)
+                .await
+                .map(|_| ())
+        },
+    )
     .await
 }
 
@@ -427,9 +447,14 @@ pub async fn revoke_invitation(
     Path(slug): Path<String>,
     Form(form): Form<RevokeInvitationForm>,
 ) -> Result<Response, PageError> {
-    as_member(&state, &request, &who, &slug, "revoked", async |ctx, me| {
-        orgs::revoke_invitation(ctx, me, &form.invitation_id).await
-    })
+    as_member(
+        &state,
+        &request,
+        &who,
+        &slug,
+        Then::Page("revoked"),
+        async |ctx, me| orgs::revoke_invitation(ctx, me, &form.invitation_id).await,
+    )
     .await
 }
 
@@ -445,7 +470,7 @@ pub async fn change_role(
         &request,
         &who,
         &slug,
-        "role-changed",
+        Then::Page("role-changed"),
         async |ctx, me| orgs::change_role(ctx, me, &form.user_id, &form.role).await,
     )
     .await
@@ -458,9 +483,14 @@ pub async fn remove_member(
     Path(slug): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Result<Response, PageError> {
-    as_member(&state, &request, &who, &slug, "removed", async |ctx, me| {
-        orgs::remove_member(ctx, me, &form.user_id).await
-    })
+    as_member(
+        &state,
+        &request,
+        &who,
+        &slug,
+        Then::Page("removed"),
+        async |ctx, me| orgs::remove_member(ctx, me, &form.user_id).await,
+    )
     .await
 }
 
@@ -471,9 +501,14 @@ pub async fn settings(
     Path(slug): Path<String>,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, PageError> {
-    as_member(&state, &request, &who, &slug, "renamed", async |ctx, me| {
-        orgs::rename(ctx, me, &form.name).await
-    })
+    as_member(
+        &state,
+        &request,
+        &who,
+        &slug,
+        Then::Page("renamed"),
+        async |ctx, me| orgs::rename(ctx, me, &form.name).await,
+    )
     .await
 }
 
@@ -483,23 +518,15 @@ pub async fn leave(
     Authenticated { page: request, who }: Authenticated,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
-    let ctx = request.ctx(&state);
-    let me = match orgs::standing_by_slug(&ctx, &who.user.id, &slug).await {
-        Ok(me) => me,
-        Err(e) => return Err(refusal(e, &request).map(|(m, _)| PageError::BadRequest(m))?),
-    };
-    match orgs::leave(&ctx, &me).await {
-        Ok(()) => Ok(see_other("/organizations?notice=left", &[])),
-        Err(e) => {
-            let (message, status) = refusal(e, &request)?;
-            let shown = Shown {
-                status,
-                error: Some(&message),
-                notice: None,
-            };
-            organization_page(&state, &request, &me, shown).await
-        }
-    }
+    as_member(
+        &state,
+        &request,
+        &who,
+        &slug,
+        Then::List("left"),
+        async |ctx, me| orgs::leave(ctx, me).await,
+    )
+    .await
 }
 
 /// `GET /invitations/accept?token=`: the invitation, and a button to accept it (signed in) or
