@@ -912,13 +912,13 @@ async fn tokens_speak_for_the_active_organization_and_a_role_change_shows_in_the
 
         // Ada makes him an admin: the next token (a refresh) carries the new role at once.
         let bob_id = at.claims["sub"].as_str().expect("sub").to_owned();
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/role",
-                &[("user_id", &bob_id), ("role", "admin")],
-            )
-            .await;
+        let page = crate::organizations::act(
+            &mut ada,
+            "acme",
+            "members/role",
+            &[("user_id", &bob_id), ("role", "admin")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let refresh = tokens["refresh_token"].as_str().expect("refresh");
         let (status, next) = token(
@@ -1098,13 +1098,9 @@ async fn an_application_that_requires_an_organization_has_the_user_pick_or_creat
             .as_str()
             .expect("sub")
             .to_owned();
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/remove",
-                &[("user_id", &bob_id)],
-            )
-            .await;
+        let page =
+            crate::organizations::act(&mut ada, "acme", "members/remove", &[("user_id", &bob_id)])
+                .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let (status, refused) = self::token(
             &app,

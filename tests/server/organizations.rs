@@ -8,7 +8,7 @@ use serde_json::Value;
 use vestibule::config::runtime::{DomainEnrollment, OrganizationConfig, RuntimeConfig};
 use vestibule::store::Store;
 
-use crate::app::{Client, TestApp, last_mail, link_in, signed_up, spawn_app_with};
+use crate::app::{Client, Page, TestApp, last_mail, link_in, signed_up, spawn_app_with};
 use crate::support::each_backend;
 
 /// Organizations on, users may create them.
@@ -44,13 +44,13 @@ pub(crate) async fn invite(
     email: &str,
     role: &str,
 ) -> String {
-    let page = admin
-        .submit(
-            &format!("/organizations/{slug}"),
-            &format!("/organizations/{slug}/invitations"),
-            &[("email", email), ("role", role)],
-        )
-        .await;
+    let page = act(
+        admin,
+        slug,
+        "invitations",
+        &[("email", email), ("role", role)],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let link = link_in(app, &last_mail(app, email).text);
     assert!(link.starts_with("/invitations/accept?token="), "{link}");
@@ -83,6 +83,34 @@ async fn sync(app: &TestApp) -> vestibule::auth::organizations::SyncReport {
     vestibule::auth::organizations::sync_declared(&ctx)
         .await
         .expect("sync")
+}
+
+/// `client` posts `form` to `/organizations/SLUG/ACTION` from the organization's page.
+pub(crate) async fn act(
+    client: &mut Client,
+    slug: &str,
+    action: &str,
+    form: &[(&str, &str)],
+) -> Page {
+    client
+        .submit(
+            &format!("/organizations/{slug}"),
+            &format!("/organizations/{slug}/{action}"),
+            form,
+        )
+        .await
+}
+
+/// The id of the account with this address.
+async fn user_id(app: &TestApp, email: &str) -> String {
+    app.state
+        .auth
+        .store
+        .user_by_email(email)
+        .await
+        .expect("read")
+        .expect("user")
+        .id
 }
 
 async fn session_json(client: &mut Client) -> Value {
@@ -213,13 +241,13 @@ async fn a_revoked_invitation_cannot_be_accepted() {
             .and_then(|rest| rest.split('"').next())
             .expect("listed")
             .to_owned();
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/invitations/revoke",
-                &[("invitation_id", &id)],
-            )
-            .await;
+        let page = act(
+            &mut ada,
+            "acme",
+            "invitations/revoke",
+            &[("invitation_id", &id)],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let mut bob = signed_up(&app, "bob@example.com").await;
         let page = accept(&mut bob, &link).await;
@@ -238,44 +266,27 @@ async fn roles_are_checked_from_the_membership_never_from_the_form() {
         let link = invite(&app, &mut ada, "acme", "bob@example.com", "member").await;
         let mut bob = signed_up(&app, "bob@example.com").await;
         accept(&mut bob, &link).await;
-        let users = &app.state.auth.store;
-        let bob_id = users
-            .user_by_email("bob@example.com")
-            .await
-            .expect("read")
-            .expect("bob")
-            .id;
-        let ada_id = users
-            .user_by_email("ada@example.com")
-            .await
-            .expect("read")
-            .expect("ada")
-            .id;
+        let bob_id = user_id(&app, "bob@example.com").await;
+        let ada_id = user_id(&app, "ada@example.com").await;
 
         // A member cannot make themselves admin, nor touch anyone (SECURITY 62).
-        let page = bob
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/role",
-                &[("user_id", &bob_id), ("role", "admin")],
-            )
-            .await;
+        let page = act(
+            &mut bob,
+            "acme",
+            "members/role",
+            &[("user_id", &bob_id), ("role", "admin")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
-        let page = bob
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/remove",
-                &[("user_id", &ada_id)],
-            )
-            .await;
+        let page = act(&mut bob, "acme", "members/remove", &[("user_id", &ada_id)]).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
-        let page = bob
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/invitations",
-                &[("email", "friend@example.com"), ("role", "admin")],
-            )
-            .await;
+        let page = act(
+            &mut bob,
+            "acme",
+            "invitations",
+            &[("email", "friend@example.com"), ("role", "admin")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
         assert_eq!(
             role_of(&app, "acme", "bob@example.com").await.as_deref(),
@@ -287,13 +298,13 @@ async fn roles_are_checked_from_the_membership_never_from_the_form() {
         );
 
         // A role that does not exist is refused, even from an admin.
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/role",
-                &[("user_id", &bob_id), ("role", "owner")],
-            )
-            .await;
+        let page = act(
+            &mut ada,
+            "acme",
+            "members/role",
+            &[("user_id", &bob_id), ("role", "owner")],
+        )
+        .await;
         assert_eq!(
             page.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -306,18 +317,16 @@ async fn roles_are_checked_from_the_membership_never_from_the_form() {
         );
 
         // The last admin can neither leave nor be demoted, nor demote themselves.
-        let page = ada
-            .submit("/organizations/acme", "/organizations/acme/leave", &[])
-            .await;
+        let page = act(&mut ada, "acme", "leave", &[]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.body.contains("at least one admin"), "{}", page.body);
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/role",
-                &[("user_id", &ada_id), ("role", "member")],
-            )
-            .await;
+        let page = act(
+            &mut ada,
+            "acme",
+            "members/role",
+            &[("user_id", &ada_id), ("role", "member")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "own role");
         assert_eq!(
             role_of(&app, "acme", "ada@example.com").await.as_deref(),
@@ -327,13 +336,13 @@ async fn roles_are_checked_from_the_membership_never_from_the_form() {
         // Promoting bob shows in his very next request (SECURITY 61); then ada may leave.
         let before = session_json(&mut bob).await;
         assert_eq!(before["orgRole"], "member");
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/role",
-                &[("user_id", &bob_id), ("role", "admin")],
-            )
-            .await;
+        let page = act(
+            &mut ada,
+            "acme",
+            "members/role",
+            &[("user_id", &bob_id), ("role", "admin")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let after = session_json(&mut bob).await;
         assert_eq!(after["orgRole"], "admin");
@@ -345,9 +354,7 @@ async fn roles_are_checked_from_the_membership_never_from_the_form() {
                 "org:settings:manage"
             ])
         );
-        let page = ada
-            .submit("/organizations/acme", "/organizations/acme/leave", &[])
-            .await;
+        let page = act(&mut ada, "acme", "leave", &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert_eq!(role_of(&app, "acme", "ada@example.com").await, None);
         // Removed from it: the session no longer speaks for it.
@@ -381,12 +388,7 @@ async fn another_organization_s_members_and_invitations_are_out_of_reach() {
             .await
             .expect("read")
             .expect("acme");
-        let bob_id = store
-            .user_by_email("bob@example.com")
-            .await
-            .expect("read")
-            .expect("bob")
-            .id;
+        let bob_id = user_id(&app, "bob@example.com").await;
 
         // Mallory is the admin of her own organization, and nothing of acme's.
         let mut mallory = signed_up(&app, "mallory@example.com").await;
@@ -405,21 +407,21 @@ async fn another_organization_s_members_and_invitations_are_out_of_reach() {
             .await;
         assert_eq!(page.status, StatusCode::NOT_FOUND);
         // Acme's ids sent to her own organization's forms change nothing at acme.
-        let page = mallory
-            .submit(
-                "/organizations/evil",
-                "/organizations/evil/members/role",
-                &[("user_id", &bob_id), ("role", "admin")],
-            )
-            .await;
+        let page = act(
+            &mut mallory,
+            "evil",
+            "members/role",
+            &[("user_id", &bob_id), ("role", "admin")],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "bob is not in evil");
-        let page = mallory
-            .submit(
-                "/organizations/evil",
-                "/organizations/evil/invitations/revoke",
-                &[("invitation_id", &invitation_id)],
-            )
-            .await;
+        let page = act(
+            &mut mallory,
+            "evil",
+            "invitations/revoke",
+            &[("invitation_id", &invitation_id)],
+        )
+        .await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             store
@@ -470,6 +472,13 @@ fn with_domains(config: &mut RuntimeConfig) {
     });
 }
 
+/// [`with_domains`], Ada declared as Acme's admin.
+fn with_ada_declared(config: &mut RuntimeConfig) {
+    with_domains(config);
+    config.organizations.declared[0].members =
+        [("ada@example.com".to_owned(), "admin".to_owned())].into();
+}
+
 #[tokio::test]
 async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_offered() {
     each_backend(async |store| {
@@ -491,9 +500,7 @@ async fn a_verified_sign_up_on_an_auto_join_domain_joins_and_a_suggested_one_is_
             Some("member")
         );
         // Acme has no admin (none declared): a member may still leave.
-        let page = zoe
-            .submit("/organizations/acme", "/organizations/acme/leave", &[])
-            .await;
+        let page = act(&mut zoe, "acme", "leave", &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(role_of(&app, "acme", "zoe@acme.example").await, None);
         signed_up(&app, "zed@other.example").await;
@@ -817,24 +824,14 @@ async fn required_for_roles_covers_a_role_held_in_a_runtime_organization() {
 #[tokio::test]
 async fn only_a_settings_manager_renames_and_declared_organizations_and_members_stay_as_declared() {
     each_backend(async |store| {
-        let app = spawn_app_with(store, |c| {
-            with_domains(c);
-            c.organizations.declared[0].members =
-                [("ada@example.com".to_owned(), "admin".to_owned())].into();
-        })
-        .await;
+        let app = spawn_app_with(store, with_ada_declared).await;
         let mut ada = signed_up(&app, "ada@example.com").await;
         create(&mut ada, "initech").await;
         let link = invite(&app, &mut ada, "initech", "bob@example.com", "member").await;
         let mut bob = signed_up(&app, "bob@example.com").await;
         accept(&mut bob, &link).await;
         let rename = async |client: &mut Client, slug: &str, name: &str| {
-            client
-                .submit(
-                    &format!("/organizations/{slug}"),
-                    &format!("/organizations/{slug}/settings"),
-                    &[("name", name)],
-                )
+            act(client, slug, "settings", &[("name", name)])
                 .await
                 .status
         };
@@ -864,9 +861,7 @@ async fn only_a_settings_manager_renames_and_declared_organizations_and_members_
         );
         assert_eq!(name("acme").await.as_deref(), Some("Acme"));
         // Nor does a declared member leave on the page: the resource lists her.
-        let page = ada
-            .submit("/organizations/acme", "/organizations/acme/leave", &[])
-            .await;
+        let page = act(&mut ada, "acme", "leave", &[]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.body.contains("declared as code"), "{}", page.body);
         assert_eq!(
@@ -922,12 +917,7 @@ async fn invitations_are_rate_limited_per_inviter() {
 #[tokio::test]
 async fn a_member_an_admin_removed_is_not_brought_back_by_their_email_domain() {
     each_backend(async |store| {
-        let app = spawn_app_with(store, |c| {
-            with_domains(c);
-            c.organizations.declared[0].members =
-                [("ada@example.com".to_owned(), "admin".to_owned())].into();
-        })
-        .await;
+        let app = spawn_app_with(store, with_ada_declared).await;
         let mut ada = signed_up(&app, "ada@example.com").await;
         sync(&app).await;
         let mut sam = signed_up(&app, "sam@suggest.example").await;
@@ -944,22 +934,8 @@ async fn a_member_an_admin_removed_is_not_brought_back_by_their_email_domain() {
                 .as_deref(),
             Some("member")
         );
-        let sam_id = app
-            .state
-            .auth
-            .store
-            .user_by_email("sam@suggest.example")
-            .await
-            .expect("read")
-            .expect("sam")
-            .id;
-        let page = ada
-            .submit(
-                "/organizations/acme",
-                "/organizations/acme/members/remove",
-                &[("user_id", &sam_id)],
-            )
-            .await;
+        let sam_id = user_id(&app, "sam@suggest.example").await;
+        let page = act(&mut ada, "acme", "members/remove", &[("user_id", &sam_id)]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         // No longer offered, and joining by id is refused.
         let page = sam.get("/organizations").await;
@@ -984,8 +960,7 @@ async fn a_member_an_admin_removed_is_not_brought_back_by_their_email_domain() {
             Some("member")
         );
         // Leaving of his own accord is not a removal: the domain may offer it again.
-        sam.submit("/organizations/acme", "/organizations/acme/leave", &[])
-            .await;
+        act(&mut sam, "acme", "leave", &[]).await;
         assert!(sam.get("/organizations").await.body.contains("Join Acme"));
     })
     .await;

@@ -464,7 +464,6 @@ fn keys_created() -> Expect {
 fn stored_keys(
     config: &vestibule::config::RuntimeConfig,
 ) -> (vestibule::crypto::keys::KeySet, Expect) {
-    use base64::Engine;
     let now = k8s_openapi::jiff::Timestamp::now().as_millisecond();
     let set = vestibule::operator::keys::plan(
         &Default::default(),
@@ -473,6 +472,13 @@ fn stored_keys(
         false,
     )
     .expect("keys");
+    let read = key_secret_read(&set);
+    (set, read)
+}
+
+/// The read of the key Secret holding `set`, as an earlier reconcile stored it.
+fn key_secret_read(set: &vestibule::crypto::keys::KeySet) -> Expect {
+    use base64::Engine;
     let json = set.to_json().expect("json");
     let secret = json!({
         "apiVersion": "v1", "kind": "Secret",
@@ -482,7 +488,7 @@ fn stored_keys(
             "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
         },
     });
-    (set, present(KEY_SECRET, secret))
+    present(KEY_SECRET, secret)
 }
 
 /// What the operator renders for `v` with `themes`, as it would compute it.
@@ -1798,18 +1804,7 @@ async fn ten_thousand_declared_organizations_apply_in_shards_and_one_edit_rewrit
     };
     let (config, _) = rendered_with(&v, resources(Vec::new()), None);
     let (keys, key_secret) = stored_keys(&config);
-    let key_secret_again = present(KEY_SECRET, {
-        use base64::Engine;
-        let json = keys.to_json().expect("json");
-        json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
-            "data": {
-                "keys.json": base64::engine::general_purpose::STANDARD.encode(json),
-                "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
-            },
-        })
-    });
+    let key_secret_again = key_secret_read(&keys);
     let (before, before_objects) = rendered_with(&v, resources(Vec::new()), Some(&keys));
     let (after, after_objects) =
         rendered_with(&v, resources(many_organizations(10_000, None)), Some(&keys));
@@ -1902,53 +1897,49 @@ async fn a_slug_conflict_the_servers_report_shows_on_the_organization_and_the_ve
         ..Default::default()
     };
     let (config, _) = rendered_with(&v, inputs(), None);
-    let (keys, key_secret) = stored_keys(&config);
+    let (keys, _) = stored_keys(&config);
     let (config, objects) = rendered_with(&v, inputs(), Some(&keys));
     let v = with_ready_status(v, &config);
-    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
     let acme = serde_json::to_value(organization("Acme")).expect("json");
     let acme_object = acme.clone();
     let seen_org: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
     let written_org = seen_org.clone();
     let written: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
-    let key_secret_again = {
-        use base64::Engine;
-        let json = keys.to_json().expect("json");
-        present(
-            KEY_SECRET,
-            json!({
-                "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "quickstart-signing-keys", "namespace": "default"},
-                "data": {
-                    "keys.json": base64::engine::general_purpose::STANDARD.encode(json),
-                    "mfa-key": base64::engine::general_purpose::STANDARD.encode(MFA_KEY),
-                },
+    // The reads every reconcile here starts with: inputs (Acme as given), the key Secret.
+    let inputs_read = |acme: Value| {
+        let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
+        vec![
+            empty_list("OAuthProvider"),
+            expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
+                json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": [acme]})
             }),
-        )
+            empty_list("Application"),
+            expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
+                json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
+            }),
+            empty_list("MfaPolicy"),
+            key_secret_read(&keys),
+        ]
     };
-    let mut expected = vec![
-        empty_list("OAuthProvider"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": [acme]})
-        }),
-        empty_list("Application"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
-        }),
-        empty_list("MfaPolicy"),
-        key_secret,
-    ];
-    // The region's servers found a runtime organization holding "acme" and said so.
-    for object in &objects {
-        if object["metadata"]["name"] == "quickstart-sync-status" {
-            let mut reported = object.clone();
-            reported["data"] = json!({"slugConflicts.json": "[\"acme\"]"});
-            expected.push(present(&path_of(object), reported));
-        } else {
-            expected.push(live(object));
-        }
-    }
-    expected.extend(nothing_to_prune());
+    // The region as it runs, its servers having found a runtime organization holding "acme".
+    let region_read = || {
+        let mut reads: Vec<Expect> = objects
+            .iter()
+            .map(|object| {
+                if object["metadata"]["name"] == "quickstart-sync-status" {
+                    let mut reported = object.clone();
+                    reported["data"] = json!({"slugConflicts.json": "[\"acme\"]"});
+                    present(&path_of(object), reported)
+                } else {
+                    live(object)
+                }
+            })
+            .collect();
+        reads.extend(nothing_to_prune());
+        reads
+    };
+    let mut expected = inputs_read(acme);
+    expected.extend(region_read());
     // Nothing in the region is written; the Organization learns why it is not synced...
     expected.push(
         expect(
@@ -1993,28 +1984,7 @@ async fn a_slug_conflict_the_servers_report_shows_on_the_organization_and_the_ve
         .expect("vestibule status");
     let mut again = v;
     again.status = Some(serde_json::from_value(status).expect("status"));
-    let brand = accepted(serde_json::to_value(theme("#2563eb")).expect("json"));
-    let mut expected = vec![
-        empty_list("OAuthProvider"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/organizations").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "OrganizationList", "metadata": {}, "items": [org]})
-        }),
-        empty_list("Application"),
-        expect(Method::GET, "/apis/vestibule.dev/v1alpha1/namespaces/default/themes").respond(move |_| {
-            json!({"apiVersion": "vestibule.dev/v1alpha1", "kind": "ThemeList", "metadata": {}, "items": [brand]})
-        }),
-        empty_list("MfaPolicy"),
-        key_secret_again,
-    ];
-    for object in &objects {
-        if object["metadata"]["name"] == "quickstart-sync-status" {
-            let mut reported = object.clone();
-            reported["data"] = json!({"slugConflicts.json": "[\"acme\"]"});
-            expected.push(present(&path_of(object), reported));
-        } else {
-            expected.push(live(object));
-        }
-    }
-    expected.extend(nothing_to_prune());
+    let mut expected = inputs_read(org);
+    expected.extend(region_read());
     run(again, expected).await;
 }
