@@ -171,7 +171,11 @@ pub async fn run(options: DevArgs) -> Result<(), DevError> {
             ),
         ),
         None => (
-            Store::connect(&format!("sqlite://{}", sqlite.display()), 4).await?,
+            Store::connect(
+                &format!("sqlite://{}", sqlite.display()),
+                crate::store::SQLITE_CONNECTIONS,
+            )
+            .await?,
             sqlite.display().to_string(),
         ),
     };

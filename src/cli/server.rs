@@ -198,7 +198,7 @@ async fn serve_from<S: ConfigSource>(
         DatabaseConfig::Postgres {
             max_connections, ..
         } => *max_connections,
-        DatabaseConfig::Sqlite {} => 4,
+        DatabaseConfig::Sqlite {} => crate::store::SQLITE_CONNECTIONS,
     };
     let store = Store::connect(&url, max_connections).await?;
     let live = Arc::new(LiveConfig::new(active));

@@ -9,7 +9,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, new_id};
+use super::{Store, StoreError, User, new_id};
 
 /// What a new authorization records; its code is stored in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +173,8 @@ struct RefreshTokenRow {
     issued_at: i64,
     /// Whether the grant's session has ended.
     session_ended: bool,
+    /// The grant's user.
+    user: User,
 }
 
 /// Whether the grant's session (if it has one) was revoked or has expired by `now`: the grant
@@ -326,20 +328,23 @@ impl Store {
         Ok(())
     }
 
-    /// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in its family, in one
-    /// transaction. Presenting a token that was already rotated revokes the whole family.
+    /// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in its family.
+    /// Presenting a token that was already rotated revokes the whole family. Gives the grant and
+    /// its user (read with the token, so minting needs no further read).
     ///
-    /// The token and its grant are read before the write transaction, so the database's write
-    /// lock (SQLite has one for the whole file) is held only for the two writes. The conditional
-    /// `UPDATE ... WHERE used_at IS NULL` is what decides a race between two presentations:
-    /// exactly one marks the token used; the other is a replay. A grant revoked between the
-    /// read and the write at worst rotates a token of a revoked grant, which nothing accepts.
+    /// The token, its grant and its user are read before anything is written, so the
+    /// database's write lock (SQLite has one for the whole file) is held only for the writes,
+    /// which the rotation writer commits together with the other rotations waiting at the same
+    /// time (`rotations.rs`). The conditional `UPDATE ... WHERE used_at IS NULL` there decides
+    /// a race between two presentations: exactly one marks the token used; the other is a
+    /// replay. A grant revoked between the read and the write at worst rotates a token of a
+    /// revoked grant, which nothing accepts.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: i64,
-    ) -> Result<Result<Grant, GrantRefusal>, StoreError> {
+    ) -> Result<Result<(Grant, User), GrantRefusal>, StoreError> {
         let Some(found) = self.refresh_token_with_grant(old_hash, now).await? else {
             return Ok(Err(GrantRefusal::Unknown));
         };
@@ -347,33 +352,18 @@ impl Store {
         if let Err(refusal) = usable(&grant, found.session_ended, now) {
             return Ok(Err(refusal));
         }
-        let mut tx = self.begin_write().await?;
         let first = found.used_at.is_none()
-            && sqlx::query(
-                "UPDATE oauth_refresh_tokens SET used_at = $2 \
-                 WHERE token_hash = $1 AND used_at IS NULL",
-            )
-            .bind(old_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
+            && self
+                .rotations
+                .rotate(old_hash, new_hash, &grant.id, now)
+                .await?;
         if !first {
+            let mut tx = self.begin_write().await?;
             revoke(&mut tx, &grant.id, "refresh_replay", now).await?;
             tx.commit().await?;
             return Ok(Err(GrantRefusal::Replayed { grant_id: grant.id }));
         }
-        sqlx::query(
-            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(new_hash)
-        .bind(&grant.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(grant))
+        Ok(Ok((grant, found.user)))
     }
 
     /// The grant with this id, if it can still be used at `now` (for userinfo and
@@ -442,8 +432,12 @@ impl Store {
             "SELECT ",
             grant_columns!(),
             ", t.used_at, t.created_at AS token_created_at, s.revoked_at AS session_revoked_at, \
-             s.expires_at AS session_expires_at \
+             s.expires_at AS session_expires_at, u.id AS owner_id, u.email AS owner_email, \
+             u.email_verified_at AS owner_email_verified_at, u.password_hash AS owner_password_hash, \
+             u.name AS owner_name, u.picture AS owner_picture, u.created_at AS owner_created_at, \
+             u.updated_at AS owner_updated_at \
              FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+             JOIN users u ON u.id = g.user_id \
              LEFT JOIN sessions s ON s.id = g.session_id \
              WHERE t.token_hash = $1"
         ))
@@ -456,6 +450,7 @@ impl Store {
             used_at: row.try_get("used_at")?,
             issued_at: row.try_get("token_created_at")?,
             session_ended: session_ended(&row, now)?,
+            user: User::from_row(&row, "owner_")?,
         }))
     }
 

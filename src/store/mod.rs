@@ -24,6 +24,7 @@ mod org_sync;
 mod organizations;
 mod passkeys;
 mod retention;
+mod rotations;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -60,6 +61,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The writer committing refresh-token rotations in batches.
+    rotations: rotations::Rotations,
+    /// Held by every clone; background tasks stop once the last one is gone.
+    _alive: std::sync::Arc<()>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +87,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The task committing refresh-token rotations has stopped (the runtime is shutting down).
+    #[error("the refresh-token writer has stopped")]
+    WriterStopped,
     /// Holds the URL's scheme only (`"mysql:…"`): the rest may carry a password.
     #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
     UnsupportedUrl(String),
@@ -131,7 +139,20 @@ impl Store {
                 pool
             }
         };
-        Ok(Store { pool, backend })
+        let rotations = rotations::Rotations::start(pool.clone(), backend);
+        let alive = std::sync::Arc::new(());
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_periodically(
+                pool.clone(),
+                std::sync::Arc::downgrade(&alive),
+            ));
+        }
+        Ok(Store {
+            pool,
+            backend,
+            rotations,
+            _alive: alive,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -150,9 +171,50 @@ impl Store {
     /// committed fails at once with SQLITE_BUSY instead of waiting. `BEGIN IMMEDIATE` takes the
     /// write lock up front, where the busy timeout applies. PostgreSQL locks rows as it goes.
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+        begin_write(&self.pool, self.backend).await
+    }
+}
+
+/// [`Store::begin_write`] on a pool.
+async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+}
+
+/// Connections for a SQLite database: four for requests, one the refresh-token writer keeps.
+pub const SQLITE_CONNECTIONS: u32 = 5;
+
+/// WAL frames after which a committing writer checkpoints by itself: only when the background
+/// checkpoint has fallen this far behind (about 40 MiB of 4 KiB pages).
+const SQLITE_WAL_AUTOCHECKPOINT: u32 = 10_000;
+
+/// How often the background task copies the WAL back into the database file.
+const SQLITE_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Copies committed WAL frames into the database file, off the writers' path.
+///
+/// Left to SQLite, the commit that fills the WAL past 1,000 frames runs the checkpoint
+/// (writes every page back and `fsync`s the database file) while it holds the write lock, so
+/// every writer and every request waiting on one stalls behind it. A `PASSIVE` checkpoint
+/// here takes no write lock: commits go on while it copies. The task ends with the store.
+async fn checkpoint_periodically(pool: AnyPool, store: std::sync::Weak<()>) {
+    let mut tick = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if store.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_all(&pool)
+            .await
+        {
+            tracing::debug!(%error, "WAL checkpoint failed; the next one retries");
         }
     }
 }
@@ -200,6 +262,13 @@ fn configure_sqlite_connection<'c>(
         conn.execute("PRAGMA foreign_keys = ON").await?;
         // How long to wait for another writer before failing with SQLITE_BUSY.
         conn.execute("PRAGMA busy_timeout = 5000").await?;
+        // Statement journals and temporary tables in memory: a multi-row statement inside a
+        // transaction (the rotation writer's) otherwise journals to a temporary file.
+        conn.execute("PRAGMA temp_store = MEMORY").await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT}"
+        )))
+        .await?;
         Ok(())
     })
 }

@@ -1923,6 +1923,97 @@ async fn a_rotated_refresh_token_presented_again_revokes_its_family() {
 }
 
 #[tokio::test]
+async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_once_is_a_replay() {
+    use vestibule::store::GrantRefusal;
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        // Forty families rotating at the same moment: the writer commits them in batches, and
+        // every rotation stands on its own (each new token rotates again).
+        let mut grants = Vec::new();
+        for i in 0..40 {
+            let grant = store
+                .create_grant(&new_grant(&alice, None, &format!("code-{i}")))
+                .await
+                .expect("grant");
+            store
+                .add_refresh_token(&grant.id, &format!("a{i}"), T0)
+                .await
+                .expect("first token");
+            grants.push(grant);
+        }
+        let rotated = futures::future::join_all((0..40).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .rotate_refresh_token(&format!("a{i}"), &format!("b{i}"), T0 + 1_000)
+                    .await
+                    .expect("db")
+            }
+        }))
+        .await;
+        for (i, result) in rotated.iter().enumerate() {
+            let (grant, owner) = result.as_ref().expect("rotated");
+            assert_eq!(
+                grant.id, grants[i].id,
+                "rotation {i} answers for its own grant"
+            );
+            assert_eq!(owner.id, alice.id);
+        }
+        for i in 0..40 {
+            assert!(
+                store
+                    .rotate_refresh_token(&format!("b{i}"), &format!("c{i}"), T0 + 2_000)
+                    .await
+                    .expect("db")
+                    .is_ok(),
+                "the token rotation {i} stored works once"
+            );
+        }
+        // One token presented five times at once (a stolen copy racing its owner): exactly one
+        // presentation rotates it, the others are replays, and the family is revoked.
+        let racing = futures::future::join_all((0..5).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .rotate_refresh_token("c0", &format!("d{i}"), T0 + 3_000)
+                    .await
+                    .expect("db")
+            }
+        }))
+        .await;
+        assert_eq!(racing.iter().filter(|r| r.is_ok()).count(), 1, "{racing:?}");
+        assert!(racing.iter().all(|r| r.is_ok()
+            || *r
+                == Err(GrantRefusal::Replayed {
+                    grant_id: grants[0].id.clone()
+                })));
+        for (i, raced) in racing.iter().enumerate() {
+            assert_eq!(
+                store
+                    .rotate_refresh_token(&format!("d{i}"), "e", T0 + 4_000)
+                    .await
+                    .expect("db")
+                    .map(|_| ()),
+                Err(if raced.is_ok() {
+                    GrantRefusal::Revoked
+                } else {
+                    GrantRefusal::Unknown
+                }),
+            );
+        }
+        // The other families are untouched.
+        assert!(
+            store
+                .rotate_refresh_token("c1", "d", T0 + 4_000)
+                .await
+                .expect("db")
+                .is_ok()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends_on_time() {
     use vestibule::store::GrantRefusal;
     each_backend(async |store| {

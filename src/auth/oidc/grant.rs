@@ -152,7 +152,7 @@ pub async fn exchange_code(
         (None, None) => {}
     }
     same_resource(grant, resource)?;
-    tokens_for(ctx, app, grant, true).await
+    tokens_for(ctx, app, grant, None, true).await
 }
 
 /// A `resource` sent to the token endpoint must be one of the Application's (checked before
@@ -190,7 +190,7 @@ pub async fn refresh(
     }
     listed_resource(app, resource)?;
     let next = crypto::random_token();
-    let grant = match ctx
+    let (grant, user) = match ctx
         .services
         .store
         .rotate_refresh_token(
@@ -200,7 +200,7 @@ pub async fn refresh(
         )
         .await?
     {
-        Ok(grant) => grant,
+        Ok(found) => found,
         Err(GrantRefusal::Replayed { grant_id }) => {
             tracing::warn!(client_id = %app.client_id, grant = %grant_id, "refresh token replayed: family revoked");
             return Err(TokenError::InvalidGrant("refresh token replayed"));
@@ -217,7 +217,7 @@ pub async fn refresh(
         ));
     }
     same_resource(&grant, resource)?;
-    let mut tokens = tokens_for(ctx, app, &grant, false).await?;
+    let mut tokens = tokens_for(ctx, app, &grant, Some(user), false).await?;
     tokens.refresh_token = Some(next);
     Ok(tokens)
 }
@@ -268,19 +268,24 @@ pub async fn client_credentials(
     })
 }
 
-/// Mints tokens for `grant`; on a code exchange also starts its refresh family.
+/// Mints tokens for `grant` (for its `user` when the caller has read them already); on a code
+/// exchange also starts its refresh family.
 async fn tokens_for(
     ctx: &Ctx<'_>,
     app: &ApplicationConfig,
     grant: &crate::store::Grant,
+    user: Option<User>,
     first: bool,
 ) -> Result<Tokens, TokenError> {
-    let user: User = ctx
-        .services
-        .store
-        .user_by_id(&grant.user_id)
-        .await?
-        .ok_or(TokenError::InvalidGrant("the user is gone"))?;
+    let user: User = match user {
+        Some(user) => user,
+        None => ctx
+            .services
+            .store
+            .user_by_id(&grant.user_id)
+            .await?
+            .ok_or(TokenError::InvalidGrant("the user is gone"))?,
+    };
     let key = ctx
         .active
         .keys
