@@ -29,6 +29,7 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod users;
+mod wal;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -139,14 +140,17 @@ impl Store {
                 pool
             }
         };
-        let rotations = rotations::Rotations::start(pool.clone(), backend);
         let alive = std::sync::Arc::new(());
-        if backend == Backend::Sqlite {
-            tokio::spawn(checkpoint_periodically(
+        let restart_due = (backend == Backend::Sqlite).then(|| {
+            let due = std::sync::Arc::default();
+            tokio::spawn(wal::checkpoint_periodically(
                 pool.clone(),
                 std::sync::Arc::downgrade(&alive),
+                std::sync::Arc::clone(&due),
             ));
-        }
+            due
+        });
+        let rotations = rotations::Rotations::start(pool.clone(), backend, restart_due);
         Ok(Store {
             pool,
             backend,
@@ -186,38 +190,11 @@ async fn begin_write(
     }
 }
 
+/// How long a SQLite connection waits for another writer before failing with SQLITE_BUSY.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
 /// Connections for a SQLite database: four for requests, one the refresh-token writer keeps.
 pub const SQLITE_CONNECTIONS: u32 = 5;
-
-/// WAL frames after which a committing writer checkpoints by itself: only when the background
-/// checkpoint has fallen this far behind (about 40 MiB of 4 KiB pages).
-const SQLITE_WAL_AUTOCHECKPOINT: u32 = 10_000;
-
-/// How often the background task copies the WAL back into the database file.
-const SQLITE_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Copies committed WAL frames into the database file, off the writers' path.
-///
-/// Left to SQLite, the commit that fills the WAL past 1,000 frames runs the checkpoint
-/// (writes every page back and `fsync`s the database file) while it holds the write lock, so
-/// every writer and every request waiting on one stalls behind it. A `PASSIVE` checkpoint
-/// here takes no write lock: commits go on while it copies. The task ends with the store.
-async fn checkpoint_periodically(pool: AnyPool, store: std::sync::Weak<()>) {
-    let mut tick = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if store.strong_count() == 0 || pool.is_closed() {
-            return;
-        }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_all(&pool)
-            .await
-        {
-            tracing::debug!(%error, "WAL checkpoint failed; the next one retries");
-        }
-    }
-}
 
 /// A fresh 128-bit random identifier, as 32 lower-case hex digits.
 fn new_id() -> String {
@@ -261,12 +238,16 @@ fn configure_sqlite_connection<'c>(
     Box::pin(async move {
         conn.execute("PRAGMA foreign_keys = ON").await?;
         // How long to wait for another writer before failing with SQLITE_BUSY.
-        conn.execute("PRAGMA busy_timeout = 5000").await?;
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+        )))
+        .await?;
         // Statement journals and temporary tables in memory: a multi-row statement inside a
         // transaction (the rotation writer's) otherwise journals to a temporary file.
         conn.execute("PRAGMA temp_store = MEMORY").await?;
         conn.execute(sqlx::AssertSqlSafe(format!(
-            "PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT}"
+            "PRAGMA wal_autocheckpoint = {}",
+            wal::AUTOCHECKPOINT
         )))
         .await?;
         Ok(())

@@ -14,11 +14,14 @@
 //! caller treats the presentation as a replay. When a batch fails, its rotations are retried
 //! one at a time, so one bad rotation cannot fail the others.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Backend, StoreError};
+use super::{Backend, StoreError, wal};
 
 /// Most rotations in one transaction (bounded so a statement stays well under both databases'
 /// limits on bound values: five per rotation).
@@ -44,10 +47,24 @@ pub(super) struct Rotations {
 }
 
 impl Rotations {
-    /// Starts the writer task for `pool` (on the current tokio runtime).
-    pub(super) fn start(pool: AnyPool, backend: Backend) -> Rotations {
+    /// Starts the writer task for `pool` (on the current tokio runtime). On SQLite,
+    /// `restart_due` is set when the writer should restart the WAL between two batches
+    /// (`wal.rs`).
+    pub(super) fn start(
+        pool: AnyPool,
+        backend: Backend,
+        restart_due: Option<Arc<AtomicBool>>,
+    ) -> Rotations {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(pool, backend, receiver));
+        tokio::spawn(write_batches(
+            Writer {
+                pool,
+                backend,
+                connection: None,
+            },
+            restart_due,
+            receiver,
+        ));
         Rotations { queue }
     }
 
@@ -76,58 +93,115 @@ impl Rotations {
     }
 }
 
-/// The writer: one transaction per batch of waiting rotations, on a connection of its own (so
-/// it never queues for one behind the requests whose rotations it is holding).
-async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiver<Rotation>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut connection: Option<PoolConnection<Any>> = None;
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let result = match writer_connection(&pool, &mut connection).await {
-            Ok(conn) => commit(conn, backend, &batch).await,
-            Err(error) => Err(error),
+/// The writer's database: its own connection, taken from the pool when first needed and again
+/// after a failure (so it never queues for one behind the requests whose rotations it holds).
+struct Writer {
+    pool: AnyPool,
+    backend: Backend,
+    connection: Option<PoolConnection<Any>>,
+}
+
+impl Writer {
+    async fn connection(&mut self) -> Result<&mut PoolConnection<Any>, sqlx::Error> {
+        let conn = match self.connection.take() {
+            Some(conn) => conn,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                if self.backend == Backend::Sqlite {
+                    wal::writer_connection(&mut conn).await?;
+                }
+                conn
+            }
         };
-        match result {
+        Ok(self.connection.insert(conn))
+    }
+
+    /// Commits `batch`, dropping the connection if that failed (it may be what failed; closed
+    /// rather than returned, since it does not checkpoint by itself).
+    async fn commit(&mut self, batch: &[Rotation]) -> Result<Vec<bool>, Failure> {
+        let backend = self.backend;
+        let result = match self.connection().await {
+            Ok(conn) => commit(conn, backend, batch).await,
+            Err(error) => Err(Failure::Before(error)),
+        };
+        if result.is_err() {
+            self.discard();
+        }
+        result
+    }
+
+    fn discard(&mut self) {
+        if let Some(conn) = self.connection.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// The writer task: one transaction per batch of waiting rotations.
+async fn write_batches(
+    mut writer: Writer,
+    restart_due: Option<Arc<AtomicBool>>,
+    mut receiver: mpsc::Receiver<Rotation>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match writer.commit(&batch).await {
             Ok(rotated) => {
                 for (rotation, rotated) in batch.drain(..).zip(rotated) {
                     // The caller may have gone (its request was cancelled); the rotation stands.
                     let _ = rotation.done.send(Ok(rotated));
                 }
             }
-            Err(error) => {
-                // The connection may be what failed: the retries take a fresh one.
-                connection = None;
-                if batch.len() > 1 {
-                    tracing::warn!(%error, rotations = batch.len(), "refresh-token batch failed; retrying one at a time");
-                }
+            // Nothing was committed: each rotation alone, so one bad one cannot fail the rest.
+            Err(Failure::Before(error)) if batch.len() > 1 => {
+                tracing::warn!(%error, rotations = batch.len(), "refresh-token batch failed; retrying one at a time");
                 for rotation in batch.drain(..) {
-                    let result = match writer_connection(&pool, &mut connection).await {
-                        Ok(conn) => commit(conn, backend, std::slice::from_ref(&rotation)).await,
-                        Err(error) => Err(error),
-                    };
-                    if result.is_err() {
-                        connection = None;
-                    }
-                    let result = result
+                    let result = writer
+                        .commit(std::slice::from_ref(&rotation))
+                        .await
                         .map(|rotated| rotated.first().copied().unwrap_or(false))
-                        .map_err(StoreError::Database);
+                        .map_err(|failure| StoreError::Database(failure.into_error()));
                     let _ = rotation.done.send(result);
                 }
             }
+            // The commit may have happened: retrying would find the tokens used and take them
+            // for replays, so every caller hears of the error instead (as a single commit
+            // failing would tell its one caller).
+            Err(failure) => {
+                let message = failure.into_error().to_string();
+                for rotation in batch.drain(..) {
+                    let error = sqlx::Error::Protocol(message.clone());
+                    let _ = rotation.done.send(Err(StoreError::Database(error)));
+                }
+            }
+        }
+        // After the answers, so no caller waits for it; the next batch does, briefly.
+        if restart_due
+            .as_ref()
+            .is_some_and(|due| due.swap(false, Ordering::Relaxed))
+            && let Some(conn) = writer.connection.as_mut()
+            && let Err(error) = wal::restart(conn).await
+        {
+            tracing::debug!(%error, "restarting the WAL failed; the next checkpoint tries again");
+            writer.discard();
         }
     }
 }
 
-/// The writer's connection, taken from the pool the first time and after a failure.
-async fn writer_connection<'c>(
-    pool: &AnyPool,
-    connection: &'c mut Option<PoolConnection<Any>>,
-) -> Result<&'c mut PoolConnection<Any>, sqlx::Error> {
-    if connection.is_none() {
-        *connection = Some(pool.acquire().await?);
+/// How committing a batch failed.
+enum Failure {
+    /// Before `COMMIT` was sent: nothing was written.
+    Before(sqlx::Error),
+    /// At `COMMIT`: it may or may not have been applied.
+    AtCommit(sqlx::Error),
+}
+
+impl Failure {
+    fn into_error(self) -> sqlx::Error {
+        match self {
+            Failure::Before(error) | Failure::AtCommit(error) => error,
+        }
     }
-    connection
-        .as_mut()
-        .ok_or_else(|| sqlx::Error::Protocol("no writer connection".into()))
 }
 
 /// Commits `batch` in one transaction; says for each rotation whether it won.
@@ -135,7 +209,20 @@ async fn commit(
     conn: &mut PoolConnection<Any>,
     backend: Backend,
     batch: &[Rotation],
-) -> Result<Vec<bool>, sqlx::Error> {
+) -> Result<Vec<bool>, Failure> {
+    let (tx, won) = write_batch(conn, backend, batch)
+        .await
+        .map_err(Failure::Before)?;
+    tx.commit().await.map_err(Failure::AtCommit)?;
+    Ok(won)
+}
+
+/// The statements of [`commit`], in a transaction left open for it.
+async fn write_batch<'c>(
+    conn: &'c mut PoolConnection<Any>,
+    backend: Backend,
+    batch: &[Rotation],
+) -> Result<(sqlx::Transaction<'c, Any>, Vec<bool>), sqlx::Error> {
     // As `Store::begin_write`: SQLite takes its write lock up front.
     let mut tx = match backend {
         Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
@@ -182,8 +269,7 @@ async fn commit(
         }
         query.execute(&mut *tx).await?;
     }
-    tx.commit().await?;
-    Ok(won)
+    Ok((tx, won))
 }
 
 /// `UPDATE` marking every listed token used at its own time, returning those it marked (the
