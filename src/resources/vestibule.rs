@@ -226,9 +226,10 @@ fn default_sqlite_storage() -> String {
 pub struct PostgresDatabase {
     /// Secret key holding the connection URL (`postgres://user:password@host/db`).
     pub url_secret_ref: SecretKeyRef,
-    /// Maximum connections each auth server opens.
+    /// Maximum connections each auth server opens (at least 2: one is kept by the writer that
+    /// commits refresh-token rotations in batches).
     #[serde(default = "default_pool_size")]
-    #[schemars(range(min = 1, max = 200))]
+    #[schemars(range(min = 2, max = 200))]
     pub max_connections: i32,
 }
 

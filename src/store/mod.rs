@@ -118,7 +118,8 @@ impl Store {
             Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(scheme_of(url)))?;
         install_default_drivers();
 
-        let pool_options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        // One connection is the rotation writer's (`rotations.rs`): it needs at least one more.
+        let pool_options = AnyPoolOptions::new().max_connections(max_connections.max(2));
         let pool = match backend {
             Backend::Sqlite => {
                 let options = AnyConnectOptions::from_str(&sqlite_url_creating_file(url))?;

@@ -101,13 +101,26 @@ impl Compiler<'_> {
                 DatabaseConfig::Sqlite {}
             }
             (None, Some(pg)) => DatabaseConfig::Postgres {
+                max_connections: match u32::try_from(pg.max_connections) {
+                    Ok(n @ 2..=200) => n,
+                    _ => {
+                        self.error(
+                            &id,
+                            "spec.database.postgres.maxConnections",
+                            format!(
+                                "must be between 2 and 200 (found {}): one connection is kept by the writer that commits refresh-token rotations",
+                                pg.max_connections
+                            ),
+                        );
+                        2
+                    }
+                },
                 url: self.secret(
                     &id,
                     "spec.database.postgres.urlSecretRef",
                     &pg.url_secret_ref,
                     "database.url".into(),
                 ),
-                max_connections: u32::try_from(pg.max_connections.max(1)).unwrap_or(1),
             },
             _ => {
                 self.error(
@@ -278,6 +291,17 @@ regions:
             V,
             "spec.database",
             "exactly one of sqlite or postgres",
+        );
+
+        // The rotation writer keeps one connection: a pool of one would leave none.
+        let one = "database:\n  postgres:\n    urlSecretRef: {name: db, key: url}\n    maxConnections: 1";
+        let b = with_spec(one, &[&secret("db", &["url"])]);
+        let (_, diagnostics) = run_part(&b, |c| c.database());
+        has_diagnostic(
+            &diagnostics,
+            V,
+            "spec.database.postgres.maxConnections",
+            "must be between 2 and 200 (found 1)",
         );
 
         let b = bundle(&vestibule(
