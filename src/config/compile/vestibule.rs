@@ -294,7 +294,8 @@ regions:
         );
 
         // The rotation writer keeps one connection: a pool of one would leave none.
-        let one = "database:\n  postgres:\n    urlSecretRef: {name: db, key: url}\n    maxConnections: 1";
+        let one =
+            "database:\n  postgres:\n    urlSecretRef: {name: db, key: url}\n    maxConnections: 1";
         let b = with_spec(one, &[&secret("db", &["url"])]);
         let (_, diagnostics) = run_part(&b, |c| c.database());
         has_diagnostic(
