@@ -3,22 +3,24 @@
 //! A rotation is two writes (mark the presented token used, store its successor) whose commit
 //! waits for the disk. Committed one by one, SQLite's single writer and its `fsync` make
 //! rotations queue behind each other's commits. One task owns the writes instead: it takes
-//! every rotation waiting when it is free, and commits all of them in one transaction of four
-//! statements (`BEGIN`, one conditional `UPDATE ... RETURNING`, one multi-row `INSERT`,
-//! `COMMIT`). Under load the batches grow and the commits stay few; alone, a rotation is a
-//! batch of one and waits for nothing.
+//! every rotation waiting when it is free, and commits all of them in one transaction: one
+//! conditional `UPDATE ... RETURNING` and one multi-row `INSERT`, sent to SQLite as a single
+//! multi-statement query (one trip to its thread), to PostgreSQL as statements. Under load the
+//! batches grow and the commits stay few; alone, a rotation is a batch of one and waits for
+//! nothing.
 //!
 //! Each caller hears back only after the commit that holds its rotation, so an answered
 //! rotation is as durable as before. The conditional `UPDATE` still decides races, across
 //! replicas too: a token whose hash it did not return was rotated by someone else, and the
-//! caller treats the presentation as a replay. When a batch fails, its rotations are retried
-//! one at a time, so one bad rotation cannot fail the others.
+//! caller treats the presentation as a replay. When a batch fails before its commit, its
+//! rotations are retried one at a time, so one bad rotation cannot fail the others.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Row};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Connection, Executor, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Backend, StoreError, wal};
@@ -205,80 +207,115 @@ impl Failure {
 }
 
 /// Commits `batch` in one transaction; says for each rotation whether it won.
+///
+/// Only the first presentation of a hash in the batch takes part; any later one lost the race,
+/// as did every rotation whose token the `UPDATE` did not mark.
 async fn commit(
     conn: &mut PoolConnection<Any>,
     backend: Backend,
     batch: &[Rotation],
 ) -> Result<Vec<bool>, Failure> {
-    let (tx, won) = write_batch(conn, backend, batch)
-        .await
-        .map_err(Failure::Before)?;
-    tx.commit().await.map_err(Failure::AtCommit)?;
-    Ok(won)
+    let mut seen = HashSet::new();
+    let taking_part: Vec<&Rotation> = batch
+        .iter()
+        .filter(|rotation| seen.insert(rotation.old_hash.as_str()))
+        .collect();
+    let marked: HashSet<String> = match backend {
+        Backend::Sqlite => commit_sqlite(conn, &taking_part).await?,
+        Backend::Postgres => commit_postgres(conn, &taking_part).await?,
+    };
+    let mut first = HashSet::new();
+    Ok(batch
+        .iter()
+        .map(|rotation| {
+            first.insert(rotation.old_hash.as_str()) && marked.contains(&rotation.old_hash)
+        })
+        .collect())
 }
 
-/// The statements of [`commit`], in a transaction left open for it.
-async fn write_batch<'c>(
-    conn: &'c mut PoolConnection<Any>,
-    backend: Backend,
-    batch: &[Rotation],
-) -> Result<(sqlx::Transaction<'c, Any>, Vec<bool>), sqlx::Error> {
-    // As `Store::begin_write`: SQLite takes its write lock up front.
-    let mut tx = match backend {
-        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => conn.begin().await?,
-    };
-    let mark = mark_used_sql(batch.len());
-    let mut query = sqlx::query(AssertSqlSafe(mark));
-    for rotation in batch {
+/// SQLite: the whole transaction as one multi-statement query, so the writer hands it to
+/// SQLite's thread once. Under the write lock, inserting the successors of the tokens still
+/// unused and then marking those used is exact; the `UPDATE` returns the hashes it marked.
+async fn commit_sqlite(
+    conn: &mut PoolConnection<Any>,
+    rotations: &[&Rotation],
+) -> Result<HashSet<String>, Failure> {
+    let n = rotations.len();
+    let sql = format!(
+        "BEGIN IMMEDIATE; {}; {}; COMMIT",
+        insert_unused_sql(n),
+        mark_used_sql(n, |i| (4 * i + 4, 4 * i + 3))
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for rotation in rotations {
+        query = query
+            .bind(&rotation.new_hash)
+            .bind(&rotation.grant_id)
+            .bind(rotation.now)
+            .bind(&rotation.old_hash);
+    }
+    match query.fetch_all(&mut **conn).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| row.try_get("token_hash"))
+            .collect::<Result<_, _>>()
+            // Rows come back only once every statement ran, COMMIT included.
+            .map_err(Failure::AtCommit),
+        // A transaction still open was not committed; without one, the failure may have been
+        // the COMMIT's.
+        Err(error) => match conn.execute("ROLLBACK").await {
+            Ok(_) => Err(Failure::Before(error)),
+            Err(_) => Err(Failure::AtCommit(error)),
+        },
+    }
+}
+
+/// PostgreSQL: replicas may race on one token, so the `UPDATE` decides first (its row lock makes
+/// the second wait and then find the token used) and only the winners' successors are stored.
+async fn commit_postgres(
+    conn: &mut PoolConnection<Any>,
+    rotations: &[&Rotation],
+) -> Result<HashSet<String>, Failure> {
+    let mut tx = conn.begin().await.map_err(Failure::Before)?;
+    let mut query = sqlx::query(AssertSqlSafe(mark_used_sql(rotations.len(), |i| {
+        (2 * i + 1, 2 * i + 2)
+    })));
+    for rotation in rotations {
         query = query.bind(&rotation.old_hash).bind(rotation.now);
     }
-    let marked: Vec<String> = query
+    let marked: HashSet<String> = query
         .fetch_all(&mut *tx)
-        .await?
+        .await
+        .map_err(Failure::Before)?
         .iter()
         .map(|row| row.try_get("token_hash"))
-        .collect::<Result<_, _>>()?;
-    // The first rotation presenting a hash the UPDATE marked won; any other presenting the same
-    // hash in this batch lost the race, as did every rotation whose hash was not marked.
-    let mut unclaimed = marked;
-    let won: Vec<bool> = batch
+        .collect::<Result<_, _>>()
+        .map_err(Failure::Before)?;
+    let winners: Vec<&&Rotation> = rotations
         .iter()
-        .map(
-            |rotation| match unclaimed.iter().position(|hash| *hash == rotation.old_hash) {
-                Some(i) => {
-                    unclaimed.swap_remove(i);
-                    true
-                }
-                None => false,
-            },
-        )
-        .collect();
-    let winners: Vec<&Rotation> = batch
-        .iter()
-        .zip(&won)
-        .filter_map(|(rotation, won)| won.then_some(rotation))
+        .filter(|rotation| marked.contains(&rotation.old_hash))
         .collect();
     if !winners.is_empty() {
         let mut query = sqlx::query(AssertSqlSafe(insert_sql(winners.len())));
-        for rotation in &winners {
+        for rotation in winners {
             query = query
                 .bind(&rotation.new_hash)
                 .bind(&rotation.grant_id)
                 .bind(rotation.now);
         }
-        query.execute(&mut *tx).await?;
+        query.execute(&mut *tx).await.map_err(Failure::Before)?;
     }
-    Ok((tx, won))
+    tx.commit().await.map_err(Failure::AtCommit)?;
+    Ok(marked)
 }
 
-/// `UPDATE` marking every listed token used at its own time, returning those it marked (the
-/// ones not used before). Rotation `i` binds `$2i+1` (hash) and `$2i+2` (time).
-fn mark_used_sql(n: usize) -> String {
+/// `UPDATE` marking `n` tokens used, each at its own time, returning those it marked (the ones
+/// not used before); `values(i)` numbers rotation `i`'s hash and time.
+fn mark_used_sql(n: usize, values: impl Fn(usize) -> (usize, usize)) -> String {
     let mut cases = String::new();
     let mut hashes = Vec::with_capacity(n);
     for i in 0..n {
-        let (hash, now) = (2 * i + 1, 2 * i + 2);
+        let (hash, now) = values(i);
         cases.push_str(&format!(" WHEN ${hash} THEN ${now}"));
         hashes.push(format!("${hash}"));
     }
@@ -300,6 +337,28 @@ fn insert_sql(n: usize) -> String {
     )
 }
 
+/// `INSERT` of the successors of those of `n` tokens that are still unused. Rotation `i` binds
+/// `$4i+1` (new hash), `$4i+2` (grant), `$4i+3` (time) and `$4i+4` (old hash).
+fn insert_unused_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "(${}, ${}, ${}, ${})",
+                4 * i + 1,
+                4 * i + 2,
+                4 * i + 3,
+                4 * i + 4
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at) \
+         SELECT v.column1, v.column2, v.column3 FROM (VALUES {}) AS v \
+         JOIN oauth_refresh_tokens t ON t.token_hash = v.column4 AND t.used_at IS NULL",
+        rows.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,9 +366,15 @@ mod tests {
     #[test]
     fn statements_number_their_values_in_order() {
         assert_eq!(
-            mark_used_sql(2),
+            mark_used_sql(2, |i| (2 * i + 1, 2 * i + 2)),
             "UPDATE oauth_refresh_tokens SET used_at = CASE token_hash WHEN $1 THEN $2 WHEN $3 THEN $4 END \
              WHERE used_at IS NULL AND token_hash IN ($1, $3) RETURNING token_hash"
+        );
+        assert_eq!(
+            insert_unused_sql(2),
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at) \
+             SELECT v.column1, v.column2, v.column3 FROM (VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)) AS v \
+             JOIN oauth_refresh_tokens t ON t.token_hash = v.column4 AND t.used_at IS NULL"
         );
         assert_eq!(
             insert_sql(2),
