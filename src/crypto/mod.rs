@@ -12,4 +12,7 @@ pub mod keys;
 pub mod sealing;
 mod tokens;
 
-pub use tokens::{constant_time_eq, is_token, random_token, sha256_hex, token_hash};
+pub use tokens::{
+    constant_time_eq, is_token, new_refresh_token, random_token, refresh_token_key, sha256_hex,
+    token_hash,
+};

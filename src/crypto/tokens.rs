@@ -27,6 +27,35 @@ pub fn token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
+/// Hex digits of the issue time that start a refresh token (milliseconds, 48 bits: until the
+/// year 10889).
+const ISSUED_DIGITS: usize = 12;
+
+/// A refresh token: the issue time in milliseconds as 12 hex digits, then a [`random_token`].
+///
+/// The time prefix carries no secret; it orders the stored keys ([`refresh_token_key`]) by
+/// issue time, so the tokens of one moment land together at the end of the key index instead
+/// of each on a random page of it: a batch of rotations writes a few pages, not one per token.
+pub fn new_refresh_token(now_ms: i64) -> String {
+    let issued = u64::try_from(now_ms).unwrap_or(0) & 0xffff_ffff_ffff;
+    format!("{issued:012x}{}", random_token())
+}
+
+/// What is stored for a refresh token and looked up by: its time prefix, then the SHA-256 of the
+/// whole token. A token without the prefix (issued before it existed, or made up) is keyed by
+/// its hash alone, as before, and so is never confused with one that has it.
+pub fn refresh_token_key(token: &str) -> String {
+    match token.get(..ISSUED_DIGITS) {
+        Some(issued)
+            if token.len() == ISSUED_DIGITS + 43
+                && issued.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{issued}{}", token_hash(token))
+        }
+        _ => token_hash(token),
+    }
+}
+
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -51,6 +80,23 @@ mod tests {
         assert_ne!(a, b);
         assert!(!is_token("short"));
         assert!(!is_token(&format!("{}!", &a[..42])));
+    }
+
+    #[test]
+    fn refresh_token_keys_sort_by_issue_time_and_hash_the_whole_token() {
+        let early = new_refresh_token(1_700_000_000_000);
+        let late = new_refresh_token(1_700_000_000_001);
+        assert_eq!(early.len(), 55);
+        assert!(early.starts_with("018bcfe56800"));
+        let (early_key, late_key) = (refresh_token_key(&early), refresh_token_key(&late));
+        assert!(early_key < late_key, "keys follow issue time");
+        assert_eq!(early_key, format!("{}{}", &early[..12], token_hash(&early)));
+        // A plain token (an older refresh token) keeps its plain hash.
+        let plain = random_token();
+        assert_eq!(refresh_token_key(&plain), token_hash(&plain));
+        // Another secret behind the same prefix is another key.
+        let forged = format!("{}{}", &early[..12], random_token());
+        assert_ne!(refresh_token_key(&forged), early_key);
     }
 
     #[test]

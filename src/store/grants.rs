@@ -99,9 +99,23 @@ pub struct Consent {
     pub created_at: i64,
 }
 
+/// Who presents a refresh token, checked against its grant before anything is written: a
+/// refusal for these reasons leaves the token usable by the client it was issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presenter<'a> {
+    /// The authenticated client: must be the grant's.
+    pub client_id: &'a str,
+    /// The RFC 8707 resource asked for, if any: must be the grant's.
+    pub resource: Option<&'a str>,
+}
+
 /// Why a code or refresh token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantRefusal {
+    /// A refresh token presented by a client it was not issued to.
+    OtherClient,
+    /// A refresh token presented for a resource its grant is not for.
+    OtherResource,
     /// No such code or token.
     Unknown,
     /// Past its lifetime.
@@ -337,18 +351,29 @@ impl Store {
     /// which the rotation writer commits together with the other rotations waiting at the same
     /// time (`rotations.rs`). The conditional `UPDATE ... WHERE used_at IS NULL` there decides
     /// a race between two presentations: exactly one marks the token used; the other is a
-    /// replay. A grant revoked between the read and the write at worst rotates a token of a
-    /// revoked grant, which nothing accepts.
+    /// replay. A grant or session revoked between the read and the commit (a few milliseconds)
+    /// still gets this one refresh answered, as if it had come a moment earlier; the next one
+    /// is refused.
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
+        presenter: Presenter<'_>,
         now: i64,
     ) -> Result<Result<(Grant, User), GrantRefusal>, StoreError> {
         let Some(found) = self.refresh_token_with_grant(old_hash, now).await? else {
             return Ok(Err(GrantRefusal::Unknown));
         };
         let grant = found.grant;
+        if grant.client_id != presenter.client_id {
+            return Ok(Err(GrantRefusal::OtherClient));
+        }
+        if presenter
+            .resource
+            .is_some_and(|r| grant.resource.as_deref() != Some(r))
+        {
+            return Ok(Err(GrantRefusal::OtherResource));
+        }
         if let Err(refusal) = usable(&grant, found.session_ended, now) {
             return Ok(Err(refusal));
         }

@@ -40,7 +40,7 @@ use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
 pub use federation::{Flow, NewFlow, PendingLink};
-pub use grants::{Consent, Grant, GrantRefusal, NewGrant, RedeemedCode};
+pub use grants::{Consent, Grant, GrantRefusal, NewGrant, Presenter, RedeemedCode};
 pub use identities::{Identity, NewIdentity};
 pub use mfa::{Factors, MfaPending, PendingPurpose, TotpFactor};
 pub use org_sync::{DeclaredOrganization, SyncOutcome};

@@ -30,6 +30,10 @@ use super::{Backend, StoreError, wal};
 const MAX_BATCH: usize = 64;
 /// Rotations waiting for the writer before callers wait to queue.
 const QUEUE: usize = 4 * MAX_BATCH;
+/// Longest a batch may take, from taking a connection to `COMMIT`: beyond it the database is
+/// stuck (a half-open connection, a lock held elsewhere) and the callers get an error rather
+/// than a hang. SQLite's own wait for its write lock is 5 s.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One rotation to commit.
 struct Rotation {
@@ -95,8 +99,9 @@ impl Rotations {
     }
 }
 
-/// The writer's database: its own connection, taken from the pool when first needed and again
-/// after a failure (so it never queues for one behind the requests whose rotations it holds).
+/// The writer's database: a connection it keeps, taken from the pool when first needed and
+/// again after a failure (so, while it works, it never queues for one behind the requests
+/// whose rotations it holds).
 struct Writer {
     pool: AnyPool,
     backend: Backend,
@@ -119,12 +124,32 @@ impl Writer {
     }
 
     /// Commits `batch`, dropping the connection if that failed (it may be what failed; closed
-    /// rather than returned, since it does not checkpoint by itself).
+    /// rather than returned, since it does not checkpoint by itself). A kept connection the
+    /// server closed meanwhile (a restart, an idle timeout in between) fails before anything
+    /// is written: that is tried once more on a fresh one. A commit that takes longer than
+    /// [`COMMIT_TIMEOUT`] is abandoned with its connection, as one that may have landed.
     async fn commit(&mut self, batch: &[Rotation]) -> Result<Vec<bool>, Failure> {
+        let kept = self.connection.is_some();
+        let result = self.commit_once(batch).await;
+        match result {
+            Err(Failure::Before(sqlx::Error::Io(_))) if kept => self.commit_once(batch).await,
+            result => result,
+        }
+    }
+
+    async fn commit_once(&mut self, batch: &[Rotation]) -> Result<Vec<bool>, Failure> {
         let backend = self.backend;
-        let result = match self.connection().await {
-            Ok(conn) => commit(conn, backend, batch).await,
-            Err(error) => Err(Failure::Before(error)),
+        let attempt = async {
+            match self.connection().await {
+                Ok(conn) => commit(conn, backend, batch).await,
+                Err(error) => Err(Failure::Before(error)),
+            }
+        };
+        let result = match tokio::time::timeout(COMMIT_TIMEOUT, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::AtCommit(sqlx::Error::Protocol(format!(
+                "refresh-token batch not committed within {COMMIT_TIMEOUT:?}"
+            )))),
         };
         if result.is_err() {
             self.discard();
@@ -147,15 +172,26 @@ async fn write_batches(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A caller that has gone (its request was cancelled, its client timed out) is not
+        // rotated: it never sees the new token, and its retry with the old one must not look
+        // like a replay.
+        batch.retain(|rotation| !rotation.done.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         match writer.commit(&batch).await {
             Ok(rotated) => {
                 for (rotation, rotated) in batch.drain(..).zip(rotated) {
-                    // The caller may have gone (its request was cancelled); the rotation stands.
+                    // A caller gone during the commit cannot be helped: the rotation stands.
                     let _ = rotation.done.send(Ok(rotated));
                 }
             }
-            // Nothing was committed: each rotation alone, so one bad one cannot fail the rest.
-            Err(Failure::Before(error)) if batch.len() > 1 => {
+            // The database refused a statement and nothing was committed: each rotation alone,
+            // so one bad one cannot fail the rest. (A database that cannot be reached would
+            // fail each of them in turn: they hear of the error at once instead.)
+            Err(Failure::Before(error))
+                if batch.len() > 1 && error.as_database_error().is_some() =>
+            {
                 tracing::warn!(%error, rotations = batch.len(), "refresh-token batch failed; retrying one at a time");
                 for rotation in batch.drain(..) {
                     let result = writer
@@ -166,9 +202,9 @@ async fn write_batches(
                     let _ = rotation.done.send(result);
                 }
             }
-            // The commit may have happened: retrying would find the tokens used and take them
-            // for replays, so every caller hears of the error instead (as a single commit
-            // failing would tell its one caller).
+            // Otherwise every caller hears of the error: the commit may have happened
+            // (retrying would find the tokens used and take them for replays), the database
+            // cannot be reached, or the batch was one rotation.
             Err(failure) => {
                 let message = failure.into_error().to_string();
                 for rotation in batch.drain(..) {
@@ -261,8 +297,9 @@ async fn commit_sqlite(
             .collect::<Result<_, _>>()
             // Rows come back only once every statement ran, COMMIT included.
             .map_err(Failure::AtCommit),
-        // A transaction still open was not committed; without one, the failure may have been
-        // the COMMIT's.
+        // A transaction still open was not committed. Without one, the failure may have been
+        // the COMMIT's (or a `BEGIN IMMEDIATE` that timed out: then nothing was written, but
+        // telling the callers of an error is safe either way, and retrying is not).
         Err(error) => match conn.execute("ROLLBACK").await {
             Ok(_) => Err(Failure::Before(error)),
             Err(_) => Err(Failure::AtCommit(error)),

@@ -4,14 +4,14 @@
 //! the database file and `fsync`s it while holding the write lock, so the writer, and every
 //! request waiting on it, stalls for the whole copy (about 12 ms at a few thousand refreshes a
 //! second here). Instead:
-//! - a background task runs a `PASSIVE` checkpoint every 200 ms on a pool connection; it takes
+//! - a background task runs a `PASSIVE` checkpoint every 100 ms on a pool connection; it takes
 //!   no write lock, so commits go on while it copies the bulk of the WAL;
 //! - once the WAL has grown long enough, it asks the refresh-token writer to finish the job: a
 //!   `RESTART` checkpoint between two batches copies what was committed meanwhile (a few
 //!   milliseconds' worth) and lets the next commit start the WAL file again from its beginning.
-//!   That still `fsync`s the database file with the writer held (about 8 ms here), so it
-//!   happens at most once a second: under 1 % of requests wait for it, and the WAL file stays
-//!   below what a second of writes fills (about 100 MB at 6,000 refreshes a second).
+//!   That still `fsync`s the database file with the writer held (8 to 14 ms here), so it
+//!   happens at most every 2 s: under 1 % of requests wait for it, and the WAL file stays
+//!   below what 2 s of writes fill (about 200 MB at 7,000 refreshes a second).
 //!
 //! The writer's own connection never checkpoints by itself; every other connection still does
 //! after [`AUTOCHECKPOINT`] frames, in case the background task falls far behind.

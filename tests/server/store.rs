@@ -1779,6 +1779,12 @@ async fn device_sweep_deletes_only_devices_forgotten_longer_than_the_retention()
 // ---------------------------------------------------------------------------------------------
 // OpenID Provider grants
 
+/// The client `new_grant`'s grants are for, presenting their refresh tokens.
+const SHOP: vestibule::store::Presenter<'static> = vestibule::store::Presenter {
+    client_id: "shop",
+    resource: None,
+};
+
 fn new_grant(user: &User, session_id: Option<&str>, code_hash: &str) -> vestibule::store::NewGrant {
     vestibule::store::NewGrant {
         user_id: user.id.clone(),
@@ -1837,7 +1843,7 @@ async fn a_code_redeems_once_and_a_second_redemption_revokes_what_the_first_issu
         );
         assert_eq!(
             store
-                .rotate_refresh_token("refresh-1", "refresh-2", T0 + 3_000)
+                .rotate_refresh_token("refresh-1", "refresh-2", SHOP, T0 + 3_000)
                 .await
                 .expect("db"),
             Err(GrantRefusal::Revoked)
@@ -1902,7 +1908,10 @@ async fn a_rotated_refresh_token_presented_again_revokes_its_family() {
             .await
             .expect("r1");
         let rotate = async |old: &str, new: &str, at: i64| {
-            store.rotate_refresh_token(old, new, at).await.expect("db")
+            store
+                .rotate_refresh_token(old, new, SHOP, at)
+                .await
+                .expect("db")
         };
         assert!(rotate("r1", "r2", T0 + 1_000).await.is_ok());
         assert!(rotate("r2", "r3", T0 + 2_000).await.is_ok());
@@ -1918,6 +1927,52 @@ async fn a_rotated_refresh_token_presented_again_revokes_its_family() {
             Err(GrantRefusal::Revoked)
         );
         assert_eq!(rotate("nope", "r6", T0).await, Err(GrantRefusal::Unknown));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_by_another_client_or_for_another_resource_stays_usable() {
+    use vestibule::store::{GrantRefusal, Presenter};
+    each_backend(async |store| {
+        let alice = user(&store, "alice@example.com").await;
+        let grant = store
+            .create_grant(&new_grant(&alice, None, "code-1"))
+            .await
+            .expect("grant");
+        store
+            .add_refresh_token(&grant.id, "r1", T0)
+            .await
+            .expect("r1");
+        let other_client = Presenter {
+            client_id: "other",
+            resource: None,
+        };
+        let other_resource = Presenter {
+            client_id: "shop",
+            resource: Some("https://api.example"),
+        };
+        for (presenter, refusal) in [
+            (other_client, GrantRefusal::OtherClient),
+            (other_resource, GrantRefusal::OtherResource),
+        ] {
+            assert_eq!(
+                store
+                    .rotate_refresh_token("r1", "r2", presenter, T0 + 1_000)
+                    .await
+                    .expect("db")
+                    .map(|_| ()),
+                Err(refusal)
+            );
+        }
+        // Neither used the token up: its client rotates it, once.
+        assert!(
+            store
+                .rotate_refresh_token("r1", "r2", SHOP, T0 + 2_000)
+                .await
+                .expect("db")
+                .is_ok()
+        );
     })
     .await;
 }
@@ -1945,7 +2000,7 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
             let store = store.clone();
             async move {
                 store
-                    .rotate_refresh_token(&format!("a{i}"), &format!("b{i}"), T0 + 1_000)
+                    .rotate_refresh_token(&format!("a{i}"), &format!("b{i}"), SHOP, T0 + 1_000)
                     .await
                     .expect("db")
             }
@@ -1962,7 +2017,7 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
         for i in 0..40 {
             assert!(
                 store
-                    .rotate_refresh_token(&format!("b{i}"), &format!("c{i}"), T0 + 2_000)
+                    .rotate_refresh_token(&format!("b{i}"), &format!("c{i}"), SHOP, T0 + 2_000)
                     .await
                     .expect("db")
                     .is_ok(),
@@ -1975,7 +2030,7 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
             let store = store.clone();
             async move {
                 store
-                    .rotate_refresh_token("c0", &format!("d{i}"), T0 + 3_000)
+                    .rotate_refresh_token("c0", &format!("d{i}"), SHOP, T0 + 3_000)
                     .await
                     .expect("db")
             }
@@ -1990,7 +2045,7 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
         for (i, raced) in racing.iter().enumerate() {
             assert_eq!(
                 store
-                    .rotate_refresh_token(&format!("d{i}"), "e", T0 + 4_000)
+                    .rotate_refresh_token(&format!("d{i}"), "e", SHOP, T0 + 4_000)
                     .await
                     .expect("db")
                     .map(|_| ()),
@@ -2004,7 +2059,7 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
         // The other families are untouched.
         assert!(
             store
-                .rotate_refresh_token("c1", "d", T0 + 4_000)
+                .rotate_refresh_token("c1", "d", SHOP, T0 + 4_000)
                 .await
                 .expect("db")
                 .is_ok()
@@ -2042,7 +2097,7 @@ async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends
         );
         assert_eq!(
             store
-                .rotate_refresh_token("r1", "r2", T0 + 2_000)
+                .rotate_refresh_token("r1", "r2", SHOP, T0 + 2_000)
                 .await
                 .expect("db"),
             Err(GrantRefusal::Revoked)
@@ -2058,7 +2113,7 @@ async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends
             .expect("q1");
         assert_eq!(
             store
-                .rotate_refresh_token("q1", "q2", T0 + 24 * 60 * MINUTE)
+                .rotate_refresh_token("q1", "q2", SHOP, T0 + 24 * 60 * MINUTE)
                 .await
                 .expect("db"),
             Err(GrantRefusal::Expired)
@@ -2126,7 +2181,7 @@ async fn the_sweep_deletes_grants_ended_or_revoked_past_the_retention_with_their
         );
         assert!(
             store
-                .rotate_refresh_token("live-r1", "live-r2", now)
+                .rotate_refresh_token("live-r1", "live-r2", SHOP, now)
                 .await
                 .expect("db")
                 .is_ok()
@@ -2152,14 +2207,14 @@ async fn a_grant_ends_when_its_session_expires() {
             .expect("r1");
         assert!(
             store
-                .rotate_refresh_token("r1", "r2", T0 + 23 * HOUR)
+                .rotate_refresh_token("r1", "r2", SHOP, T0 + 23 * HOUR)
                 .await
                 .expect("db")
                 .is_ok()
         );
         assert_eq!(
             store
-                .rotate_refresh_token("r2", "r3", T0 + 25 * HOUR)
+                .rotate_refresh_token("r2", "r3", SHOP, T0 + 25 * HOUR)
                 .await
                 .expect("db"),
             Err(GrantRefusal::Revoked)

@@ -12,7 +12,7 @@ use super::tokens::{Minted, Subject, mint, mint_for_client};
 use crate::auth::{AuthError, Ctx};
 use crate::config::runtime::{ApplicationConfig, GrantType};
 use crate::crypto::{self, keys};
-use crate::store::{GrantRefusal, NewGrant, Session, User};
+use crate::store::{GrantRefusal, NewGrant, Presenter, Session, User};
 
 /// How long an authorization code lives (RFC 6749 recommends at most 10 minutes).
 pub const CODE_TTL_MS: i64 = 60 * 1000;
@@ -189,13 +189,18 @@ pub async fn refresh(
         return Err(TokenError::UnauthorizedClient);
     }
     listed_resource(app, resource)?;
-    let next = crypto::random_token();
+    let next = crypto::new_refresh_token(ctx.now);
     let (grant, user) = match ctx
         .services
         .store
         .rotate_refresh_token(
-            &crypto::token_hash(refresh_token),
-            &crypto::token_hash(&next),
+            &crypto::refresh_token_key(refresh_token),
+            &crypto::refresh_token_key(&next),
+            // Checked before the token is used up: a mistaken request leaves it working.
+            Presenter {
+                client_id: &app.client_id,
+                resource,
+            },
             ctx.now,
         )
         .await?
@@ -205,18 +210,18 @@ pub async fn refresh(
             tracing::warn!(client_id = %app.client_id, grant = %grant_id, "refresh token replayed: family revoked");
             return Err(TokenError::InvalidGrant("refresh token replayed"));
         }
+        Err(GrantRefusal::OtherClient) => {
+            return Err(TokenError::InvalidGrant(
+                "refresh token issued to another client",
+            ));
+        }
+        Err(GrantRefusal::OtherResource) => return Err(TokenError::InvalidTarget),
         Err(_) => {
             return Err(TokenError::InvalidGrant(
                 "unknown, expired or revoked refresh token",
             ));
         }
     };
-    if grant.client_id != app.client_id {
-        return Err(TokenError::InvalidGrant(
-            "refresh token issued to another client",
-        ));
-    }
-    same_resource(&grant, resource)?;
     let mut tokens = tokens_for(ctx, app, &grant, Some(user), false).await?;
     tokens.refresh_token = Some(next);
     Ok(tokens)
@@ -320,10 +325,10 @@ async fn tokens_for(
     )
     .map_err(|e| TokenError::Auth(AuthError::Internal(e.to_string())))?;
     let refresh_token = if first && app.grant_types.contains(&GrantType::RefreshToken) {
-        let token = crypto::random_token();
+        let token = crypto::new_refresh_token(ctx.now);
         ctx.services
             .store
-            .add_refresh_token(&grant.id, &crypto::token_hash(&token), ctx.now)
+            .add_refresh_token(&grant.id, &crypto::refresh_token_key(&token), ctx.now)
             .await?;
         Some(token)
     } else {

@@ -42,7 +42,7 @@ async fn introspect_inner(
 
     // Opaque refresh tokens are looked up; anything else is tried as an access token.
     if let Some((grant, issued_at)) = store
-        .live_refresh_token(&crypto::token_hash(token), now)
+        .live_refresh_token(&crypto::refresh_token_key(token), now)
         .await
         .map_err(internal)?
     {

@@ -38,7 +38,7 @@ async fn revoke_inner(
     let internal = |e: crate::store::StoreError| OAuthError::Internal(e.to_string());
     // A refresh token (opaque), else an access token (a JWT naming its grant).
     let grant = match store
-        .grant_of_refresh_token(&crypto::token_hash(token))
+        .grant_of_refresh_token(&crypto::refresh_token_key(token))
         .await
         .map_err(internal)?
     {
