@@ -1805,6 +1805,20 @@ fn new_grant(user: &User, session_id: Option<&str>, code_hash: &str) -> vestibul
     }
 }
 
+/// A grant made from `new` with its first refresh token, `token`, issued at `T0`.
+async fn grant_with_refresh_token(
+    store: &Store,
+    new: &vestibule::store::NewGrant,
+    token: &str,
+) -> vestibule::store::Grant {
+    let grant = store.create_grant(new).await.expect("grant");
+    store
+        .add_refresh_token(&grant.id, token, T0)
+        .await
+        .expect("refresh token");
+    grant
+}
+
 #[tokio::test]
 async fn a_code_redeems_once_and_a_second_redemption_revokes_what_the_first_issued() {
     use vestibule::store::GrantRefusal;
@@ -1899,14 +1913,8 @@ async fn a_rotated_refresh_token_presented_again_revokes_its_family() {
     use vestibule::store::GrantRefusal;
     each_backend(async |store| {
         let alice = user(&store, "alice@example.com").await;
-        let grant = store
-            .create_grant(&new_grant(&alice, None, "code-1"))
-            .await
-            .expect("grant");
-        store
-            .add_refresh_token(&grant.id, "r1", T0)
-            .await
-            .expect("r1");
+        let grant =
+            grant_with_refresh_token(&store, &new_grant(&alice, None, "code-1"), "r1").await;
         let rotate = async |old: &str, new: &str, at: i64| {
             store
                 .rotate_refresh_token(old, new, SHOP, at)
@@ -1936,14 +1944,7 @@ async fn a_refresh_token_presented_by_another_client_or_for_another_resource_sta
     use vestibule::store::{GrantRefusal, Presenter};
     each_backend(async |store| {
         let alice = user(&store, "alice@example.com").await;
-        let grant = store
-            .create_grant(&new_grant(&alice, None, "code-1"))
-            .await
-            .expect("grant");
-        store
-            .add_refresh_token(&grant.id, "r1", T0)
-            .await
-            .expect("r1");
+        grant_with_refresh_token(&store, &new_grant(&alice, None, "code-1"), "r1").await;
         let other_client = Presenter {
             client_id: "other",
             resource: None,
@@ -1986,14 +1987,12 @@ async fn concurrent_rotations_commit_together_and_one_token_presented_twice_at_o
         // every rotation stands on its own (each new token rotates again).
         let mut grants = Vec::new();
         for i in 0..40 {
-            let grant = store
-                .create_grant(&new_grant(&alice, None, &format!("code-{i}")))
-                .await
-                .expect("grant");
-            store
-                .add_refresh_token(&grant.id, &format!("a{i}"), T0)
-                .await
-                .expect("first token");
+            let grant = grant_with_refresh_token(
+                &store,
+                &new_grant(&alice, None, &format!("code-{i}")),
+                &format!("a{i}"),
+            )
+            .await;
             grants.push(grant);
         }
         let rotated = futures::future::join_all((0..40).map(|i| {
@@ -2074,14 +2073,12 @@ async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends
     each_backend(async |store| {
         let alice = user(&store, "alice@example.com").await;
         let signed_in = session(&store, &alice, "session-1", T0).await;
-        let grant = store
-            .create_grant(&new_grant(&alice, Some(&signed_in.id), "code-1"))
-            .await
-            .expect("grant");
-        store
-            .add_refresh_token(&grant.id, "r1", T0)
-            .await
-            .expect("r1");
+        let grant = grant_with_refresh_token(
+            &store,
+            &new_grant(&alice, Some(&signed_in.id), "code-1"),
+            "r1",
+        )
+        .await;
         assert!(
             store
                 .active_grant(&grant.id, T0 + 1)
@@ -2103,14 +2100,8 @@ async fn revoking_the_session_ends_its_grants_refresh_tokens_and_the_family_ends
             Err(GrantRefusal::Revoked)
         );
         // Another grant without a session: usable until its absolute end, not after.
-        let other = store
-            .create_grant(&new_grant(&alice, None, "code-2"))
-            .await
-            .expect("grant");
-        store
-            .add_refresh_token(&other.id, "q1", T0)
-            .await
-            .expect("q1");
+        let other =
+            grant_with_refresh_token(&store, &new_grant(&alice, None, "code-2"), "q1").await;
         assert_eq!(
             store
                 .rotate_refresh_token("q1", "q2", SHOP, T0 + 24 * 60 * MINUTE)
@@ -2156,11 +2147,7 @@ async fn the_sweep_deletes_grants_ended_or_revoked_past_the_retention_with_their
             .expect("revoke");
         let mut live = new_grant(&alice, None, "code-live");
         live.expires_at = T0 + 30 * DAY;
-        let live = store.create_grant(&live).await.expect("grant");
-        store
-            .add_refresh_token(&live.id, "live-r1", T0)
-            .await
-            .expect("r1");
+        grant_with_refresh_token(&store, &live, "live-r1").await;
 
         let now = T0 + 9 * DAY;
         let swept = store.sweep(now, 60 * MINUTE, 7 * DAY).await.expect("sweep");
@@ -2200,11 +2187,7 @@ async fn a_grant_ends_when_its_session_expires() {
         let signed_in = session(&store, &alice, "session-1", T0).await;
         let mut new = new_grant(&alice, Some(&signed_in.id), "code-1");
         new.expires_at = T0 + 30 * 24 * HOUR;
-        let grant = store.create_grant(&new).await.expect("grant");
-        store
-            .add_refresh_token(&grant.id, "r1", T0)
-            .await
-            .expect("r1");
+        grant_with_refresh_token(&store, &new, "r1").await;
         assert!(
             store
                 .rotate_refresh_token("r1", "r2", SHOP, T0 + 23 * HOUR)
