@@ -138,6 +138,13 @@ macro_rules! grant_columns {
 }
 
 impl Grant {
+    /// Whether tokens for `resource` (RFC 8707; `None`: none asked for) may come from this
+    /// grant: with one resource per grant, one asked for must be the grant's (2.2 allows
+    /// narrowing, which is then the same one).
+    pub fn serves(&self, resource: Option<&str>) -> bool {
+        resource.is_none_or(|r| self.resource.as_deref() == Some(r))
+    }
+
     fn from_row(row: &AnyRow) -> Result<Grant, sqlx::Error> {
         let words = |column: &str, separator: char| -> Result<Vec<String>, sqlx::Error> {
             let text: String = row.try_get(column)?;
@@ -368,10 +375,7 @@ impl Store {
         if grant.client_id != presenter.client_id {
             return Ok(Err(GrantRefusal::OtherClient));
         }
-        if presenter
-            .resource
-            .is_some_and(|r| grant.resource.as_deref() != Some(r))
-        {
+        if !grant.serves(presenter.resource) {
             return Ok(Err(GrantRefusal::OtherResource));
         }
         if let Err(refusal) = usable(&grant, found.session_ended, now) {

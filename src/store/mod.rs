@@ -176,19 +176,18 @@ impl Store {
     /// committed fails at once with SQLITE_BUSY instead of waiting. `BEGIN IMMEDIATE` takes the
     /// write lock up front, where the busy timeout applies. PostgreSQL locks rows as it goes.
     async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        begin_write(&self.pool, self.backend).await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 }
 
-/// [`Store::begin_write`] on a pool.
-async fn begin_write(
-    pool: &AnyPool,
-    backend: Backend,
-) -> Result<Transaction<'static, Any>, sqlx::Error> {
-    match backend {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => pool.begin().await,
-    }
+/// Sets how long a SQLite connection waits for another writer before failing with SQLITE_BUSY.
+async fn set_busy_timeout(conn: &mut AnyConnection, ms: u32) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {ms}")))
+        .await?;
+    Ok(())
 }
 
 /// How long a SQLite connection waits for another writer before failing with SQLITE_BUSY.
@@ -239,10 +238,7 @@ fn configure_sqlite_connection<'c>(
     Box::pin(async move {
         conn.execute("PRAGMA foreign_keys = ON").await?;
         // How long to wait for another writer before failing with SQLITE_BUSY.
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-        )))
-        .await?;
+        set_busy_timeout(conn, SQLITE_BUSY_TIMEOUT_MS).await?;
         // Statement journals and temporary tables in memory: a multi-row statement inside a
         // transaction (the rotation writer's) otherwise journals to a temporary file.
         conn.execute("PRAGMA temp_store = MEMORY").await?;

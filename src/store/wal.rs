@@ -84,18 +84,11 @@ pub(super) async fn writer_connection(conn: &mut AnyConnection) -> Result<(), sq
 /// connection between two batches. Readers still on the old WAL make it give up quickly; the
 /// next request tries again.
 pub(super) async fn restart(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "PRAGMA busy_timeout = {RESTART_WAIT_MS}"
-    )))
-    .await?;
+    super::set_busy_timeout(conn, RESTART_WAIT_MS).await?;
     let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
         .fetch_one(&mut *conn)
         .await;
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "PRAGMA busy_timeout = {}",
-        super::SQLITE_BUSY_TIMEOUT_MS
-    )))
-    .await?;
+    super::set_busy_timeout(conn, super::SQLITE_BUSY_TIMEOUT_MS).await?;
     restarted?;
     Ok(())
 }

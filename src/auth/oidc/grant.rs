@@ -151,7 +151,9 @@ pub async fn exchange_code(
         }
         (None, None) => {}
     }
-    same_resource(grant, resource)?;
+    if !grant.serves(resource) {
+        return Err(TokenError::InvalidTarget);
+    }
     tokens_for(ctx, app, grant, None, true).await
 }
 
@@ -166,15 +168,6 @@ fn listed_resource<'a>(
             Err(TokenError::InvalidTarget)
         }
         other => Ok(other),
-    }
-}
-
-/// A `resource` sent with a code or refresh token must be the one the grant was made for
-/// (RFC 8707 2.2 allows narrowing; with one resource per grant, that is the same one).
-fn same_resource(grant: &crate::store::Grant, resource: Option<&str>) -> Result<(), TokenError> {
-    match resource {
-        Some(r) if grant.resource.as_deref() != Some(r) => Err(TokenError::InvalidTarget),
-        _ => Ok(()),
     }
 }
 
